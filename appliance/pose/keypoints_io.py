@@ -1,0 +1,69 @@
+"""Read and write keypoints as JSON Lines: a header line, then one line per frame.
+
+The format is what ``leancam pose --out`` writes and what the analysis and tests read back, so
+recorded keypoints can be analysed without re-running the model.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from appliance.errors import BadInputError
+from appliance.pose.types import N_LANDMARKS, PoseFrame
+
+SCHEMA = 1
+
+
+def frame_to_dict(frame: PoseFrame) -> dict[str, Any]:
+    lms = None
+    if frame.landmarks is not None:
+        lms = [[round(float(v), 2) if i < 3 else round(float(v), 4) for i, v in enumerate(row)]
+               for row in frame.landmarks]
+    return {"i": frame.index, "t_s": round(frame.t_s, 6), "w": frame.width_px, "h": frame.height_px,
+            "score": round(float(frame.score), 4), "landmarks": lms}
+
+
+def frame_from_dict(d: dict[str, Any]) -> PoseFrame:
+    lms = d.get("landmarks")
+    arr = None
+    if lms is not None:
+        arr = np.asarray(lms, dtype=np.float32)
+        if arr.shape != (N_LANDMARKS, 5):
+            raise BadInputError(f"frame {d.get('i')}: landmarks must be 33×5, got {arr.shape}")
+    return PoseFrame(int(d["i"]), float(d["t_s"]), int(d["w"]), int(d["h"]), arr, float(d["score"]))
+
+
+def write(fh: IO[str], frames: Iterable[PoseFrame], header: dict[str, Any] | None = None) -> int:
+    """Write a header line and one line per frame; returns the number of frames written."""
+    fh.write(json.dumps({"schema": SCHEMA, "kind": "leancam-keypoints", **(header or {})}) + "\n")
+    n = 0
+    for frame in frames:
+        fh.write(json.dumps(frame_to_dict(frame), separators=(",", ":")) + "\n")
+        n += 1
+    return n
+
+
+def read(path: Path) -> tuple[dict[str, Any], Iterator[PoseFrame]]:
+    """Header and a lazy iterator of frames from a keypoints file."""
+    fh = path.open()
+    try:
+        header = json.loads(fh.readline())
+    except json.JSONDecodeError as err:
+        fh.close()
+        raise BadInputError(f"{path} is not a LeanCam keypoints file") from err
+    if header.get("kind") != "leancam-keypoints":
+        fh.close()
+        raise BadInputError(f"{path} is not a LeanCam keypoints file")
+
+    def frames() -> Iterator[PoseFrame]:
+        with fh:
+            for line in fh:
+                if line.strip():
+                    yield frame_from_dict(json.loads(line))
+
+    return header, frames()

@@ -1,0 +1,101 @@
+"""Video files decoded with PyAV: presentation timestamps, rotation metadata, variable frame rate.
+
+Times come from each frame's pts (not index / fps), so variable-frame-rate phone clips keep their
+real timing. Rotation metadata (phones record portrait as rotated landscape) is applied so the
+runner is upright.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import av
+import numpy as np
+
+from appliance.errors import BadInputError
+from appliance.sources.base import Frame, SourceInfo
+
+log = logging.getLogger(__name__)
+
+# Frames larger than this are refused: an 8K phone clip would need ~100 MB per RGB frame here and
+# the pose model works on a 256 px crop anyway.
+MAX_PIXELS = 4096 * 2304
+
+
+def _rotation_deg(stream: av.video.stream.VideoStream, frame: av.VideoFrame | None) -> int:
+    """Clockwise rotation needed to display the frame upright (0, 90, 180, 270)."""
+    rot = 0
+    if frame is not None and getattr(frame, "rotation", None):
+        # PyAV ≥ 13 exposes the display-matrix angle (counter-clockwise, degrees).
+        rot = -int(frame.rotation)
+    elif "rotate" in stream.metadata:
+        rot = int(stream.metadata["rotate"])
+    return rot % 360
+
+
+def _upright(rgb: np.ndarray, rotation_deg: int) -> np.ndarray:
+    if rotation_deg == 90:
+        return np.ascontiguousarray(np.rot90(rgb, k=-1))
+    if rotation_deg == 180:
+        return np.ascontiguousarray(rgb[::-1, ::-1])
+    if rotation_deg == 270:
+        return np.ascontiguousarray(np.rot90(rgb, k=1))
+    return rgb
+
+
+class VideoFileSource:
+    """Decode a video file frame by frame; raises BadInputError for anything unreadable."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise BadInputError(f"{self.path}: no such file")
+        if self.path.stat().st_size == 0:
+            raise BadInputError(f"{self.path}: empty file (0 bytes)")
+        try:
+            self._container = av.open(str(self.path))
+        except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as err:
+            raise BadInputError(f"{self.path}: not a readable video ({err.__class__.__name__})") from err
+        if not self._container.streams.video:
+            self._container.close()
+            raise BadInputError(f"{self.path}: contains no video stream")
+        self._stream = self._container.streams.video[0]
+        self._stream.thread_type = "AUTO"
+        ctx = self._stream.codec_context
+        if ctx.width * ctx.height > MAX_PIXELS:
+            self._container.close()
+            raise BadInputError(f"{self.path}: {ctx.width}×{ctx.height} frames are too large (max 4096×2304)")
+        rate = self._stream.average_rate or self._stream.guessed_rate
+        fps = float(rate) if rate else 0.0
+        rot = _rotation_deg(self._stream, None)
+        w, h = (ctx.height, ctx.width) if rot in (90, 270) else (ctx.width, ctx.height)
+        self.info = SourceInfo(self.path.name, w, h, fps, self._stream.frames or None)
+
+    def frames(self) -> Iterator[Frame]:
+        t0: float | None = None
+        index = 0
+        try:
+            for vf in self._container.decode(self._stream):
+                rgb = _upright(vf.to_ndarray(format="rgb24"), _rotation_deg(self._stream, vf))
+                t = vf.time if vf.time is not None else index / (self.info.fps or 30.0)
+                t0 = t if t0 is None else t0
+                yield Frame(index, float(t - t0), rgb)
+                index += 1
+        except av.error.FFmpegError as err:
+            if index == 0:
+                raise BadInputError(f"{self.path}: could not decode any frame ({err})") from err
+            # A truncated file still gives us the frames before the damage.
+            log.warning("%s: decoding stopped after %d frames: %s", self.path, index, err)
+        if index == 0:
+            raise BadInputError(f"{self.path}: contains no decodable video frames")
+
+    def close(self) -> None:
+        self._container.close()
+
+    def __enter__(self) -> VideoFileSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,61 @@
+"""``leancam`` command line: subcommands live in ``appliance.commands``, errors become one line.
+
+Every failure a user can cause is a ``LeanCamError``: printed as ``leancam: error: …`` with its own
+exit code, never a traceback. ``--debug`` shows tracebacks for developers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from appliance import __version__
+from appliance.commands import COMMAND_MODULES
+from appliance.errors import LeanCamError
+
+log = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="leancam",
+        description="LeanCam: watch a runner from the side and judge their forward lean.",
+    )
+    parser.add_argument("--version", action="version", version=f"leancam {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"appliance.commands.{name}")
+        except ModuleNotFoundError as err:
+            if err.name != f"appliance.commands.{name}":
+                raise
+            continue  # command not built yet in this checkout
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except LeanCamError as err:
+        if args.debug:
+            raise
+        print(f"leancam: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("leancam: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,51 @@
+"""Turn a source spec from the CLI or config into a frame source.
+
+Specs: ``auto`` (Pi camera if present, else the bundled demo clip looped in real time), ``picamera``,
+``webcam`` / ``webcam:N``, ``demo``, ``file:PATH``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from appliance import assets
+from appliance.errors import BadInputError
+from appliance.sources.base import FrameSource
+from appliance.sources.picamera import PicameraSource, picamera2_available
+from appliance.sources.replay import ReplaySource
+from appliance.sources.webcam import WebcamSource
+
+log = logging.getLogger(__name__)
+
+
+def open_source(spec: str, realtime: bool = True, loop: bool | None = None) -> FrameSource:
+    """Open the source named by ``spec``.
+
+    ``loop`` defaults to True for the demo clip (the appliance keeps running) and False for files.
+    """
+    kind, _, arg = spec.partition(":")
+    if kind == "auto":
+        if picamera2_available():
+            try:
+                return PicameraSource()
+            except BadInputError as err:
+                log.warning("Pi camera unavailable (%s); falling back to the bundled demo clip", err)
+        else:
+            log.info("no Pi camera on this machine; running on the bundled demo clip")
+        kind = "demo"
+    if kind == "demo":
+        return ReplaySource(assets.require("demo_clip"), realtime=realtime, loop=True if loop is None else loop)
+    if kind == "file":
+        if not arg:
+            raise BadInputError("file source needs a path: --source file:PATH")
+        return ReplaySource(Path(arg), realtime=realtime, loop=bool(loop))
+    if kind == "webcam":
+        try:
+            index = int(arg or 0)
+        except ValueError as err:
+            raise BadInputError(f"webcam index must be a number, got {arg!r}") from err
+        return WebcamSource(index)
+    if kind == "picamera":
+        return PicameraSource()
+    raise BadInputError(f"unknown source {spec!r}: use auto, picamera, webcam[:N], demo or file:PATH")

@@ -1,0 +1,89 @@
+"""``leancam pose VIDEO``: run BlazePose on every frame, write keypoints and an annotated video."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+from tqdm import tqdm
+
+from appliance import overlay
+from appliance.errors import BadInputError
+from appliance.pose import keypoints_io
+from appliance.pose.engine import PoseEngine
+from appliance.sources.video_file import VideoFileSource
+from appliance.video_writer import Mp4Writer
+
+log = logging.getLogger(__name__)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("pose", help="run pose estimation on a video file",
+                       description="Run BlazePose on every frame of VIDEO; print the frame rate achieved.")
+    p.add_argument("video", type=Path, help="video file (mp4, mov, …)")
+    p.add_argument("--out", type=Path, help="write keypoints as JSON Lines (header + one line per frame)")
+    p.add_argument("--annotate", type=Path, metavar="OUT.mp4", help="write the video with the skeleton drawn")
+    p.add_argument("--threads", type=int, default=2, help="inference threads (default 2)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    for out in (args.out, args.annotate):
+        if out is not None and not out.parent.is_dir():
+            raise BadInputError(f"{out.parent}: output folder does not exist")
+    engine = PoseEngine.from_assets(num_threads=args.threads)
+    with VideoFileSource(args.video) as source:
+        info = source.info
+        writer = Mp4Writer(args.annotate, info.fps, info.width_px, info.height_px) if args.annotate else None
+        kp_tmp = args.out.with_name(args.out.name + ".part") if args.out else None
+        kp_fh = kp_tmp.open("w") if kp_tmp else None
+        n_frames = n_found = 0
+        pose_s = 0.0
+        t_start = time.perf_counter()
+        try:
+            results = []
+            bar = tqdm(total=info.frame_count, unit="frame", disable=args.no_progress or None,
+                       file=sys.stderr, desc=info.name)
+            for frame in source.frames():
+                t0 = time.perf_counter()
+                pf = engine.process(frame)
+                pose_s += time.perf_counter() - t0
+                n_frames += 1
+                n_found += pf.has_pose
+                if kp_fh is not None:
+                    results.append(pf)
+                if writer is not None:
+                    img = frame.rgb.copy()
+                    if pf.landmarks is not None:
+                        overlay.draw_skeleton(img, pf.landmarks)
+                    writer.write(img)
+                bar.update(1)
+            bar.close()
+            if kp_fh is not None:
+                header = {"video": {"path": str(args.video), "fps": info.fps, "frames": n_frames,
+                                    "width": info.width_px, "height": info.height_px}}
+                keypoints_io.write(kp_fh, results, header)
+                kp_fh.close()
+                kp_tmp.replace(args.out)
+            if writer is not None:
+                writer.close()
+        except BaseException:
+            if writer is not None:
+                writer.abort()
+            if kp_fh is not None:
+                kp_fh.close()
+                kp_tmp.unlink(missing_ok=True)
+            raise
+    total_s = time.perf_counter() - t_start
+    if n_frames == 0:
+        raise BadInputError(f"{args.video}: no frames decoded")
+    print(f"{n_frames} frames, person found in {n_found}; "
+          f"{n_frames / total_s:.1f} fps overall, {n_frames / pose_s:.1f} fps pose stage "
+          f"({1000 * pose_s / n_frames:.1f} ms/frame; detector ran {engine.stats.detector_runs}×)")
+    if n_found == 0:
+        print("no person was found in this video", file=sys.stderr)
+    return 0

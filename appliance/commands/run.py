@@ -1,0 +1,49 @@
+"""``leancam run``: the appliance — camera (or the demo clip) → pose → feedback, until stopped."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+
+from appliance.pipeline import Pipeline
+from appliance.pose.engine import PoseEngine
+from appliance.sources.factory import open_source
+
+log = logging.getLogger(__name__)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run the appliance (Pi camera if present, else the bundled demo clip)",
+                       description="Run the live appliance until Ctrl-C / SIGTERM.")
+    p.add_argument("--source", default="auto",
+                   help="auto (default), picamera, webcam[:N], demo, or file:PATH")
+    p.add_argument("--realtime", action=argparse.BooleanOptionalAction, default=True,
+                   help="pace file sources at their real frame rate (default on)")
+    p.add_argument("--loop", action=argparse.BooleanOptionalAction, default=None,
+                   help="loop a file source (default: loop the demo clip only)")
+    p.add_argument("--threads", type=int, default=2, help="inference threads (default 2)")
+    p.add_argument("--max-frames", type=int, help="stop after this many processed frames")
+    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    stop = threading.Event()
+
+    def _on_signal(signum: int, _frame: object) -> None:
+        log.info("received %s, stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    engine = PoseEngine.from_assets(num_threads=args.threads)
+    with open_source(args.source, realtime=args.realtime, loop=args.loop) as source:
+        info = source.info
+        log.info("source %s: %d×%d at %.2f fps", info.name, info.width_px, info.height_px, info.fps)
+        pipeline = Pipeline(source, engine.process, sinks=[], stop=stop)
+        stats = pipeline.run(max_frames=args.max_frames, duration_s=args.duration)
+    log.info("stopped: %d frames processed in %.1f s (%.1f fps), %d dropped",
+             stats.frames_processed, stats.elapsed_s, stats.processed_fps, stats.frames_dropped)
+    return 0

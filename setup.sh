@@ -5,6 +5,7 @@
 #   ./setup.sh            install (or check) the appliance
 #   ./setup.sh run        install if needed, then run the appliance on its default source
 #   ./setup.sh test       install with test dependencies if needed, then run all tests
+#   ./setup.sh service    install as a systemd service in /opt/leancam (own user, starts at boot)
 #   ./setup.sh --dev      install test dependencies too (pytest, ruff, Playwright + Debian's chromium)
 #
 # On Raspberry Pi OS, picamera2 comes from apt (python3-picamera2) and the venv sees system packages;
@@ -18,9 +19,9 @@ ACTION=install
 DEV=0
 for arg in "$@"; do
   case "$arg" in
-    install|run|test) ACTION=$arg ;;
+    install|run|test|service) ACTION=$arg ;;
     --dev) DEV=1 ;;
-    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -107,7 +108,33 @@ else
   say "done"
 fi
 
+install_service() {
+  # Deploy the committed tree to a root-owned prefix the service user can read (home folders are
+  # private on Raspberry Pi OS), give it its own venv and models, then install and start the units.
+  local prefix="${LEANCAM_PREFIX:-/opt/leancam}"
+  command -v systemctl >/dev/null || fail "systemd is not available on this machine"
+  [ -d "$prefix" ] || $SUDO mkdir -p "$prefix"
+  say "deploying $(git rev-parse --short HEAD 2>/dev/null || echo tree) to $prefix"
+  if git rev-parse --git-dir >/dev/null 2>&1; then
+    git archive HEAD | $SUDO tar -x -C "$prefix"
+  else
+    $SUDO cp -a "$ROOT/." "$prefix/"
+  fi
+  $SUDO env LEANCAM_VENV="$prefix/.venv" "$prefix/setup.sh" install
+  $SUDO install -m 0644 systemd/leancam.sysusers /etc/sysusers.d/leancam.conf
+  $SUDO install -m 0644 systemd/leancam.tmpfiles /etc/tmpfiles.d/leancam.conf
+  $SUDO systemd-sysusers /etc/sysusers.d/leancam.conf
+  $SUDO systemd-tmpfiles --create /etc/tmpfiles.d/leancam.conf
+  sed "s|@PREFIX@|$prefix|g" systemd/leancam.service | $SUDO tee /etc/systemd/system/leancam.service >/dev/null
+  $SUDO systemd-analyze verify /etc/systemd/system/leancam.service || fail "the rendered unit does not verify"
+  $SUDO systemctl daemon-reload
+  $SUDO systemctl enable --now leancam.service || fail "could not start leancam.service (journalctl -u leancam)"
+  say "leancam.service enabled and started; logs: journalctl -u leancam -f"
+}
+
 case "$ACTION" in
+  service)
+    install_service ;;
   run)
     say "starting the appliance (Ctrl-C stops it)"
     exec "$VENV/bin/leancam" run ;;

@@ -39,13 +39,17 @@ class Pipeline:
     """Runs ``source`` → pose ``process`` → ``sinks`` until the source ends or ``stop`` is set."""
 
     def __init__(self, source: FrameSource, process: Callable[[Frame], PoseFrame], sinks: list[Sink],
-                 stop: threading.Event | None = None, queue_size: int = 2, log_every_s: float = 5.0) -> None:
+                 stop: threading.Event | None = None, queue_size: int = 2, log_every_s: float = 5.0,
+                 on_tick: Callable[[], None] | None = None) -> None:
         self.source = source
         self.process = process
         self.sinks = sinks
         self.stop = stop or threading.Event()
         self.queue: DropOldestQueue[Frame] = DropOldestQueue(queue_size)
         self.log_every_s = log_every_s
+        # Called on every loop turn, frame or not: the systemd watchdog heartbeat lives here so a
+        # hung loop stops it, while a camera that merely delivers nothing does not.
+        self.on_tick = on_tick
         self._captured = 0
         self._processed = 0
         self._capture_error: BaseException | None = None
@@ -71,6 +75,8 @@ class Pipeline:
         try:
             while not self.stop.is_set():
                 frame = self.queue.get(timeout_s=0.5)
+                if self.on_tick is not None:
+                    self.on_tick()
                 if frame is None:
                     if not capture.is_alive() and len(self.queue) == 0:
                         break

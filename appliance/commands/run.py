@@ -9,6 +9,7 @@ import threading
 
 from appliance.pipeline import Pipeline
 from appliance.pose.engine import PoseEngine
+from appliance.service_notify import ServiceNotifier
 from appliance.sources.factory import open_source
 
 log = logging.getLogger(__name__)
@@ -42,8 +43,14 @@ def run(args: argparse.Namespace) -> int:
     with open_source(args.source, realtime=args.realtime, loop=args.loop) as source:
         info = source.info
         log.info("source %s: %d×%d at %.2f fps", info.name, info.width_px, info.height_px, info.fps)
-        pipeline = Pipeline(source, engine.process, sinks=[], stop=stop)
-        stats = pipeline.run(max_frames=args.max_frames, duration_s=args.duration)
+        notifier = ServiceNotifier()
+        notifier.status(f"running on {info.name}")
+        pipeline = Pipeline(source, engine.process, sinks=[lambda _f, _p: notifier.ready()], stop=stop,
+                            on_tick=notifier.heartbeat)
+        try:
+            stats = pipeline.run(max_frames=args.max_frames, duration_s=args.duration)
+        finally:
+            notifier.stopping()
     log.info("stopped: %d frames processed in %.1f s (%.1f fps), %d dropped",
              stats.frames_processed, stats.elapsed_s, stats.processed_fps, stats.frames_dropped)
     return 0

@@ -1,0 +1,110 @@
+"""The two-stage BlazePose engine: detector when tracking is lost, otherwise ROI from landmarks.
+
+Tracking is MediaPipe's (``pose_landmark_cpu.pbtxt`` in video mode):
+
+1. If the previous frame left an ROI, skip the detector and use it.
+2. Otherwise run the detector; take the best detection (if any) and build the ROI from its hip-centre
+   and scale keypoints.
+3. Run the landmark model on the ROI. If its pose-presence score is below 0.5 the frame has no pose
+   and tracking is dropped, so the *next* frame runs the detector (this frame is not retried, as in
+   MediaPipe).
+4. Otherwise smooth the auxiliary points 33/34 (One-Euro, as MediaPipe always does) and build the
+   next frame's ROI from them.
+
+The engine holds the interpreters and all image buffers; one instance per video stream, not
+thread-safe. ``reset()`` forgets the track (call it between unrelated clips).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from appliance import assets
+from appliance.pose.detector import MIN_SCORE, PoseDetector
+from appliance.pose.landmarks import LandmarkModel
+from appliance.pose.roi import RotatedRect, rect_from_alignment_points
+from appliance.pose.roi_smoothing import AuxLandmarkSmoother
+from appliance.pose.types import PoseFrame
+from appliance.sources.base import Frame
+
+log = logging.getLogger(__name__)
+
+MIN_PRESENCE = 0.5  # mp.solutions.pose's min_tracking_confidence default
+
+
+@dataclass(frozen=True)
+class EngineStats:
+    """Counts since construction or the last ``reset()``."""
+
+    frames: int
+    detector_runs: int
+    frames_with_pose: int
+
+
+class PoseEngine:
+    """BlazePose detector + landmark model with MediaPipe-style ROI tracking."""
+
+    def __init__(self, detector_path: Path, landmark_path: Path, num_threads: int = 2,
+                 min_detection_score: float = MIN_SCORE, min_presence: float = MIN_PRESENCE,
+                 refine_with_heatmap: bool = True) -> None:
+        self.detector = PoseDetector(detector_path, num_threads, min_detection_score)
+        self.landmarks = LandmarkModel(landmark_path, num_threads, refine_with_heatmap)
+        self.min_presence = min_presence
+        self._smoother = AuxLandmarkSmoother()
+        self._roi: RotatedRect | None = None
+        self._frames = self._detector_runs = self._with_pose = 0
+
+    @classmethod
+    def from_assets(cls, num_threads: int = 2) -> PoseEngine:
+        """Engine on the fetched, checksum-verified models (ModelError tells the user to run setup)."""
+        return cls(assets.require("pose_detection"), assets.require("pose_landmark_full"), num_threads)
+
+    @property
+    def stats(self) -> EngineStats:
+        return EngineStats(self._frames, self._detector_runs, self._with_pose)
+
+    @property
+    def roi(self) -> RotatedRect | None:
+        """The ROI the next frame will use (None: the detector will run)."""
+        return self._roi
+
+    def reset(self) -> None:
+        self._roi = None
+        self._smoother.reset()
+        self._frames = self._detector_runs = self._with_pose = 0
+
+    def _drop_track(self) -> None:
+        self._roi = None
+        self._smoother.reset()
+
+    def process(self, frame: Frame) -> PoseFrame:
+        """Pose of one frame; frames must come in capture order for tracking to make sense."""
+        rgb = frame.rgb
+        height, width = rgb.shape[:2]
+        self._frames += 1
+        roi = self._roi
+        if roi is None:
+            self._detector_runs += 1
+            detections = self.detector.detect(rgb)
+            if not detections:
+                return PoseFrame(frame.index, frame.t_s, width, height, None, 0.0)
+            kps = detections[0].keypoints.astype(np.float64) * [width, height]
+            roi = rect_from_alignment_points(tuple(kps[0]), tuple(kps[1]))
+            if roi.width_px <= 0:
+                return PoseFrame(frame.index, frame.t_s, width, height, None, 0.0)
+
+        result = self.landmarks.run(rgb, roi)
+        if result.score < self.min_presence:
+            log.debug("frame %d: pose presence %.2f < %.2f, tracking lost", frame.index, result.score,
+                      self.min_presence)
+            self._drop_track()
+            return PoseFrame(frame.index, frame.t_s, width, height, None, result.score)
+
+        aux = self._smoother.apply(frame.t_s, result.aux_px)
+        self._roi = rect_from_alignment_points(tuple(aux[0]), tuple(aux[1]))
+        self._with_pose += 1
+        return PoseFrame(frame.index, frame.t_s, width, height, result.landmarks_px, result.score)

@@ -1,0 +1,56 @@
+"""The one place a TFLite interpreter is built: LiteRT first, tflite-runtime as a fallback.
+
+ai-edge-litert is the runtime we ship (aarch64 wheels for the Pi's Python, XNNPACK on by default);
+tflite-runtime 2.14 still works on older images but needs numpy < 2 and is slower for int8, so it is
+only a fallback. Either way the interpreter is built and its tensors allocated exactly once per model.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from appliance.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+
+def _interpreter_class() -> tuple[type, str]:
+    """The first importable Interpreter class and the name of the package it came from."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+
+        return Interpreter, "ai-edge-litert"
+    except ImportError:
+        pass
+    try:
+        from tflite_runtime.interpreter import Interpreter  # type: ignore[import-not-found]
+
+        return Interpreter, "tflite-runtime"
+    except ImportError:
+        pass
+    raise ModelError("no TFLite runtime installed (ai-edge-litert or tflite-runtime): run ./setup.sh")
+
+
+def load_interpreter(path: Path, num_threads: int = 2) -> Any:
+    """Build an interpreter for ``path`` with tensors allocated, or raise ModelError.
+
+    ``num_threads`` defaults to 2: the Pi has 4 cores and the pipeline's other threads (decode,
+    analysis, web) need the rest.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"model file {path} is missing: run ./setup.sh (or `leancam fetch`) to fetch it")
+    cls, runtime = _interpreter_class()
+    try:
+        interpreter = cls(model_path=str(path), num_threads=num_threads)
+        interpreter.allocate_tensors()
+    except (ValueError, RuntimeError) as err:
+        # The runtime reports a truncated or non-flatbuffer file as ValueError/RuntimeError.
+        raise ModelError(
+            f"model file {path} could not be loaded ({err.__class__.__name__}): it may be corrupt; "
+            "delete it and run ./setup.sh to fetch it again"
+        ) from err
+    log.debug("loaded %s with %s (%d threads)", path.name, runtime, num_threads)
+    return interpreter

@@ -1,0 +1,110 @@
+"""Write MediaPipe's own pose landmarks for a clip as a golden reference for our TFLite engine.
+
+Runs ONLY under the reference venv that has mediapipe (never imported by ``appliance``)::
+
+    /work/.venv-ref/bin/python scripts/make_golden.py models/demo/demo.mp4
+    /work/.venv-ref/bin/python scripts/make_golden.py ../shared/data/treadmill_slowmo.mp4 --frames 150
+
+Frames are decoded with PyAV (rgb24, same as ``appliance.sources.video_file``) and fed in order to
+``mp.solutions.pose.Pose`` in video mode with smoothing off, so the reference contains MediaPipe's
+tracking behaviour (detector only when tracking is lost) but no temporal landmark filter. Output:
+``tests/data/golden/<clip stem>_mediapipe.json`` with per-frame ``[[x_px, y_px, visibility], ...]``
+(33 rows, x/y rounded to 0.1 px) or ``null`` where MediaPipe found no pose. Numbers only, no pixels,
+so a golden made from a clip that may not be redistributed can still be stored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+
+import av
+import mediapipe as mp
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+GOLDEN_DIR = REPO_ROOT / "tests" / "data" / "golden"
+
+# The settings the golden is made with; the test reads them back so both sides stay in step.
+POSE_SETTINGS = {
+    "static_image_mode": False,
+    "model_complexity": 1,
+    "smooth_landmarks": False,
+    "enable_segmentation": False,
+    "min_detection_confidence": 0.5,
+    "min_tracking_confidence": 0.5,
+}
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def decode_rgb(path: Path, max_frames: int | None):
+    """Yield HxWx3 uint8 RGB frames in decode order (the clips used here carry no rotation)."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        for i, vf in enumerate(container.decode(stream)):
+            if max_frames is not None and i >= max_frames:
+                break
+            # MediaPipe needs C-contiguous data; PyAV pads rows of some widths (1768 px).
+            yield np.ascontiguousarray(vf.to_ndarray(format="rgb24"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("clip", type=Path)
+    parser.add_argument("--frames", type=int, default=None, help="only the first N frames (default: all)")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+
+    out = args.out or GOLDEN_DIR / f"{args.clip.stem}_mediapipe.json"
+    frames_out: list[list[list[float]] | None] = []
+    width = height = 0
+    times_ms: list[float] = []
+    with mp.solutions.pose.Pose(**POSE_SETTINGS) as pose:
+        for rgb in decode_rgb(args.clip, args.frames):
+            height, width = rgb.shape[:2]
+            rgb.flags.writeable = False
+            t0 = time.perf_counter()
+            result = pose.process(rgb)
+            times_ms.append((time.perf_counter() - t0) * 1e3)
+            if result.pose_landmarks is None:
+                frames_out.append(None)
+                continue
+            frames_out.append([
+                [round(lm.x * width, 1), round(lm.y * height, 1), round(lm.visibility, 3)]
+                for lm in result.pose_landmarks.landmark
+            ])
+
+    doc = {
+        "clip": args.clip.name,
+        "sha256": sha256_of(args.clip),
+        "mediapipe_version": mp.__version__,
+        "settings": POSE_SETTINGS,
+        "width_px": width,
+        "height_px": height,
+        "n_frames": len(frames_out),
+        "columns": ["x_px", "y_px", "visibility"],
+        "frames": frames_out,
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(doc, separators=(",", ":")) + "\n")
+    found = sum(f is not None for f in frames_out)
+    # The first call includes graph start-up; report the steady state.
+    steady = np.asarray(times_ms[1:] or times_ms)
+    print(f"{out}: {len(frames_out)} frames, pose in {found}, {out.stat().st_size / 1e3:.0f} kB; "
+          f"mediapipe {mp.__version__} process() median {np.median(steady):.1f} ms/frame")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -35,3 +35,23 @@ def shared_data_dir() -> Path:
 
 def test_data_dir() -> Path:
     return REPO_ROOT / "tests" / "data"
+
+
+def state_dir() -> Path:
+    """Recordings and the database: systemd's StateDirectory on the Pi, a user data dir elsewhere."""
+    if "LEANCAM_STATE_DIR" in os.environ:
+        return Path(os.environ["LEANCAM_STATE_DIR"])
+    if "STATE_DIRECTORY" in os.environ:  # set by systemd from StateDirectory=leancam
+        return Path(os.environ["STATE_DIRECTORY"].split(":")[0])
+    xdg = os.environ.get("XDG_DATA_HOME", str(Path.home() / ".local" / "share"))
+    return Path(xdg) / "leancam"
+
+
+def config_path() -> Path:
+    """The config file: $LEANCAM_CONFIG, else leancam.toml in the state dir's sibling config dir."""
+    if "LEANCAM_CONFIG" in os.environ:
+        return Path(os.environ["LEANCAM_CONFIG"])
+    if "CONFIGURATION_DIRECTORY" in os.environ:  # systemd ConfigurationDirectory=
+        return Path(os.environ["CONFIGURATION_DIRECTORY"].split(":")[0]) / "leancam.toml"
+    xdg = os.environ.get("XDG_CONFIG_HOME", str(Path.home() / ".config"))
+    return Path(xdg) / "leancam" / "leancam.toml"

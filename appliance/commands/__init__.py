@@ -10,4 +10,5 @@ COMMAND_MODULES: tuple[str, ...] = (
     "eval",
     "bench",
     "fetch",
+    "doctor",
 )

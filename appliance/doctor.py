@@ -1,0 +1,121 @@
+"""Health checks for ``leancam doctor``: each check says what it found and, on failure, how to fix it.
+
+Checks are plain functions returning a ``Check``; none of them changes anything on the machine.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from appliance import assets, paths
+from appliance.errors import LeanCamError
+
+log = logging.getLogger(__name__)
+
+MIN_FREE_MB = 500  # below this a day of clips no longer fits; retention would thrash
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    required: bool = True  # a failed optional check is a warning (e.g. no camera on a laptop)
+
+
+def check_runtime() -> Check:
+    from appliance.pose import runtime
+
+    try:
+        _cls, name = runtime._interpreter_class()
+    except LeanCamError as err:
+        return Check("runtime", False, str(err), "./setup.sh (installs ai-edge-litert)")
+    return Check("runtime", True, f"{name} importable")
+
+
+def check_models() -> Check:
+    bad = []
+    for name in ("pose_detection", "pose_landmark_full", "demo_clip"):
+        try:
+            assets.require(name, verify=True)
+        except LeanCamError as err:
+            bad.append(str(err))
+    if bad:
+        return Check("models", False, "; ".join(bad), "./setup.sh (or .venv/bin/leancam fetch)")
+    return Check("models", True, "BlazePose detector + landmark model and demo clip present, sha256 ok")
+
+
+def check_camera() -> Check:
+    from appliance.sources.picamera import picamera2_available
+
+    if picamera2_available():
+        try:
+            from picamera2 import Picamera2
+
+            cams = Picamera2.global_camera_info()
+        except Exception as err:  # libcamera errors are not typed; report whatever it says
+            return Check("camera", False, f"picamera2 present but libcamera failed: {err}",
+                         "check the ribbon cable and run `rpicam-hello --list-cameras`")
+        if cams:
+            return Check("camera", True, f"Pi camera: {cams[0].get('Model', 'unknown model')}")
+        return Check("camera", False, "picamera2 installed but no camera detected",
+                     "reseat the camera ribbon (contacts facing the right way), then reboot")
+    webcams = sorted(glob.glob("/dev/video*"))
+    if webcams:
+        return Check("camera", True, f"no Pi camera stack; video devices: {', '.join(webcams)}", required=False)
+    return Check("camera", False, "no Pi camera and no /dev/video* device",
+                 "on a Pi: apt install python3-picamera2 and connect the camera; elsewhere plug a webcam "
+                 "or use --source file:PATH (the demo clip runs without any camera)", required=False)
+
+
+def check_gpio() -> Check:
+    from appliance.leds import make_pin_factory
+
+    factory, real = make_pin_factory("auto")
+    if real:
+        return Check("gpio", True, f"pin factory {type(factory).__name__}")
+    return Check("gpio", False, "no GPIO pin factory: LEDs and button will not work",
+                 "on a Pi 5: apt install python3-lgpio (then recreate .venv with ./setup.sh); "
+                 "off the Pi this is expected", required=False)
+
+
+def check_disk() -> Check:
+    state = paths.state_dir()
+    probe = state if state.exists() else next((p for p in state.parents if p.exists()), state.anchor)
+    free_mb = shutil.disk_usage(probe).free / 1e6
+    if free_mb < MIN_FREE_MB:
+        return Check("disk", False, f"{free_mb:.0f} MB free at {probe}",
+                     f"free space or lower the recording quota; at least {MIN_FREE_MB} MB is needed")
+    return Check("disk", True, f"{free_mb / 1000:.1f} GB free at {probe}")
+
+
+def check_clock() -> Check:
+    """The Pi has no RTC: until NTP syncs, the clock can be far in the past and clip times are wrong."""
+    year = time.gmtime().tm_year
+    if year < 2025:
+        return Check("clock", False, f"system clock says {year}",
+                     "connect to a network for NTP, or add an RTC (Pi 5 has an RTC battery connector)")
+    synced = None
+    if shutil.which("timedatectl"):
+        proc = subprocess.run(["timedatectl", "show", "-p", "NTPSynchronized", "--value"],
+                              capture_output=True, text=True, check=False)
+        synced = proc.stdout.strip() if proc.returncode == 0 else None
+    if synced == "no":
+        return Check("clock", False, "clock plausible but not NTP-synchronised",
+                     "enable time sync: sudo timedatectl set-ntp true", required=False)
+    return Check("clock", True, time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()))
+
+
+CHECKS: tuple[Callable[[], Check], ...] = (check_runtime, check_models, check_camera, check_gpio,
+                                           check_disk, check_clock)
+
+
+def run_checks() -> list[Check]:
+    return [check() for check in CHECKS]

@@ -83,13 +83,16 @@ fi
 # Reinstall only when pyproject.toml changed or test extras are newly asked for.
 STAMP="$VENV/.leancam-install"
 HASH=$(sha256sum pyproject.toml | cut -c1-64)
-read -r HAVE_HASH HAVE_DEV < "$STAMP" 2>/dev/null || { HAVE_HASH=""; HAVE_DEV=0; }
+HAVE_HASH=""; HAVE_DEV=0
+[ -f "$STAMP" ] && read -r HAVE_HASH HAVE_DEV < "$STAMP"
 if [ "$HASH" != "$HAVE_HASH" ] || { [ $DEV = 1 ] && [ "$HAVE_DEV" != 1 ]; }; then
   [ "$HAVE_DEV" = 1 ] && DEV=1   # never drop test extras a previous run installed
   EXTRAS=""
   [ $DEV = 1 ] && EXTRAS="[dev]"
   say "installing LeanCam$EXTRAS into $VENV"
+  # (this machine's pip config lists optional local indexes; their "ignored" notes are noise)
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".$EXTRAS" \
+    2> >(grep -v "^WARNING: Location '.*' is ignored" >&2) \
     || fail "pip install failed (see the messages above)"
   echo "$HASH $DEV" > "$STAMP"
   CHANGED=1

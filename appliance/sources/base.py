@@ -24,6 +24,9 @@ class Frame:
     index: int
     t_s: float
     rgb: np.ndarray
+    # Host monotonic clock (time.monotonic()) when the frame became available to LeanCam: the start
+    # of the latency budget (capture → decision → LED). None for offline decoding.
+    captured_mono_s: float | None = None
 
     @property
     def width_px(self) -> int:

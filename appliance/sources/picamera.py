@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -96,6 +97,7 @@ class PicameraSource:
         while True:
             try:
                 request = self._cam.capture_request()
+                got_mono_s = time.monotonic()
             except RuntimeError as err:
                 log.error("camera stopped delivering frames: %s", err)
                 return
@@ -108,7 +110,7 @@ class PicameraSource:
                 self.dropped_frames += dropped_between(prev_ns, ts_ns, period_ns)
             t0_ns = ts_ns if t0_ns is None else t0_ns
             prev_ns = ts_ns
-            yield Frame(index, (ts_ns - t0_ns) / 1e9, rgb)
+            yield Frame(index, (ts_ns - t0_ns) / 1e9, rgb, got_mono_s)
             index += 1
 
     def close(self) -> None:

@@ -58,7 +58,7 @@ class ReconnectingSource:
             try:
                 for frame in src.frames():
                     last_t_s = offset_s + frame.t_s
-                    yield Frame(index, last_t_s, frame.rgb)
+                    yield Frame(index, last_t_s, frame.rgb, frame.captured_mono_s)
                     index += 1
                     if self._stop.is_set():
                         return

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from appliance.sources.base import Frame, SourceInfo
@@ -32,7 +33,7 @@ def paced(frames: Iterator[Frame], clock: Callable[[], float] = time.monotonic,
         delay = start + frame.t_s - now
         if delay > 0:
             sleep(delay)
-        yield frame
+        yield replace(frame, captured_mono_s=clock())
 
 
 class ReplaySource:
@@ -64,7 +65,7 @@ class ReplaySource:
             try:
                 for frame in src.frames():
                     last_t = frame.t_s
-                    yield Frame(index, offset_s + frame.t_s, frame.rgb)
+                    yield Frame(index, offset_s + frame.t_s, frame.rgb, frame.captured_mono_s)
                     index += 1
             finally:
                 src.close()

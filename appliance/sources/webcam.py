@@ -39,7 +39,7 @@ class WebcamSource:
                 log.warning("webcam stopped delivering frames after %d frames", index)
                 return
             t0 = t if t0 is None else t0
-            yield Frame(index, t - t0, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+            yield Frame(index, t - t0, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), t)
             index += 1
 
     def close(self) -> None:

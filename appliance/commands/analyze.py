@@ -1,0 +1,141 @@
+"""``leancam analyze VIDEO``: gait events and lean verdicts per stride (table, ``--json``, ``--csv``).
+
+Keypoints come from our BlazePose engine (VideoFileSource → PoseEngine), or from a keypoints JSONL
+(``--keypoints``, as written by ``leancam pose --out``) so analysis can be re-run without the model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from appliance.analysis import AnalysisResult, analyze_frames
+from appliance.config import Config, load_config
+from appliance.errors import BadInputError
+from appliance.pose import keypoints_io
+from appliance.pose.types import PoseFrame
+
+log = logging.getLogger(__name__)
+
+CSV_FIELDS = ("foot", "contact_t_s", "midstance_t_s", "toe_off_t_s", "hip_over_foot", "lean_deg",
+              "pelvis_offset", "trunk_deg", "cadence_spm", "overstride", "speed_ll_s", "verdict", "reasons")
+
+
+def add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--keypoints", type=Path, metavar="KP.jsonl",
+                   help="read keypoints from this file instead of running the pose model")
+    p.add_argument("--capture-fps", type=float, metavar="F",
+                   help="real capture rate of a slow-motion clip (times and cadence are scaled to it)")
+    p.add_argument("--config", type=Path, metavar="FILE.toml", help="thresholds (default: built-in)")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("analyze", help="find running initiation, contacts, midstance, toe-off; judge the lean",
+                       description="Analyse a side-view running clip: per-stride events, lean metrics and "
+                                   "verdicts (go / no_go / unsure). See docs/analysis.md for every field.")
+    p.add_argument("video", type=Path, help="video file (used for its name when --keypoints is given)")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print the JSON result (schema 1, docs/analysis.md)")
+    out.add_argument("--csv", action="store_true", help="print one CSV row per stride")
+    add_common(p)
+    p.set_defaults(func=run)
+
+
+def _engine_frames(video: Path) -> Iterator[PoseFrame]:
+    from appliance.pose.engine import PoseEngine  # the model is loaded only when needed
+    from appliance.sources.video_file import VideoFileSource
+
+    engine = PoseEngine.from_assets()
+    with VideoFileSource(video) as source:
+        for frame in source.frames():
+            yield engine.process(frame)
+
+
+def load_frames(video: Path, keypoints: Path | None) -> list[PoseFrame]:
+    """Pose frames of ``video``: from ``keypoints`` if given, else by running our engine."""
+    if keypoints is not None:
+        if not keypoints.is_file():
+            raise BadInputError(f"{keypoints}: no such keypoints file")
+        try:
+            _, frames = keypoints_io.read(keypoints)
+            out = list(frames)
+        except (json.JSONDecodeError, KeyError, ValueError, TypeError) as err:
+            raise BadInputError(f"{keypoints}: corrupt keypoints file ({err.__class__.__name__})") from err
+        if not out:
+            raise BadInputError(f"{keypoints}: contains no frames")
+        return out
+    if not video.is_file():
+        raise BadInputError(f"{video}: no such file")
+    return list(_engine_frames(video))
+
+
+def check_capture_fps(value: float | None) -> float | None:
+    if value is not None and not value > 0:
+        raise BadInputError(f"--capture-fps must be positive, got {value}")
+    return value
+
+
+def run_analysis(args: argparse.Namespace) -> AnalysisResult:
+    capture = check_capture_fps(args.capture_fps)
+    cfg: Config = load_config(args.config)
+    frames = load_frames(args.video, args.keypoints)
+    return analyze_frames(frames, cfg, capture_fps=capture, video_path=str(args.video))
+
+
+def format_table(result: AnalysisResult) -> str:
+    lines = []
+    v = result.video
+    lines.append(f"{v['path']}: {v['frames']} frames, {v['fps']} fps, {v['width']}×{v['height']}"
+                 + (f", captured at {v['capture_fps']} fps" if "capture_fps" in v else ""))
+    direction = "left→right" if result.direction > 0 else "right→left"
+    lines.append(f"gait: {result.gait or 'no steps found'}, direction {direction}, "
+                 f"pose found in {result.frames_with_pose}/{v['frames']} frames")
+    if result.start is not None:
+        s = result.start.to_json()
+        lines.append(f"initiation at {s['t_s']:.3f} s: lean {s['lean_deg']}°, pelvis offset "
+                     f"{s['pelvis_offset']}, {s['verdict']} {' '.join(s['reasons'])}")
+    else:
+        lines.append("initiation: none (no still start seen)")
+    if result.strides:
+        lines.append(f"{'foot':5s} {'contact':>7s} {'mid':>7s} {'toe-off':>7s} {'lean°':>6s} {'pelv':>6s} "
+                     f"{'trunk°':>6s} {'hip/ft':>6s} {'spm':>4s} {'overst':>6s} {'LL/s':>5s}  verdict")
+        for st in result.strides:
+            d = st.to_json()
+            cad = "-" if d["cadence_spm"] is None else str(d["cadence_spm"])
+            lines.append(f"{d['foot']:5s} {d['contact_t_s']:7.3f} {d['midstance_t_s']:7.3f} {d['toe_off_t_s']:7.3f} "
+                         f"{d['lean_deg']:6.1f} {d['pelvis_offset']:6.2f} {d['trunk_deg']:6.1f} "
+                         f"{d['hip_over_foot']:6.2f} {cad:>4s} {d['overstride']:6.2f} {d['speed_ll_s']:5.2f}  "
+                         f"{d['verdict']} {' '.join(d['reasons'])}")
+    summary = result.to_json()["summary"]
+    lines.append(f"summary: {summary['strides']} strides: {summary['go']} go, {summary['no_go']} no_go, "
+                 f"{summary['unsure']} unsure")
+    return "\n".join(lines)
+
+
+def format_csv(result: AnalysisResult) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=CSV_FIELDS, lineterminator="\n")
+    w.writeheader()
+    for st in result.strides:
+        d = st.to_json()
+        d["reasons"] = ";".join(d["reasons"])
+        w.writerow({k: d[k] for k in CSV_FIELDS})
+    return buf.getvalue()
+
+
+def run(args: argparse.Namespace) -> int:
+    result = run_analysis(args)
+    if args.json:
+        json.dump(result.to_json(), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    elif args.csv:
+        sys.stdout.write(format_csv(result))
+    else:
+        print(format_table(result))
+    return 0

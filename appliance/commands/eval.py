@@ -1,0 +1,46 @@
+"""``leancam eval VIDEO LABELS.csv``: detected events against hand labels, per event type."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from appliance.commands.analyze import add_common, run_analysis
+from appliance.errors import BadInputError
+from appliance.evaluation import format_table, read_labels, score
+
+log = logging.getLogger(__name__)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("eval", help="compare detected events with labels (matched, missed, extra, timing error)",
+                       description="Match detected initiation / contact / midstance / toe-off events to a "
+                                   "frame,event,foot CSV (0-based frames) and print per-event-type scores.")
+    p.add_argument("video", type=Path)
+    p.add_argument("labels", type=Path, metavar="LABELS.csv")
+    p.add_argument("--tolerance-ms", type=float, default=100.0,
+                   help="largest |error| (real time) that still counts as a match (default 100 ms)")
+    p.add_argument("--first-row-initiation", action="store_true",
+                   help="also score the first label row as the initiation (sprint-start files: block clearance)")
+    add_common(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.tolerance_ms <= 0:
+        raise BadInputError("--tolerance-ms must be positive")
+    labels = read_labels(args.labels, first_row_initiation=args.first_row_initiation)
+    result = run_analysis(args)
+    fps = result.video["fps"]
+    if not fps:
+        raise BadInputError(f"{args.video}: cannot tell the frame rate (fewer than 2 frames)")
+    frame_ms = 1000.0 / fps * result.time_scale
+    tol = max(1, round(args.tolerance_ms / frame_ms))
+    detections = [(e.kind, e.frame_index) for e in result.events]
+    scores = score(detections, labels, frame_ms, tol)
+    print(f"{args.video}: {result.video['frames']} frames at {fps} fps"
+          + (f" (captured at {args.capture_fps} fps: 1 frame = {frame_ms:.1f} ms)" if args.capture_fps else
+             f" (1 frame = {frame_ms:.1f} ms)") + f", match tolerance ±{tol} frames")
+    print(format_table(scores))
+    return 0

@@ -1,0 +1,130 @@
+"""LeanCam's configuration: frozen dataclasses with defaults, loaded strictly from one TOML file.
+
+Every threshold the analysis uses lives here with the reason for its value, so a coach or a
+developer can see what "sitting back" means in numbers and change it in one place. Loading is
+strict: an unknown section or key, or a value of the wrong type, is a ``ConfigError`` (a typo in
+a config file must not silently fall back to a default).
+
+Units are in the names: ``_ll`` = leg lengths (pelvis→ankle, design §1), ``_ll_s`` = leg lengths
+per second, ``_deg`` = degrees, ``_s`` = seconds (real capture time), ``_spm`` = steps per minute.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from appliance.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GaitConfig:
+    """Event detection (``appliance.gait``)."""
+
+    # Planted foot = heel or toe lower than plant_height_ll above the ground line AND moving over
+    # the ground slower than plant_speed_ll_s. The height test is loose on purpose: BlazePose's foot
+    # points jitter vertically by ~0.05 leg lengths on a small runner, about as much as a toe rises
+    # at toe-off. The speed test is sharp: a planted toe stays within 1-2 px horizontally while a
+    # landing sprint foot still moves ~0.2 leg lengths per frame (6 leg lengths/s at 30 fps).
+    plant_height_ll: float = 0.2
+    plant_speed_ll_s: float = 1.5
+    # Motion is measured from a frame to the one ~this much later (a forward difference): that is
+    # where "has the foot stopped / started to move" becomes decidable; it is part of the lag.
+    motion_window_s: float = 0.033
+    # A planted / not-planted change must hold this many frames to be an event: one jittery frame
+    # is not a step. Lag of contact and toe-off = motion window + (confirm_frames - 1) frames.
+    confirm_frames: int = 2
+    # Still (design §2): pelvis and both feet within still_range_ll for still_min_s, feet planted.
+    still_range_ll: float = 0.08
+    still_min_s: float = 0.5
+    # Initiation: when both feet have left the start position the pelvis must have moved forward
+    # this much, else it was a fidget (shifting weight), not a start.
+    start_pelvis_move_ll: float = 0.1
+    # Missing pose longer than this resets the tracking (runner left the frame).
+    max_gap_s: float = 0.3
+    # Keypoints with visibility×presence below this are "unsure" (BlazePose's own 0.5 cut).
+    min_confidence: float = 0.5
+    # Causal smoothing (One-Euro): cut-off at rest and speed coefficient (per leg length/s).
+    filter_min_cutoff_hz: float = 3.0
+    filter_beta: float = 0.3
+
+
+@dataclass(frozen=True)
+class LeanConfig:
+    """Verdict thresholds (``appliance.lean``); see docs/analysis.md for the evidence."""
+
+    # hip_over_foot at midstance below this = sitting_back: the pelvis trails the foot it stands
+    # on by more than ~1/6 leg length, the braking posture the seed wants flagged.
+    sitting_back_hip_over_foot: float = -0.15
+    # pelvis_offset (late stance) below this = butt_out: pelvis behind the foot→head line.
+    butt_out_pelvis_offset: float = -0.06
+    # slouch: trunk leans this much more than the whole-body line while the pelvis is behind it.
+    slouch_trunk_minus_lean_deg: float = 12.0
+    # over_lean: cadence below this together with overstride above overstride_limit (design §3).
+    over_lean_cadence_spm: float = 170.0
+    overstride_limit: float = 0.35
+    # ... and a lean larger than lean_per_speed_deg per (leg length/s) of speed + lean_base_deg.
+    lean_base_deg: float = 6.0
+    lean_per_speed_deg: float = 3.0
+    # Less lean than this while running = upright (no forward lean to speak of).
+    min_lean_deg: float = 2.0
+    # Initiation: the start wants a clear lean along one straight line foot→pelvis→head.
+    initiation_min_lean_deg: float = 10.0
+    initiation_butt_out_pelvis_offset: float = -0.08
+    # Stride unsure when more than this fraction of its frames have unsure keypoints.
+    max_unsure_fraction: float = 0.3
+
+
+@dataclass(frozen=True)
+class Config:
+    gait: GaitConfig = field(default_factory=GaitConfig)
+    lean: LeanConfig = field(default_factory=LeanConfig)
+
+
+def _build(cls: type, table: dict[str, Any], where: str) -> Any:
+    known = {f.name: f for f in fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in known:
+            raise ConfigError(f"{where}: unknown key {key!r} (known: {', '.join(sorted(known))})")
+        default = getattr(cls(), key)
+        if dataclasses.is_dataclass(default):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}.{key} must be a table")
+            kwargs[key] = _build(type(default), value, f"{where}.{key}")
+        elif isinstance(default, float):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ConfigError(f"{where}.{key} must be a number, got {value!r}")
+            kwargs[key] = float(value)
+        elif not isinstance(value, type(default)):
+            raise ConfigError(f"{where}.{key} must be {type(default).__name__}, got {value!r}")
+        else:
+            kwargs[key] = value
+    return cls(**kwargs)
+
+
+def config_from_dict(data: dict[str, Any]) -> Config:
+    """Validate a parsed TOML document into a Config (unknown keys are errors)."""
+    return _build(Config, data, "config")
+
+
+def load_config(path: Path | str | None = None) -> Config:
+    """Load ``path`` (TOML) over the embedded defaults; ``None`` gives the defaults."""
+    if path is None:
+        return Config()
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError as err:
+        raise ConfigError(f"{path}: no such config file") from err
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML ({err})") from err
+    cfg = config_from_dict(data)
+    log.debug("config loaded from %s", path)
+    return cfg

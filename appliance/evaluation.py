@@ -1,0 +1,128 @@
+"""Match detected gait events to hand labels and summarise the timing error per event type.
+
+Labels are CSV ``frame,event,foot`` with 0-based frame indices (``tests/data/labels``, and the
+sprint-start authors' files in ``../shared/data``). Per event type, detections and labels are
+paired one-to-one by minimum total frame distance (Hungarian assignment, scipy) within a
+tolerance; unpaired labels are *missed*, unpaired detections *extra*. Errors are reported in frames
+and in milliseconds of real time: for slow-motion clips pass the capture rate, so 1 frame of a
+240 fps clip played at 30 fps counts as 4.2 ms, not 33 ms.
+
+Labels may cover only part of a clip (the sprint-start authors label the first steps, and one foot
+only); ``extra`` counts every unpaired detection inside the labelled span (first label − tolerance
+to last label + tolerance), so detections after the labeller stopped do not count against us.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from appliance.errors import BadInputError
+from appliance.gait.events import EVENT_KINDS
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Label:
+    frame: int
+    event: str
+    foot: str
+
+
+@dataclass(frozen=True)
+class EventScore:
+    """Scores of one event type."""
+
+    event: str
+    labels: int
+    detected: int  # inside the labelled span
+    matched: int
+    missed: int
+    extra: int
+    median_error_frames: float | None  # of |detected − label|
+    p95_error_frames: float | None
+    median_error_ms: float | None
+    p95_error_ms: float | None
+    mean_signed_error_frames: float | None  # + = detected late
+
+
+def read_labels(path: Path | str, first_row_initiation: bool = False) -> list[Label]:
+    """Read a ``frame,event,foot`` CSV. ``first_row_initiation`` also counts the first row as the
+    initiation (the sprint-start authors' convention: their first row is the block clearance)."""
+    path = Path(path)
+    try:
+        with path.open(newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    except FileNotFoundError as err:
+        raise BadInputError(f"{path}: no such labels file") from err
+    except (UnicodeDecodeError, csv.Error) as err:
+        raise BadInputError(f"{path}: not a CSV labels file ({err})") from err
+    labels: list[Label] = []
+    for n, row in enumerate(rows, start=2):
+        try:
+            frame = int(str(row["frame"]).strip())
+            event = str(row["event"]).strip()
+        except (KeyError, ValueError, TypeError) as err:
+            raise BadInputError(f"{path}:{n}: expected columns frame,event,foot with an integer frame") from err
+        if event not in EVENT_KINDS:
+            raise BadInputError(f"{path}:{n}: unknown event {event!r} (expected one of {', '.join(EVENT_KINDS)})")
+        labels.append(Label(frame, event, str(row.get("foot") or "").strip()))
+    if first_row_initiation and labels and not any(lb.event == "initiation" for lb in labels):
+        labels.insert(0, Label(labels[0].frame, "initiation", labels[0].foot))
+    return labels
+
+
+def match(detected: Sequence[int], labelled: Sequence[int], tolerance_frames: int) -> list[tuple[int, int]]:
+    """One-to-one pairs (detected index, label index) minimising the total |frame difference|."""
+    if not detected or not labelled:
+        return []
+    d = np.asarray(detected, dtype=float)[:, None]
+    lb = np.asarray(labelled, dtype=float)[None, :]
+    cost = np.abs(d - lb)
+    big = 1e6
+    cost = np.where(cost <= tolerance_frames, cost, big)
+    rows, cols = linear_sum_assignment(cost)
+    return [(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if cost[r, c] < big]
+
+
+def score(detections: Sequence[tuple[str, int]], labels: Sequence[Label], frame_ms: float,
+          tolerance_frames: int) -> list[EventScore]:
+    """Score ``(event, frame)`` detections against labels for each event type that has labels."""
+    out: list[EventScore] = []
+    for kind in EVENT_KINDS:
+        lab = sorted(lb.frame for lb in labels if lb.event == kind)
+        if not lab:
+            continue
+        lo, hi = lab[0] - tolerance_frames, lab[-1] + tolerance_frames
+        det = sorted(f for e, f in detections if e == kind and lo <= f <= hi)
+        pairs = match(det, lab, tolerance_frames)
+        signed = np.array([det[i] - lab[j] for i, j in pairs], dtype=float)
+        err = np.abs(signed)
+        has = len(err) > 0
+        out.append(EventScore(
+            kind, len(lab), len(det), len(pairs), len(lab) - len(pairs), len(det) - len(pairs),
+            float(np.median(err)) if has else None, float(np.percentile(err, 95)) if has else None,
+            float(np.median(err) * frame_ms) if has else None,
+            float(np.percentile(err, 95) * frame_ms) if has else None,
+            float(np.mean(signed)) if has else None))
+    return out
+
+
+def format_table(scores: Sequence[EventScore]) -> str:
+    def f(x: float | None, nd: int = 1) -> str:
+        return "-" if x is None else f"{x:.{nd}f}"
+
+    lines = [f"{'event':11s} {'labels':>6s} {'matched':>7s} {'missed':>6s} {'extra':>5s} "
+             f"{'med fr':>6s} {'p95 fr':>6s} {'med ms':>6s} {'p95 ms':>6s} {'bias fr':>7s}"]
+    for s in scores:
+        lines.append(f"{s.event:11s} {s.labels:6d} {s.matched:7d} {s.missed:6d} {s.extra:5d} "
+                     f"{f(s.median_error_frames):>6s} {f(s.p95_error_frames):>6s} {f(s.median_error_ms, 0):>6s} "
+                     f"{f(s.p95_error_ms, 0):>6s} {f(s.mean_signed_error_frames, 2):>7s}")
+    return "\n".join(lines)

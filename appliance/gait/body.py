@@ -1,0 +1,91 @@
+"""Body points derived from BlazePose's 33 landmarks (design §1), and how far to trust them.
+
+All points are in image pixels (x right, y down) as the model gives them; the gravity frame is
+applied later (``appliance.gait.ground``). Feet are returned as the model labels them: which one is
+really on the ground is decided from geometry by ``appliance.gait.feet``, never from these labels.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from appliance.pose.types import PRESENCE, VISIBILITY, X, Y
+
+log = logging.getLogger(__name__)
+
+NOSE, L_EAR, R_EAR = 0, 7, 8
+L_SHOULDER, R_SHOULDER = 11, 12
+L_HIP, R_HIP = 23, 24
+L_KNEE, R_KNEE = 25, 26
+L_ANKLE, R_ANKLE = 27, 28
+L_HEEL, R_HEEL = 29, 30
+L_TOE, R_TOE = 31, 32
+
+# Landmarks the analysis needs; their confidence decides "unsure".
+TORSO_POINTS = (L_SHOULDER, R_SHOULDER, L_HIP, R_HIP)
+FOOT_POINTS = (L_ANKLE, R_ANKLE, L_HEEL, R_HEEL, L_TOE, R_TOE)
+
+
+@dataclass(frozen=True, eq=False)
+class FootPoints:
+    """One foot as labelled by the model: heel, toe (foot index), ankle, each (x_px, y_px)."""
+
+    model_label: str  # "left" / "right": the model's guess only
+    heel_px: np.ndarray
+    toe_px: np.ndarray
+    ankle_px: np.ndarray
+    confidence: float  # min visibility×presence of heel, toe, ankle
+
+    @property
+    def midfoot_px(self) -> np.ndarray:
+        return (self.heel_px + self.toe_px) / 2.0
+
+
+@dataclass(frozen=True, eq=False)
+class BodyPoints:
+    """Points of one frame the gait and lean analysis use (pixels, y down)."""
+
+    head_px: np.ndarray
+    shoulders_px: np.ndarray
+    pelvis_px: np.ndarray
+    feet: tuple[FootPoints, FootPoints]
+    leg_length_px: float  # hip→knee→ankle this frame (mean of both legs); the median is the unit
+    torso_confidence: float
+    feet_confidence: float
+    feet_in_frame: bool  # every foot point inside the image (with a small margin)
+    body_in_frame: bool
+
+
+def _conf(lm: np.ndarray, idx: tuple[int, ...]) -> float:
+    return float(np.min(lm[list(idx), VISIBILITY] * np.clip(lm[list(idx), PRESENCE], 0.0, 1.0)))
+
+
+def body_points(lm: np.ndarray, width_px: int, height_px: int, margin_px: float = 2.0) -> BodyPoints:
+    """Derive the design §1 points from a (33, 5) landmark array."""
+    xy = lm[:, [X, Y]].astype(np.float64)
+    ears_conf = float(np.mean(lm[[L_EAR, R_EAR], VISIBILITY]))
+    # Mid-ears is steadier than the nose (which swings as the head turns); the nose is the fallback
+    # when the model is unsure of both ears.
+    head = (xy[L_EAR] + xy[R_EAR]) / 2.0 if ears_conf >= 0.3 else xy[NOSE]
+    pelvis = (xy[L_HIP] + xy[R_HIP]) / 2.0
+    shoulders = (xy[L_SHOULDER] + xy[R_SHOULDER]) / 2.0
+    feet = (
+        FootPoints("left", xy[L_HEEL], xy[L_TOE], xy[L_ANKLE], _conf(lm, (L_ANKLE, L_HEEL, L_TOE))),
+        FootPoints("right", xy[R_HEEL], xy[R_TOE], xy[R_ANKLE], _conf(lm, (R_ANKLE, R_HEEL, R_TOE))),
+    )
+    # Thigh + shank rather than the straight pelvis→ankle distance: segment lengths do not shrink
+    # when the knee bends (crouched sprint start, stance), the straight distance does (by ~half in
+    # the blocks). For a straight standing leg the two agree.
+    leg = float(np.mean([np.linalg.norm(xy[hip] - xy[knee]) + np.linalg.norm(xy[knee] - xy[ankle])
+                         for hip, knee, ankle in ((L_HIP, L_KNEE, L_ANKLE), (R_HIP, R_KNEE, R_ANKLE))]))
+    fp = xy[list(FOOT_POINTS)]
+    feet_in = bool(np.all((fp[:, 0] >= -margin_px) & (fp[:, 0] <= width_px + margin_px)
+                          & (fp[:, 1] >= -margin_px) & (fp[:, 1] <= height_px + margin_px)))
+    bp = xy[[NOSE, *TORSO_POINTS]]
+    body_in = bool(np.all((bp[:, 0] >= -margin_px) & (bp[:, 0] <= width_px + margin_px)
+                          & (bp[:, 1] >= -margin_px) & (bp[:, 1] <= height_px + margin_px)))
+    return BodyPoints(head, shoulders, pelvis, feet, leg, _conf(lm, TORSO_POINTS),
+                      min(feet[0].confidence, feet[1].confidence), feet_in, body_in)

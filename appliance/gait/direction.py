@@ -1,0 +1,53 @@
+"""Direction of travel, +1 (image right) or −1 (image left), from how the feet swing (design §1).
+
+The pelvis moves across a fixed camera, but not on a treadmill or in a panned shot; what every
+set-up shares is the swing: a foot in the air travels forward relative to the pelvis (from behind
+it to ahead of it). So the vote is the swing foot's displacement relative to the pelvis, along the
+ground line, summed over frames when that foot is clearly off the ground. A start seeds the vote
+with the pelvis's first move, before any swing has been seen.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from appliance.gait.events import FrameSample
+
+log = logging.getLogger(__name__)
+
+# A foot higher than this (leg lengths) is swinging, not standing on the ground.
+SWING_HEIGHT_LL = 0.15
+
+
+class DirectionEstimator:
+    def __init__(self, decay: float = 0.999) -> None:
+        self.votes_ll = 0.0
+        self.decay = decay
+
+    @property
+    def sign(self) -> int:
+        return -1 if self.votes_ll < 0 else 1
+
+    @property
+    def known(self) -> bool:
+        return abs(self.votes_ll) > 0.5
+
+    def seed(self, direction: int) -> None:
+        if not self.known:
+            self.votes_ll = 0.6 * direction
+
+    def update(self, s: FrameSample, prev: FrameSample | None, heights_ll: list[float]) -> None:
+        if prev is None or s.t_s <= prev.t_s:
+            return
+        g = s.ground
+        pelvis_move = float(g.along_px(s.pelvis_px) - g.along_px(prev.pelvis_px))
+        vote = 0.0
+        for k in (0, 1):
+            if heights_ll[k] > SWING_HEIGHT_LL:
+                foot_move = float(g.along_px((s.heel_px[k] + s.toe_px[k]) / 2)
+                                  - g.along_px((prev.heel_px[k] + prev.toe_px[k]) / 2))
+                vote += foot_move - pelvis_move
+        # Bounded per frame: a foot-tracking glitch (labels swapped) must not flip the direction.
+        self.votes_ll = self.decay * self.votes_ll + float(np.clip(vote / s.leg_length_px, -0.5, 0.5))

@@ -1,0 +1,93 @@
+"""What the gait stage emits: events with their decision lag, and one record per stance.
+
+Frozen dataclasses; times are seconds of real (capture) time from the first frame, frame indices
+are the source's 0-based indices.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from appliance.gait.ground import GroundFrame
+
+EVENT_KINDS = ("initiation", "contact", "midstance", "toe_off")
+
+
+@dataclass(frozen=True)
+class GaitEvent:
+    """An event at ``frame_index``, decided while processing ``decided_frame_index``."""
+
+    kind: str  # one of EVENT_KINDS
+    foot: str  # "left" / "right" (named after tracking, see appliance.gait.feet), "" if none
+    frame_index: int
+    t_s: float
+    decided_frame_index: int
+    decided_t_s: float
+
+    @property
+    def lag_frames(self) -> int:
+        return self.decided_frame_index - self.frame_index
+
+    @property
+    def lag_s(self) -> float:
+        return self.decided_t_s - self.t_s
+
+
+@dataclass(frozen=True, eq=False)
+class FrameSample:
+    """Filtered body points of one frame (image px) and what the tracker knew then."""
+
+    index: int
+    t_s: float
+    head_px: np.ndarray
+    shoulders_px: np.ndarray
+    pelvis_px: np.ndarray
+    heel_px: tuple[np.ndarray, np.ndarray]  # per foot track
+    toe_px: tuple[np.ndarray, np.ndarray]
+    raw_heel_px: tuple[np.ndarray, np.ndarray]  # unfiltered: event timing uses these (no filter lag)
+    raw_toe_px: tuple[np.ndarray, np.ndarray]
+    ground: GroundFrame
+    leg_length_px: float
+    confident: bool  # torso and feet keypoints sure and inside the image
+    feet_in_frame: bool
+
+    def bottom_px(self, track: int) -> np.ndarray:
+        """The foot's lowest point (heel or toe) in the gravity frame: its contact point."""
+        h, t = self.heel_px[track], self.toe_px[track]
+        return h if self.ground.height_px(h) < self.ground.height_px(t) else t
+
+    def raw_bottom_px(self, track: int) -> np.ndarray:
+        h, t = self.raw_heel_px[track], self.raw_toe_px[track]
+        return h if self.ground.height_px(h) < self.ground.height_px(t) else t
+
+    def midfoot_px(self, track: int) -> np.ndarray:
+        return (self.heel_px[track] + self.toe_px[track]) / 2.0
+
+
+@dataclass(frozen=True, eq=False)
+class Step:
+    """One stance of one foot, from a detected contact to its toe-off."""
+
+    foot: str
+    track: int
+    contact: GaitEvent
+    midstance: GaitEvent
+    toe_off: GaitEvent
+    samples: tuple[FrameSample, ...]  # stance frames, contact .. last frame before toe-off
+    previous_contact_t_s: float | None  # the other foot's contact before this one (cadence)
+    running: bool  # a flight phase preceded this contact (no double support)
+    direction: int  # +1 image-right, -1 image-left
+    leg_length_px: float
+
+
+@dataclass(frozen=True, eq=False)
+class Initiation:
+    """Still → first step: the push foot leaving its start position."""
+
+    event: GaitEvent
+    track: int
+    samples: tuple[FrameSample, ...]  # the last frames on the push foot, up to the push-off
+    direction: int
+    leg_length_px: float

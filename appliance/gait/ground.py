@@ -1,0 +1,93 @@
+"""The ground line: our gravity reference (design §1), estimated causally from feet on the ground.
+
+"Vertical" is the normal of the ground line, not the image's y axis, so a camera mounted a few
+degrees rolled does not read as lean. The line is fitted to the lowest foot point of each frame
+(during running the lower foot is on the ground most of the time): those points are binned along
+x and each bin contributes a high percentile of its image y (the bottom of the point cloud, i.e.
+the surface; swing feet passing above it are ignored). A slope is fitted only when the bins span
+enough ground to measure one (a runner crossing a fixed camera); a treadmill or panned camera
+sees the feet in one place, the slope is then unknown and the line is taken as level.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GroundFrame:
+    """Image ↔ gravity coordinates. ``up`` is the unit ground normal (image coords, y down)."""
+
+    origin_px: tuple[float, float]
+    tilt_deg: float  # image angle of the ground line; + = line descends to the right (y grows)
+
+    @property
+    def along(self) -> np.ndarray:
+        a = math.radians(self.tilt_deg)
+        return np.array([math.cos(a), math.sin(a)])
+
+    @property
+    def up(self) -> np.ndarray:
+        a = math.radians(self.tilt_deg)
+        return np.array([math.sin(a), -math.cos(a)])
+
+    def height_px(self, p: np.ndarray) -> np.ndarray:
+        """Signed height above the ground line (px, up positive); ``p`` is (..., 2)."""
+        return (np.asarray(p) - np.asarray(self.origin_px)) @ self.up
+
+    def along_px(self, p: np.ndarray) -> np.ndarray:
+        """Position along the ground line (px, image-right positive)."""
+        return (np.asarray(p) - np.asarray(self.origin_px)) @ self.along
+
+
+class GroundEstimator:
+    """Causal ground-line estimate from the lowest foot point of recent frames."""
+
+    def __init__(self, window: int = 900, bin_ll: float = 0.3, percentile: float = 85.0,
+                 min_span_ll: float = 2.0, max_tilt_deg: float = 6.0, refit_every: int = 5) -> None:
+        self._pts: deque[tuple[float, float]] = deque(maxlen=window)
+        self.bin_ll = bin_ll
+        self.percentile = percentile
+        self.min_span_ll = min_span_ll
+        self.max_tilt_deg = max_tilt_deg
+        self.refit_every = refit_every
+        self._n = 0
+        self.frame: GroundFrame | None = None
+
+    def add(self, lowest_foot_px: np.ndarray, leg_length_px: float) -> GroundFrame:
+        self._pts.append((float(lowest_foot_px[0]), float(lowest_foot_px[1])))
+        self._n += 1
+        if self.frame is None or self._n % self.refit_every == 0 or len(self._pts) < 30:
+            self.frame = self._fit(leg_length_px)
+        return self.frame
+
+    def _fit(self, leg_length_px: float) -> GroundFrame:
+        pts = np.asarray(self._pts)
+        width = max(self.bin_ll * leg_length_px, 1.0)
+        bins = np.floor(pts[:, 0] / width).astype(int)
+        xs, ys, ws = [], [], []
+        for b in np.unique(bins):
+            sel = pts[bins == b]
+            if len(sel) >= 3 or len(pts) < 30:
+                xs.append(float(np.median(sel[:, 0])))
+                ys.append(float(np.percentile(sel[:, 1], self.percentile)))
+                # Equal weight per bin: a runner standing in one place for seconds (the blocks,
+                # whose pads hold the feet above the track) must not outweigh the running strides.
+                ws.append(1.0)
+        xs_a, ys_a, ws_a = np.asarray(xs), np.asarray(ys), np.asarray(ws)
+        tilt = 0.0
+        if len(xs_a) >= 4 and np.ptp(xs_a) >= self.min_span_ll * leg_length_px:
+            slope, _ = np.polyfit(xs_a, ys_a, 1, w=ws_a)
+            tilt = float(np.clip(math.degrees(math.atan(slope)), -self.max_tilt_deg, self.max_tilt_deg))
+        cx = float(np.average(xs_a, weights=ws_a))
+        # Line through the weighted centre of the bin values, with the fitted (or level) slope.
+        t = math.tan(math.radians(tilt))
+        cy = float(np.average(ys_a - t * (xs_a - cx), weights=ws_a))
+        return GroundFrame((cx, cy), tilt)

@@ -1,0 +1,330 @@
+"""The streaming gait tracker: one PoseFrame in, the events decided at that frame out.
+
+Per frame: body points (``body``) → feet kept apart by continuity (``feet``) → causal One-Euro
+smoothing in leg-length units (``filters``, for the metrics) → ground line (``ground``) →
+direction of travel (``direction``) → per-foot "planted" state → contact / toe-off (confirmed),
+midstance (decided at toe-off) → running initiation.
+
+A foot is **planted** when its heel or toe is near the ground line *and* not moving over the ground.
+The second part is what makes the timing sharp: BlazePose's foot points jitter vertically by
+~0.05 leg lengths on a small runner (as much as the toe rises at toe-off), but a planted toe stays
+within a pixel or two horizontally, and a landing or leaving foot moves by many. Motion is measured
+over the next ~1/30 s (a forward difference: that is part of the decision lag) relative to the
+ground's own image motion, which is zero for a fixed camera, the belt speed on a treadmill and the
+pan speed for a panning camera (estimated as the median motion of the lower foot).
+
+Nothing looks further ahead than that and the confirmation frames, so each event is decided a few
+frames after it happened; every event carries that lag. The same object runs live and offline.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from appliance.config import GaitConfig
+from appliance.gait.body import BodyPoints, body_points
+from appliance.gait.direction import DirectionEstimator
+from appliance.gait.events import FrameSample, GaitEvent, Initiation, Step
+from appliance.gait.feet import FootTracker
+from appliance.gait.filters import OneEuroFilter
+from appliance.gait.ground import GroundEstimator
+from appliance.pose.types import PoseFrame
+
+log = logging.getLogger(__name__)
+
+# Samples kept for metrics: a stance plus margin even for slow-motion clips.
+BUFFER_FRAMES = 600
+
+
+@dataclass
+class _FootState:
+    """Ground state machine of one foot track, fed with one "planted" decision per frame."""
+
+    grounded: bool | None = None  # None until the first decided frame
+    run_value: bool | None = None  # value of the current run of equal planted decisions
+    run_start: int | None = None  # first frame index of that run
+    run_len: int = 0
+    stance_contact: GaitEvent | None = None  # contact that opened the current stance
+    last_contact: GaitEvent | None = None
+    running_contact: bool = True
+
+
+@dataclass
+class _StartState:
+    """Initiation: still period → both feet leave their start positions."""
+
+    armed: bool = False
+    armed_t_s: float = 0.0
+    ref_pelvis_px: np.ndarray | None = None
+    departed: list[int | None] = field(default_factory=lambda: [None, None])
+
+
+class GaitTracker:
+    """Feed ``push(frame)``; collect ``events``, ``steps`` and ``initiations`` as they are decided."""
+
+    def __init__(self, config: GaitConfig | None = None, time_scale: float = 1.0) -> None:
+        self.cfg = config or GaitConfig()
+        # Real seconds per source second (slow motion: source fps / capture fps).
+        self.time_scale = time_scale
+        self.feet = FootTracker(self.cfg.max_gap_s)
+        self.ground = GroundEstimator()
+        self.direction = DirectionEstimator()
+        self.filter = OneEuroFilter(self.cfg.filter_min_cutoff_hz, self.cfg.filter_beta,
+                                    max_gap_s=self.cfg.max_gap_s)
+        self.buffer: deque[FrameSample] = deque(maxlen=BUFFER_FRAMES)
+        self._legs: deque[float] = deque(maxlen=300)
+        self._ground_v: deque[np.ndarray] = deque(maxlen=64)
+        self._planted: dict[int, tuple[bool, bool]] = {}
+        self._fs = [_FootState(), _FootState()]
+        self._start = _StartState()
+        self._last_t: float | None = None
+        self._last_pose_t: float | None = None
+        self._first_t: float | None = None
+        self._dt_s = 1 / 30
+        self.events: list[GaitEvent] = []
+        self.steps: list[Step] = []
+        self.initiations: list[Initiation] = []
+        self.frames_seen = 0
+        self.frames_with_pose = 0
+        self.frames_confident = 0
+
+    # ----------------------------------------------------------------- helpers
+    @property
+    def leg_length_px(self) -> float:
+        return float(np.median(self._legs)) if self._legs else 100.0
+
+    def _frames_for(self, seconds: float) -> int:
+        return max(1, round(seconds / max(self._dt_s, 1e-6)))
+
+    def _sample_at(self, index: int) -> FrameSample | None:
+        for s in reversed(self.buffer):
+            if s.index == index:
+                return s
+            if s.index < index:
+                return None
+        return None
+
+    def _samples_between(self, first: int, last: int) -> tuple[FrameSample, ...]:
+        return tuple(s for s in self.buffer if first <= s.index <= last)
+
+    def _event(self, kind: str, track: int, index: int, now: FrameSample, foot: str | None = None) -> GaitEvent:
+        s = self._sample_at(index) or now
+        ev = GaitEvent(kind, foot if foot is not None else self.feet.tracks[track].name, index, s.t_s,
+                       now.index, now.t_s)
+        self.events.append(ev)
+        log.debug("%s %s at frame %d (lag %d frames)", kind, ev.foot, index, ev.lag_frames)
+        return ev
+
+    def _reset_tracking(self) -> None:
+        self.feet.reset()
+        self.filter.reset()
+        self.buffer.clear()
+        self._ground_v.clear()
+        self._fs = [_FootState(), _FootState()]
+        self._start = _StartState()
+
+    def height_ll(self, s: FrameSample, track: int, raw: bool = True) -> float:
+        p = s.raw_bottom_px(track) if raw else s.bottom_px(track)
+        return float(s.ground.height_px(p)) / s.leg_length_px
+
+    # ----------------------------------------------------------------- main entry
+    def push(self, frame: PoseFrame) -> list[GaitEvent]:
+        """Process one frame; returns the events decided at this frame (possibly about earlier ones)."""
+        n_before = len(self.events)
+        self.frames_seen += 1
+        t = frame.t_s * self.time_scale
+        if self._first_t is None:
+            self._first_t = t
+        t -= self._first_t
+        if self._last_t is not None and t > self._last_t:
+            # Typical frame interval (robust to the odd dropped frame).
+            self._dt_s = 0.9 * self._dt_s + 0.1 * min(t - self._last_t, 2 * self._dt_s)
+        self._last_t = t
+        if frame.landmarks is None:
+            if self._last_pose_t is not None and t - self._last_pose_t > self.cfg.max_gap_s:
+                self._reset_tracking()
+            return []
+        self.frames_with_pose += 1
+        if self._last_pose_t is not None and t - self._last_pose_t > self.cfg.max_gap_s:
+            self._reset_tracking()
+        self._last_pose_t = t
+        bp = body_points(frame.landmarks, frame.width_px, frame.height_px)
+        sample = self._smooth(frame.index, t, bp)
+        self.buffer.append(sample)
+        if sample.confident:
+            self.frames_confident += 1
+        self._update_feet(sample)
+        return self.events[n_before:]
+
+    def _smooth(self, index: int, t: float, bp: BodyPoints) -> FrameSample:
+        feet = self.feet.assign(t, bp.feet)
+        self._legs.append(bp.leg_length_px)
+        ll = self.leg_length_px
+        raw = np.stack([bp.head_px, bp.shoulders_px, bp.pelvis_px, feet[0].heel_px, feet[0].toe_px,
+                        feet[1].heel_px, feet[1].toe_px])
+        # Filter in leg lengths so one beta fits every zoom level.
+        sm = self.filter(t, raw / ll) * ll
+        lowest = raw[3:7][np.argmax(raw[3:7, 1])]
+        ground = self.ground.add(lowest, ll)
+        confident = (bp.torso_confidence >= self.cfg.min_confidence and bp.feet_confidence >= self.cfg.min_confidence
+                     and bp.feet_in_frame and bp.body_in_frame)
+        return FrameSample(index, t, sm[0], sm[1], sm[2], (sm[3], sm[5]), (sm[4], sm[6]),
+                           (raw[3], raw[5]), (raw[4], raw[6]), ground, ll, confident, bp.feet_in_frame)
+
+    # ----------------------------------------------------------------- feet
+    def _ground_velocity(self, j: FrameSample, nxt: FrameSample, heights: list[float]) -> float:
+        """Image velocity of the ground along the ground line (px/s).
+
+        Zero for a fixed camera, minus the belt speed on a treadmill, minus the pan speed for a
+        panning camera. Candidates are the along-ground velocities of the slower foot while it is
+        low; the estimate is the densest cluster of recent candidates (stance frames agree with
+        each other, flight frames scatter), not their median, because sprinters spend less than
+        half of each stride on the ground.
+        """
+        g = j.ground
+        dt = nxt.t_s - j.t_s
+        vs = [float(g.along_px(nxt.raw_bottom_px(k)) - g.along_px(j.raw_bottom_px(k))) / dt for k in (0, 1)]
+        slow = int(np.argmin(np.abs(vs)))
+        if heights[slow] < self.cfg.plant_height_ll:
+            self._ground_v.append(vs[slow])
+        n = self._frames_for(1.0)
+        recent = np.asarray(list(self._ground_v)[-n:])
+        if len(recent) < 3:
+            return 0.0
+        tol = 0.5 * self.cfg.plant_speed_ll_s * j.leg_length_px
+        support = (np.abs(recent[:, None] - recent[None, :]) < tol).sum(axis=1)
+        best = recent[np.abs(recent - recent[int(np.argmax(support))]) < tol]
+        return float(np.mean(best))
+
+    def _update_feet(self, now: FrameSample) -> None:
+        d = self._frames_for(self.cfg.motion_window_s)
+        if len(self.buffer) <= d:
+            return
+        j = self.buffer[-1 - d]  # the frame being decided: we now know its next ~motion_window_s
+        if now.t_s <= j.t_s:
+            return
+        ll = j.leg_length_px
+        heights = [self.height_ll(j, k) for k in (0, 1)]
+        gv = self._ground_velocity(j, now, heights)
+        planted = []
+        g = j.ground
+        for k in (0, 1):
+            # Along the ground only: vertical jitter of the foot points is the main noise, and
+            # the height test already covers the vertical.
+            speeds = [abs(float(g.along_px(b[k]) - g.along_px(a[k])) / (now.t_s - j.t_s) - gv) / ll
+                      for a, b in ((j.raw_heel_px, now.raw_heel_px), (j.raw_toe_px, now.raw_toe_px))]
+            planted.append(min(speeds) < self.cfg.plant_speed_ll_s and heights[k] < self.cfg.plant_height_ll)
+        self._planted[j.index] = (planted[0], planted[1])
+        self._planted.pop(j.index - BUFFER_FRAMES, None)
+        prev = self._sample_at(j.index - 1)
+        self.direction.update(j, prev, heights)
+        m = self.cfg.confirm_frames
+        for k in (0, 1):
+            st = self._fs[k]
+            if st.run_value is planted[k]:
+                st.run_len += 1
+            else:
+                st.run_value, st.run_start, st.run_len = planted[k], j.index, 1
+            if st.grounded is None:
+                st.grounded = planted[k]
+        # Toe-offs first, so a contact decided at the same frame sees the other foot already gone.
+        for k in (0, 1):
+            st = self._fs[k]
+            if st.grounded and st.run_value is False and st.run_len >= m:
+                self._toe_off(k, st.run_start, now)
+        for k in (0, 1):
+            st = self._fs[k]
+            if not st.grounded and st.run_value is True and st.run_len >= m:
+                self._contact(k, st.run_start, now)
+        self._update_start(j, now)
+
+    def _contact(self, k: int, index: int, now: FrameSample) -> None:
+        st, other = self._fs[k], self._fs[1 - k]
+        st.grounded = True
+        ev = self._event("contact", k, index, now)
+        # Running has a flight phase: the other foot left the ground before this one landed.
+        other_down = bool(other.grounded) and not (other.run_value is False and other.run_start <= index)
+        st.running_contact = not other_down
+        st.stance_contact = ev
+        st.last_contact = ev
+
+    def _toe_off(self, k: int, index: int, now: FrameSample) -> None:
+        st = self._fs[k]
+        st.grounded = False
+        if self._start.armed:
+            if self._start.departed[k] is None:
+                self._start.departed[k] = index  # leaving the start position: judged by _update_start
+            return
+        ev = self._event("toe_off", k, index, now)
+        contact, st.stance_contact = st.stance_contact, None
+        if contact is None:
+            return  # stance began before tracking: a toe-off, but no stride to measure
+        samples = self._samples_between(contact.frame_index, index - 1)
+        if not samples:
+            return
+        mid = self._midstance(samples)
+        mid_ev = self._event("midstance", k, mid.index, now)
+        other = self._fs[1 - k].last_contact
+        prev_t = other.t_s if other is not None and other.t_s < contact.t_s else None
+        self.steps.append(Step(ev.foot, k, contact, mid_ev, ev, samples, prev_t, st.running_contact,
+                               self.direction.sign, self.leg_length_px))
+
+    @staticmethod
+    def _midstance(samples: tuple[FrameSample, ...]) -> FrameSample:
+        """Lowest pelvis in the stance (design §2); the middle frame when the stance is too short."""
+        if len(samples) < 3:
+            return samples[len(samples) // 2]
+        hs = [float(s.ground.height_px(s.pelvis_px)) for s in samples]
+        return samples[int(np.argmin(hs))]
+
+    # ----------------------------------------------------------------- initiation
+    def _still_for(self, j: FrameSample) -> bool:
+        """Pelvis and both feet within still_range_ll for the last still_min_s, feet planted."""
+        cfg = self.cfg
+        n = self._frames_for(cfg.still_min_s)
+        window = [s for s in self.buffer if j.index - n < s.index <= j.index]
+        if len(window) < n or window[-1].t_s - window[0].t_s < 0.8 * cfg.still_min_s:
+            return False
+        if not all(self._planted.get(s.index, (False, False)) == (True, True) for s in window):
+            return False
+        ll = j.leg_length_px
+        for pts in ([s.pelvis_px for s in window], [s.bottom_px(0) for s in window],
+                    [s.bottom_px(1) for s in window]):
+            if np.max(np.ptp(np.asarray(pts), axis=0)) / ll > cfg.still_range_ll:
+                return False
+        return True
+
+    def _update_start(self, j: FrameSample, now: FrameSample) -> None:
+        cfg, st = self.cfg, self._start
+        if self._fs[0].grounded and self._fs[1].grounded and self._still_for(j):
+            if not st.armed or st.departed == [None, None]:
+                st.armed, st.armed_t_s = True, j.t_s
+                st.ref_pelvis_px = j.pelvis_px.copy()
+                st.departed = [None, None]
+                for k in (0, 1):  # both feet down and still: the stance did not start with a contact
+                    self._fs[k].stance_contact = None
+            return
+        if not st.armed:
+            return
+        if st.departed[0] is not None and st.departed[1] is not None:
+            push = 0 if st.departed[0] >= st.departed[1] else 1
+            index = st.departed[push]
+            shift = float(j.ground.along_px(j.pelvis_px) - j.ground.along_px(st.ref_pelvis_px))
+            if abs(shift) / j.leg_length_px < cfg.start_pelvis_move_ll:
+                st.armed = False  # both feet moved but the body did not: not a start
+                return
+            direction = 1 if shift > 0 else -1
+            self.direction.seed(direction)
+            st.armed = False
+            ev = self._event("initiation", push, index, now)
+            self._event("toe_off", push, index, now)
+            samples = self._samples_between(index - self._frames_for(0.25), index - 1)
+            self.initiations.append(Initiation(ev, push, samples, direction, self.leg_length_px))
+            return
+        first = min((x for x in st.departed if x is not None), default=None)
+        if first is not None and j.index - first > self._frames_for(1.5):
+            st.armed = False  # one foot moved and nothing followed: a fidget, not a start

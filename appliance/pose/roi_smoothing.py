@@ -1,12 +1,17 @@
 """One-Euro smoothing of the two auxiliary landmarks that place the next frame's ROI.
 
-MediaPipe always smooths these (``pose_landmark_filtering.pbtxt``: LandmarksSmoothingCalculator,
-one_euro_filter min_cutoff 0.01, beta 1.0, derivate_cutoff 1.0), even with ``smooth_landmarks``
-off — only the 33 output landmarks are left raw. Without it our crops would jitter a little
-differently from MediaPipe's and the landmarks with them, so it is reproduced here:
+MediaPipe always smooths these, even with ``smooth_landmarks`` off — only the 33 output landmarks
+are left raw. The constants are those of the PoseLandmarkFiltering subgraph compiled into
+mediapipe 0.10.14 (read from the wheel's embedded graph config, which differs from the .pbtxt in
+older checkouts): LandmarksSmoothingCalculator with one_euro_filter min_cutoff 0.01, beta 10,
+derivate_cutoff 1, and OBJECT_SCALE_ROI = the AlignmentPointsRects box of the *raw* auxiliary points.
+Without it our crops settle at a different speed from MediaPipe's and the landmarks move with them
+(measured: mean deviation on the treadmill golden 4.1 px unsmoothed vs 3.1 px with the older
+constants), so it is reproduced here:
 
 - values are filtered in pixels (z scaled by the image width; z does not matter for the ROI);
-- velocity is scaled by 1 / object scale, the mean of the points' bounding-box width and height;
+- velocity is scaled by 1 / object scale, where object scale is the ROI box side before the 1.25
+  margin, i.e. 2 × the distance between the two raw points;
 - the sampling rate is 30 Hz for the first sample, then 1 / Δt from the frame times;
 - the filter is reset whenever a frame has no landmarks.
 """
@@ -21,7 +26,7 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 MIN_CUTOFF_HZ = 0.01
-BETA = 1.0
+BETA = 10.0
 DERIVATE_CUTOFF_HZ = 1.0
 DEFAULT_FREQUENCY_HZ = 30.0
 MIN_ALLOWED_OBJECT_SCALE = 1e-6
@@ -78,8 +83,8 @@ class AuxLandmarkSmoother:
         self._filter.reset()
 
     def apply(self, t_s: float, points_px: np.ndarray) -> np.ndarray:
-        span = points_px.max(axis=0) - points_px.min(axis=0)
-        object_scale = float(span.sum() / 2.0)
+        # (box width + box height) / 2 of the square alignment box = its side = 2·|p1 − p0|.
+        object_scale = 2.0 * float(np.hypot(*(points_px[1] - points_px[0])))
         if object_scale < MIN_ALLOWED_OBJECT_SCALE:
             return points_px
         return self._filter.apply(t_s, points_px.astype(np.float64), 1.0 / object_scale)

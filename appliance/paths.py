@@ -55,3 +55,13 @@ def config_path() -> Path:
         return Path(os.environ["CONFIGURATION_DIRECTORY"].split(":")[0]) / "leancam.toml"
     xdg = os.environ.get("XDG_CONFIG_HOME", str(Path.home() / ".config"))
     return Path(xdg) / "leancam" / "leancam.toml"
+
+
+def database_path() -> Path:
+    """The SQLite database (sessions, runs, strides, events, clips) inside the state dir."""
+    return state_dir() / "leancam.db"
+
+
+def clips_dir() -> Path:
+    """Recorded clips (``.mp4`` + ``.json`` sidecar per clip) inside the state dir."""
+    return state_dir() / "clips"

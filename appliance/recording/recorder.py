@@ -1,0 +1,454 @@
+"""The recorder: pre-trigger ring + post-roll clips, registered in the store, robust to a full disk.
+
+Frames are encoded continuously (``SoftwareH264Encoder`` off the Pi, the Pi's hardware encoder via
+``picamera_output``) and the packets of the last ``pre_roll_s`` seconds wait in a ``PacketRing``.
+``trigger(reason, t_s)`` opens a clip that starts on the last keyframe at or before
+``t_s - pre_roll_s``; ``end(t_s)`` closes it ``post_roll_s`` later (on the capture clock, so it
+works the same for a replayed file and a camera). A clip is finished — MP4 closed, sidecar with
+keypoints and events written, both renamed, row added to the store, retention applied — on a
+background thread so a slow SD card never stalls the pipeline.
+
+Failures never stop the pipeline: a full disk (ENOSPC, SQLite's "database or disk is full") or any
+other write error aborts the clip being written, logs one warning and sets ``status`` to
+``stopped`` with a reason the web and the LEDs read. The next ``trigger`` resumes recording once
+there is room again (``retention.min_free_mb``).
+
+Wiring (``leancam run``)::
+
+    store, clips_dir = open_state_dir()
+    session = store.add_session(Session(time.time(), source.info.name))
+    recorder = Recorder(clips_dir, RecorderConfig(), store, session.id, fps=source.info.fps)
+    pipeline = Pipeline(source, engine.process, sinks=[..., recorder])   # a Sink: (frame, pose)
+    # analyzer callbacks: recorder.trigger("initiation", t_s, run_id=run.id) on initiation or the
+    # first stride, recorder.note_event("contact", t_s, foot="left") for the sidecar,
+    # recorder.end(t_s) when the runner has gone; recorder.close() on shutdown.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import math
+import queue
+import sqlite3
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+import av
+
+from appliance.errors import ConfigError
+from appliance.pose import keypoints_io
+from appliance.pose.types import PoseFrame
+from appliance.recording.clip import SIDECAR_KIND, SIDECAR_SCHEMA, ClipWriter, clip_to_sidecar_dict, recover
+from appliance.recording.encoder import EncodedPacket, PacketEncoder, SoftwareH264Encoder, StreamFormat
+from appliance.recording.ring import PacketRing
+from appliance.retention import RetentionConfig, apply_retention, free_space_mb
+from appliance.sources.base import Frame
+from appliance.store import Clip, Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RecorderConfig:
+    """Clip timing and encoding (the ``[recording]`` config table)."""
+
+    enabled: bool = True
+    # Video kept before the trigger: the trigger (initiation, first stride) comes after the runner
+    # has started moving, and the coach wants to see the still stance before it.
+    pre_roll_s: float = 3.0
+    # Video kept after ``end``: the last stride's toe-off and follow-through.
+    post_roll_s: float = 2.0
+    # A clip longer than this is closed (a runner on a treadmill never "ends").
+    max_clip_s: float = 120.0
+    # Keyframe interval: a clip starts up to this much earlier than pre_roll_s asks.
+    gop_s: float = 1.0
+    # Recording width (frames are scaled down to it); None keeps the source size.
+    max_width_px: int | None = 1280
+    # x264 quality (lower = better, bigger); ignored by the Pi's hardware encoder.
+    crf: int = 23
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.enabled, bool):
+            raise ConfigError(f"recording.enabled must be true or false, got {self.enabled!r}")
+        for name, low in (("pre_roll_s", 0.0), ("post_roll_s", 0.0), ("max_clip_s", 1.0), ("gop_s", 0.1)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise ConfigError(f"recording.{name} must be a finite number, got {value!r}")
+            if not low <= value <= 3600:
+                raise ConfigError(f"recording.{name} must be between {low} and 3600, got {value!r}")
+        if self.max_width_px is not None and (isinstance(self.max_width_px, bool)
+                                              or not isinstance(self.max_width_px, int)
+                                              or not 16 <= self.max_width_px <= 4096):
+            raise ConfigError(f"recording.max_width_px must be an integer 16..4096, got {self.max_width_px!r}")
+        if isinstance(self.crf, bool) or not isinstance(self.crf, int) or not 0 <= self.crf <= 51:
+            raise ConfigError(f"recording.crf must be an integer 0..51, got {self.crf!r}")
+
+    @classmethod
+    def from_mapping(cls, table: Mapping[str, Any]) -> RecorderConfig:
+        """Strict loader for a parsed TOML table: unknown keys and bad values are ConfigErrors."""
+        if not isinstance(table, Mapping):
+            raise ConfigError("recording must be a table")
+        known = {f.name for f in fields(cls)}
+        for key in table:
+            if key not in known:
+                raise ConfigError(f"recording: unknown key {key!r} (known: {', '.join(sorted(known))})")
+        return cls(**table)
+
+
+@dataclass(frozen=True)
+class RecorderStatus:
+    """What the web page and the LEDs show about recording."""
+
+    state: str  # "idle" | "recording" | "stopped" (disk full / write error) | "disabled"
+    reason: str | None = None  # why stopped: "disk_full", "write_error: …"
+    clip_name: str | None = None  # the clip being written
+    clips_written: int = 0
+    clips_failed: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.state != "stopped"
+
+
+def _is_disk_full(err: BaseException) -> bool:
+    if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    return isinstance(err, sqlite3.OperationalError) and "full" in str(err).lower()
+
+
+@dataclass
+class _OpenClip:
+    writer: ClipWriter
+    reason: str
+    trigger_t_s: float
+    created_at_s: float
+    run_id: int | None
+    end_at_t_s: float | None = None  # set by end(): close once a packet this late arrives
+
+
+@dataclass(frozen=True)
+class _Finished:
+    writer: ClipWriter
+    clip: Clip
+    sidecar: dict[str, Any]
+
+
+class Recorder:
+    """Pre-trigger ring + post-roll clip recorder; use as a pipeline sink ``recorder(frame, pose)``."""
+
+    def __init__(self, clips_dir: Path, config: RecorderConfig | None = None, store: Store | None = None,
+                 session_id: int | None = None, fps: float = 30.0,
+                 retention: RetentionConfig | None = None,
+                 encoder_factory: Callable[[Frame], PacketEncoder] | None = None,
+                 on_clip: Callable[[Clip], None] | None = None, run_recovery: bool = True) -> None:
+        self.clips_dir = Path(clips_dir)
+        self.config = config or RecorderConfig()
+        self.store = store
+        self.session_id = session_id
+        self.fps = fps
+        self.retention = retention or RetentionConfig()
+        self.on_clip = on_clip
+        self._encoder_factory = encoder_factory or self._software_encoder
+        self._encoder: PacketEncoder | None = None
+        self._format: StreamFormat | None = None
+        # The ring holds a bit more than pre_roll_s: the clip must start on a keyframe before it.
+        self.ring = PacketRing(self.config.pre_roll_s + self.config.gop_s)
+        keep_s = self.config.pre_roll_s + 2 * self.config.gop_s
+        self._poses: deque[PoseFrame] = deque()
+        self._events: deque[dict[str, Any]] = deque()
+        self._keep_s = keep_s
+        self._lock = threading.RLock()
+        self._open: _OpenClip | None = None
+        self._clip_poses: list[PoseFrame] = []
+        self._clip_events: list[dict[str, Any]] = []
+        self._state = "idle" if self.config.enabled else "disabled"
+        self._reason: str | None = None
+        self._written = 0
+        self._failed = 0
+        self._seq = 0
+        self.last_t_s = 0.0
+        self._finish_q: queue.Queue[_Finished | None] = queue.Queue()
+        self._finisher = threading.Thread(target=self._finish_loop, name="clip-finisher", daemon=True)
+        self._finisher.start()
+        if store is not None and run_recovery:
+            self.recovery = recover(self.clips_dir, store)
+            self._retain()
+
+    # -- status ----------------------------------------------------------------------------------
+
+    @property
+    def status(self) -> RecorderStatus:
+        with self._lock:
+            name = self._open.writer.name if self._open else None
+            return RecorderStatus(self._state, self._reason, name, self._written, self._failed)
+
+    @property
+    def current_run_id(self) -> int | None:
+        with self._lock:
+            return self._open.run_id if self._open else None
+
+    def _stop(self, err: BaseException, where: str) -> None:
+        """Abort the open clip and enter the stopped state (caller holds the lock)."""
+        reason = "disk_full" if _is_disk_full(err) else f"write_error: {err}"
+        if self._open is not None:
+            self._open.writer.abort()
+            self._open = None
+            self._failed += 1
+        if self._state != "stopped":
+            log.warning("recording stopped (%s while %s); feedback continues without recording", reason, where)
+        self._state, self._reason = "stopped", reason
+
+    # -- input -----------------------------------------------------------------------------------
+
+    def _software_encoder(self, frame: Frame) -> PacketEncoder:
+        return SoftwareH264Encoder(frame.width_px, frame.height_px, self.fps, self.config.gop_s,
+                                   self.config.max_width_px, self.config.crf)
+
+    def __call__(self, frame: Frame, pose: PoseFrame | None = None) -> None:
+        """Pipeline sink: encode ``frame`` (software path) and keep ``pose`` for the sidecar."""
+        if not self.config.enabled:
+            return
+        if self._encoder is None:
+            self._encoder = self._encoder_factory(frame)
+            self._format = self._encoder.format
+        if pose is not None:
+            self.push_pose(pose)
+        for packet in self._encoder.encode(frame):
+            self.push_packet(packet)
+
+    push = __call__
+
+    def set_format(self, fmt: StreamFormat) -> None:
+        """Hardware path: the stream format of the packets ``push_packet`` will receive."""
+        self._format = fmt
+
+    def push_pose(self, pose: PoseFrame) -> None:
+        with self._lock:
+            self._poses.append(pose)
+            while self._poses and self._poses[0].t_s < pose.t_s - self._keep_s:
+                self._poses.popleft()
+            if self._open is not None:
+                self._clip_poses.append(pose)
+
+    def note_event(self, kind: str, t_s: float, **detail: Any) -> None:
+        """An analysis event for the sidecar (gait events, verdicts): ``detail`` must be JSON-able."""
+        event = {"kind": kind, "t_s": round(float(t_s), 6), **detail}
+        with self._lock:
+            self._events.append(event)
+            while self._events and self._events[0]["t_s"] < t_s - self._keep_s:
+                self._events.popleft()
+            if self._open is not None:
+                self._clip_events.append(event)
+
+    def push_packet(self, packet: EncodedPacket) -> None:
+        """Add one encoded packet: to the ring always, to the open clip if there is one."""
+        with self._lock:
+            self.last_t_s = packet.t_s
+            self.ring.push(packet)
+            clip = self._open
+            if clip is None:
+                return
+            try:
+                clip.writer.write(packet)
+            except (OSError, av.error.FFmpegError) as err:
+                self._stop(err, f"writing {clip.writer.name}")
+                return
+            too_long = packet.t_s - (clip.writer.start_t_s or packet.t_s) >= self.config.max_clip_s
+            if too_long:
+                log.info("clip %s reached max_clip_s=%.0f s; closing it", clip.writer.name, self.config.max_clip_s)
+            if too_long or (clip.end_at_t_s is not None and packet.t_s >= clip.end_at_t_s):
+                self._close_open_clip()
+
+    # -- triggers --------------------------------------------------------------------------------
+
+    def _new_name(self, reason: str, created_at_s: float) -> str:
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(created_at_s))
+        ms = int((created_at_s % 1) * 1000)
+        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in reason)[:24] or "clip"
+        while True:
+            self._seq += 1
+            name = f"{stamp}.{ms:03d}-{self._seq:03d}-{safe}"
+            if not (self.clips_dir / f"{name}.mp4").exists():
+                return name
+
+    def trigger(self, reason: str, t_s: float | None = None, run_id: int | None = None) -> str | None:
+        """Start a clip ``pre_roll_s`` before ``t_s`` (default: the newest frame); returns its name.
+
+        A trigger while a clip is open keeps that clip going (cancels a pending ``end``). Returns
+        ``None`` when recording is disabled, stopped for lack of space, or nothing was encoded yet.
+        """
+        with self._lock:
+            t_s = self.last_t_s if t_s is None else t_s
+            if self._state == "disabled":
+                return None
+            if self._open is not None:
+                self._open.end_at_t_s = None
+                if run_id is not None and self._open.run_id is None:
+                    self._open.run_id = run_id
+                return self._open.writer.name
+            if self._format is None or len(self.ring) == 0:
+                log.debug("trigger %r at %.2f s ignored: nothing encoded yet", reason, t_s)
+                return None
+            if not self._room_to_record():
+                return None
+            created = time.time()
+            name = self._new_name(reason, created)
+            writer: ClipWriter | None = None
+            try:
+                writer = ClipWriter(self.clips_dir, name, self._format)
+                writer.write_all(self.ring.since(t_s - self.config.pre_roll_s))
+            except (OSError, av.error.FFmpegError) as err:
+                if writer is not None:
+                    writer.abort()
+                self._failed += 1
+                self._stop(err, f"starting clip {name}")
+                return None
+            self._open = _OpenClip(writer, reason, t_s, created, run_id)
+            start = writer.start_t_s if writer.start_t_s is not None else t_s
+            self._clip_poses = [p for p in self._poses if p.t_s >= start]
+            self._clip_events = [e for e in self._events if e["t_s"] >= start]
+            self._state, self._reason = "recording", None
+            log.info("recording clip %s (%s at %.2f s, %.1f s pre-roll)", name, reason, t_s, t_s - start)
+            return name
+
+    def end(self, t_s: float | None = None) -> None:
+        """The run is over at ``t_s``: the clip closes ``post_roll_s`` later."""
+        with self._lock:
+            if self._open is not None:
+                t_s = self.last_t_s if t_s is None else t_s
+                self._open.end_at_t_s = t_s + self.config.post_roll_s
+
+    def _room_to_record(self) -> bool:
+        """Free space check before a clip; resumes after a disk-full stop once there is room."""
+        try:
+            free_mb = free_space_mb(self.clips_dir)
+            if free_mb < self.retention.min_free_mb and self.store is not None:
+                self._retain()
+                free_mb = free_space_mb(self.clips_dir)
+        except (OSError, sqlite3.Error) as err:
+            self._stop(err, "checking free space")
+            return False
+        if free_mb < self.retention.min_free_mb:
+            if self._state != "stopped" or self._reason != "disk_full":
+                log.warning("recording stopped: %.0f MB free, below retention.min_free_mb=%.0f MB",
+                            free_mb, self.retention.min_free_mb)
+            self._state, self._reason = "stopped", "disk_full"
+            return False
+        if self._state == "stopped":
+            log.info("recording resumed (%.0f MB free)", free_mb)
+            self._state, self._reason = "idle", None
+        return True
+
+    # -- finishing -------------------------------------------------------------------------------
+
+    def _close_open_clip(self) -> None:
+        """Hand the open clip to the finisher thread (caller holds the lock)."""
+        oc = self._open
+        assert oc is not None and self._format is not None
+        self._open = None
+        w = oc.writer
+        start = w.start_t_s if w.start_t_s is not None else oc.trigger_t_s
+        end = w.end_t_s if w.end_t_s is not None else start
+        clip = Clip(name=w.name, video_file=w.video_path.name, sidecar_file=w.sidecar_path.name,
+                    created_at_s=oc.created_at_s, start_t_s=start, end_t_s=end, frames=w.frames,
+                    width_px=self._format.width_px, height_px=self._format.height_px, size_bytes=0,
+                    trigger=oc.reason, run_id=oc.run_id, session_id=self.session_id)
+        poses = [p for p in self._clip_poses if start <= p.t_s <= end]
+        events = [e for e in self._clip_events if start - 1e-6 <= e["t_s"] <= end + self.config.post_roll_s]
+        sidecar = {
+            "schema": SIDECAR_SCHEMA, "kind": SIDECAR_KIND,
+            "clip": clip_to_sidecar_dict(clip),
+            "trigger": {"reason": oc.reason, "t_s": oc.trigger_t_s},
+            # Times are capture times: the video's first frame is clip.start_t_s.
+            "events": events,
+            "keypoints": [keypoints_io.frame_to_dict(p) for p in poses],
+        }
+        self._clip_poses, self._clip_events = [], []
+        if self._state == "recording":
+            self._state = "idle"
+        self._finish_q.put(_Finished(w, clip, sidecar))
+
+    def _finish_loop(self) -> None:
+        while True:
+            item = self._finish_q.get()
+            try:
+                if item is None:
+                    return
+                self._finish(item)
+            except Exception:  # never let the finisher die: later clips still need it
+                log.exception("finishing clip %s failed", item.writer.name if item else "?")
+                with self._lock:
+                    self._failed += 1
+            finally:
+                self._finish_q.task_done()
+
+    def _finish(self, item: _Finished) -> None:
+        try:
+            size = item.writer.finish(item.sidecar)
+        except (OSError, av.error.FFmpegError, ValueError) as err:
+            item.writer.abort()
+            with self._lock:
+                self._failed += 1
+                self._stop(err, f"finishing {item.writer.name}")
+            return
+        clip = replace(item.clip, size_bytes=size)
+        if self.store is not None:
+            try:
+                clip = self.store.add_clip(clip)
+            except sqlite3.Error as err:
+                # The files are complete; the next start's recovery registers them from the sidecar.
+                with self._lock:
+                    self._stop(err, f"registering {clip.name}")
+                return
+        with self._lock:
+            self._written += 1
+        log.info("clip %s finished: %d frames, %.1f s, %.1f MB", clip.name, clip.frames, clip.duration_s,
+                 size / 1e6)
+        if self.on_clip is not None:
+            self.on_clip(clip)
+        self._retain()
+
+    def _retain(self) -> None:
+        if self.store is None:
+            return
+        run = self.current_run_id
+        try:
+            apply_retention(self.store, self.clips_dir, self.retention,
+                            protect_run_ids={run} if run is not None else ())
+        except (OSError, sqlite3.Error) as err:
+            log.warning("retention failed: %s", err)
+
+    def wait_idle(self, timeout_s: float = 10.0) -> bool:
+        """Wait until every handed-over clip is finished (tests, shutdown)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._finish_q.unfinished_tasks == 0:
+                return True
+            time.sleep(0.01)
+        return False
+
+    def close(self) -> None:
+        """Finish the open clip (it is complete up to the last frame) and stop the finisher."""
+        with self._lock:
+            if self._open is not None:
+                try:
+                    self._close_open_clip()
+                except Exception as err:
+                    log.warning("closing the open clip failed: %s", err)
+        self._finish_q.put(None)
+        self._finisher.join(timeout=30.0)
+        if self._encoder is not None:
+            self._encoder.close()
+            self._encoder = None
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

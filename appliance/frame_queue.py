@@ -23,8 +23,12 @@ class DropOldestQueue(Generic[T]):
         self._closed = False
         self.dropped = 0
 
-    def put(self, item: T) -> None:
+    def put(self, item: T, block: bool = False) -> None:
+        """Add ``item``; when full, drop the oldest (live) or, with ``block``, wait for room (offline
+        replay, where every frame must be processed)."""
         with self._cond:
+            if block:
+                self._cond.wait_for(lambda: len(self._items) < self._maxsize or self._closed)
             if len(self._items) >= self._maxsize:
                 self._items.popleft()
                 self.dropped += 1
@@ -36,7 +40,9 @@ class DropOldestQueue(Generic[T]):
         with self._cond:
             if not self._cond.wait_for(lambda: self._items or self._closed, timeout=timeout_s):
                 return None
-            return self._items.popleft() if self._items else None
+            item = self._items.popleft() if self._items else None
+            self._cond.notify_all()  # room for a blocked producer
+            return item
 
     def close(self) -> None:
         """No more items will come; wakes every waiting consumer."""

@@ -93,10 +93,11 @@ class FeedbackLights:
         self.changes: list[LightChange] = []
 
     def show(self, light: Light) -> float:
-        """Switch to ``light`` (no-op if already shown); returns when the pins were set (monotonic s)."""
+        """Switch to ``light`` (no-op if already shown); returns the monotonic time from which the pins
+        show it."""
         with self._lock:
             if light == self.current:
-                return self.changes[-1].t_monotonic_s if self.changes else time.monotonic()
+                return time.monotonic()  # already showing: the runner sees it now
             lights = self._lights
             lights.off()  # also stops a blink thread
             if light == Light.GO:

@@ -40,7 +40,7 @@ class Pipeline:
 
     def __init__(self, source: FrameSource, process: Callable[[Frame], PoseFrame], sinks: list[Sink],
                  stop: threading.Event | None = None, queue_size: int = 2, log_every_s: float = 5.0,
-                 on_tick: Callable[[], None] | None = None) -> None:
+                 on_tick: Callable[[], None] | None = None, lossless: bool = False) -> None:
         self.source = source
         self.process = process
         self.sinks = sinks
@@ -50,8 +50,11 @@ class Pipeline:
         # Called on every loop turn, frame or not: the systemd watchdog heartbeat lives here so a
         # hung loop stops it, while a camera that merely delivers nothing does not.
         self.on_tick = on_tick
+        # Lossless: capture waits for the consumer instead of dropping (offline replay of a file).
+        self.lossless = lossless
         self._captured = 0
         self._processed = 0
+        self.recent_fps = 0.0  # processed frames per second over the last log interval
         self._capture_error: BaseException | None = None
 
     def _capture(self) -> None:
@@ -59,7 +62,7 @@ class Pipeline:
             for frame in self.source.frames():
                 if self.stop.is_set():
                     break
-                self.queue.put(frame)
+                self.queue.put(frame, block=self.lossless)
                 self._captured += 1
         except BaseException as err:  # handed to the main thread, which reports it
             self._capture_error = err
@@ -70,8 +73,8 @@ class Pipeline:
         t_start = time.monotonic()
         capture = threading.Thread(target=self._capture, name="capture", daemon=True)
         capture.start()
-        last_log_t = t_start
-        last_log_n = 0
+        last_log_t = fps_t = t_start
+        fps_n = 0
         try:
             while not self.stop.is_set():
                 frame = self.queue.get(timeout_s=0.5)
@@ -86,17 +89,20 @@ class Pipeline:
                     sink(frame, pose)
                 self._processed += 1
                 now = time.monotonic()
+                if now - fps_t >= 1.0:
+                    self.recent_fps = (self._processed - fps_n) / (now - fps_t)
+                    fps_t, fps_n = now, self._processed
                 if now - last_log_t >= self.log_every_s:
-                    fps = (self._processed - last_log_n) / (now - last_log_t)
                     log.info("%.1f fps processed, %d dropped so far, person %s",
-                             fps, self.queue.dropped, "found" if pose.has_pose else "not found")
-                    last_log_t, last_log_n = now, self._processed
+                             self.recent_fps, self.queue.dropped, "found" if pose.has_pose else "not found")
+                    last_log_t = now
                 if max_frames is not None and self._processed >= max_frames:
                     break
                 if duration_s is not None and now - t_start >= duration_s:
                     break
         finally:
             self.stop.set()
+            self.queue.close()  # wakes a capture thread blocked on a full lossless queue
             capture.join(timeout=5.0)
         if self._capture_error is not None:
             raise self._capture_error

@@ -24,3 +24,21 @@ def test_close_wakes_consumer() -> None:
     q.close()
     t.join(2.0)
     assert got == [None]
+
+
+def test_blocking_put_waits_for_room_and_loses_nothing() -> None:
+    q: DropOldestQueue[int] = DropOldestQueue(1)
+    got: list[int] = []
+
+    def consume() -> None:
+        while (item := q.get(2.0)) is not None:
+            got.append(item)
+
+    t = threading.Thread(target=consume)
+    t.start()
+    for i in range(50):
+        q.put(i, block=True)
+    q.close()
+    t.join(5.0)
+    assert got == list(range(50))
+    assert q.dropped == 0

@@ -1,4 +1,4 @@
-"""``leancam run``: the appliance — camera (or the demo clip) → pose → feedback, until stopped."""
+"""``leancam run``: the appliance — camera (or the demo clip) → pose → verdict → LEDs, until stopped."""
 
 from __future__ import annotations
 
@@ -7,10 +7,8 @@ import logging
 import signal
 import threading
 
-from appliance.pipeline import Pipeline
-from appliance.pose.engine import PoseEngine
-from appliance.service_notify import ServiceNotifier
-from appliance.sources.factory import open_source
+from appliance.config import load_config
+from appliance.live import LiveAppliance, RunOptions
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +22,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="pace file sources at their real frame rate (default on)")
     p.add_argument("--loop", action=argparse.BooleanOptionalAction, default=None,
                    help="loop a file source (default: loop the demo clip only)")
+    p.add_argument("--config", help="config file (default: $LEANCAM_CONFIG or the user config dir)")
     p.add_argument("--threads", type=int, default=2, help="inference threads (default 2)")
     p.add_argument("--max-frames", type=int, help="stop after this many processed frames")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
@@ -39,18 +38,14 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
-    engine = PoseEngine.from_assets(num_threads=args.threads)
-    with open_source(args.source, realtime=args.realtime, loop=args.loop) as source:
-        info = source.info
-        log.info("source %s: %d×%d at %.2f fps", info.name, info.width_px, info.height_px, info.fps)
-        notifier = ServiceNotifier()
-        notifier.status(f"running on {info.name}")
-        pipeline = Pipeline(source, engine.process, sinks=[lambda _f, _p: notifier.ready()], stop=stop,
-                            on_tick=notifier.heartbeat)
-        try:
-            stats = pipeline.run(max_frames=args.max_frames, duration_s=args.duration)
-        finally:
-            notifier.stopping()
-    log.info("stopped: %d frames processed in %.1f s (%.1f fps), %d dropped",
-             stats.frames_processed, stats.elapsed_s, stats.processed_fps, stats.frames_dropped)
+    options = RunOptions(source=args.source, realtime=args.realtime, loop=args.loop, threads=args.threads,
+                         max_frames=args.max_frames, duration_s=args.duration)
+    appliance = LiveAppliance(options, config=load_config(args.config), stop=stop)
+    try:
+        stats = appliance.run()
+    finally:
+        appliance.close()
+    log.info("stopped: %d frames processed in %.1f s (%.1f fps), %d dropped; LED changes: %s",
+             stats.frames_processed, stats.elapsed_s, stats.processed_fps, stats.frames_dropped,
+             " ".join(c.light.value for c in appliance.lights.changes[-12:]))
     return 0

@@ -1,0 +1,107 @@
+"""The live appliance, assembled: source → pose → analysis → feedback (LEDs, live state).
+
+``LiveAppliance`` owns the parts and their wiring; ``leancam run`` only parses arguments and calls
+it. Everything hardware-specific comes in through seams (frame source spec, gpiozero pin factory),
+so tests replay a real clip through exactly this code with mock pins.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from appliance.analysis import StreamingAnalyzer
+from appliance.config import Config
+from appliance.feedback import FeedbackController
+from appliance.leds import DrillButton, FeedbackLights, PinMap
+from appliance.live_state import LatestSlot
+from appliance.pipeline import Pipeline, PipelineStats
+from appliance.pose.engine import PoseEngine
+from appliance.pose.types import PoseFrame
+from appliance.service_notify import ServiceNotifier
+from appliance.sources.base import Frame, FrameSource
+from appliance.sources.factory import open_source
+from appliance.sources.reconnect import ReconnectingSource
+
+log = logging.getLogger(__name__)
+
+LIVE_KINDS = ("auto", "picamera", "webcam")  # sources that can fail and come back
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    source: str = "auto"
+    realtime: bool = True
+    loop: bool | None = None
+    threads: int = 2
+    max_frames: int | None = None
+    duration_s: float | None = None
+
+
+class LiveAppliance:
+    def __init__(self, options: RunOptions, config: Config | None = None, pins: PinMap | None = None,
+                 pin_factory: object | None = None, engine: PoseEngine | None = None,
+                 stop: threading.Event | None = None) -> None:
+        self.options = options
+        self.config = config or Config()
+        self.stop = stop or threading.Event()
+        self.engine = engine or PoseEngine.from_assets(num_threads=options.threads)
+        self.lights = FeedbackLights(pins, pin_factory=pin_factory)
+        if not self.lights.is_real:
+            log.info("LEDs: mock pins (no GPIO on this machine); the web page shows the same lights")
+        self.feedback = FeedbackController(self.lights)
+        self.button: DrillButton | None = None
+        if self.lights.pins.button is not None:
+            self.button = DrillButton(self.lights.pins, self.lights.factory, self.feedback.press,
+                                      self.feedback.hold)
+        self.slot = LatestSlot()
+        self.notifier = ServiceNotifier()
+        self.analyzer: StreamingAnalyzer | None = None
+        self.source: FrameSource | None = None
+        self.pipeline: Pipeline | None = None
+
+    def _open_source(self) -> FrameSource:
+        opts = self.options
+        kind = opts.source.partition(":")[0]
+        if kind in LIVE_KINDS and not (kind == "auto" and _auto_is_demo()):
+            return ReconnectingSource(lambda: open_source(opts.source, opts.realtime, opts.loop), self.stop,
+                                      on_fault=self.feedback.camera_fault, on_recovered=self.feedback.camera_ok)
+        return open_source(opts.source, realtime=opts.realtime, loop=opts.loop)
+
+    def _sink(self, frame: Frame, pose: PoseFrame) -> None:
+        assert self.analyzer is not None and self.pipeline is not None
+        update = self.analyzer.push(pose)
+        self.feedback.on_frame(frame, pose, update)
+        self.notifier.ready()
+        stats = self.pipeline
+        self.slot.publish(source=self.source.info.name if self.source else "", t_s=frame.t_s,
+                          frame_rgb=frame.rgb, landmarks=pose.landmarks, verdict=self.feedback.verdict,
+                          fps=stats.recent_fps, dropped_frames=stats.queue.dropped,
+                          person_in_view=pose.has_pose)
+
+    def run(self) -> PipelineStats:
+        opts = self.options
+        with self._open_source() as source:
+            self.source = source
+            info = source.info
+            log.info("source %s: %d×%d at %.2f fps", info.name, info.width_px, info.height_px, info.fps)
+            self.analyzer = StreamingAnalyzer(self.config, source_fps=info.fps or None)
+            self.notifier.status(f"running on {info.name}")
+            self.pipeline = Pipeline(source, self.engine.process, sinks=[self._sink], stop=self.stop,
+                                     on_tick=self.notifier.heartbeat, lossless=not opts.realtime)
+            try:
+                return self.pipeline.run(max_frames=opts.max_frames, duration_s=opts.duration_s)
+            finally:
+                self.notifier.stopping()
+
+    def close(self) -> None:
+        if self.button is not None:
+            self.button.close()
+        self.lights.close()
+
+
+def _auto_is_demo() -> bool:
+    from appliance.sources.picamera import picamera2_available
+
+    return not picamera2_available()

@@ -11,5 +11,6 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bench",
     "fetch",
     "doctor",
+    "web",
     "mounting",
 )

@@ -1,0 +1,89 @@
+"""Verdicts in plain words for the board: the big word, its colour and why.
+
+Reason codes come from the analysis (``appliance.lean``); unknown codes fall back to the code with
+underscores as spaces, so a new reason still shows something readable.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from appliance.live_state import LiveState, Verdict
+
+WORDS: dict[str, str] = {
+    "go": "GO",
+    "no_go": "NO-GO",
+    "ready": "READY",
+    "unsure": "UNSURE",
+    "fault": "WAIT",
+}
+
+REASONS: dict[str, str] = {
+    "sitting_back": "hips behind your foot",
+    "butt_out": "hips behind the line — push them forward",
+    "slouch": "rounded back",
+    "over_lean": "leaning too far — quicker, shorter steps",
+    "overstride": "foot lands too far ahead",
+    "overstriding": "foot lands too far ahead",
+    "upright": "lean forward from the ankles",
+    "no_lean": "lean forward from the ankles",
+    "too_upright": "lean forward from the ankles",
+    "low_cadence": "quicker steps",
+    "low_confidence": "can't see you clearly",
+    "unsure_keypoints": "can't see you clearly",
+    "out_of_frame": "step fully into view",
+    "partly_out_of_frame": "step fully into view",
+    "no_runner": "no runner in view",
+    "no_person": "no runner in view",
+    "camera_fault": "camera not working",
+    "camera": "camera not working",
+    "not_still": "stand still to start",
+    "waiting": "stand still, then go",
+}
+
+
+def reason_text(code: str) -> str:
+    return REASONS.get(code, code.replace("_", " "))
+
+
+def verdict_payload(verdict: Verdict | None, state: LiveState | None) -> dict[str, Any]:
+    """The JSON the live page shows (sent over SSE and by ``/api/live``)."""
+    person = bool(state.person_in_view) if state is not None else False
+    if verdict is None:
+        light = "ready" if person else "fault"
+        reasons: list[str] = [] if person else ["no_runner"]
+        kind, t_s, decided, metrics = "status", 0.0, 0.0, {}
+    else:
+        light, reasons, kind = verdict.light, list(verdict.reasons), verdict.kind
+        t_s, decided, metrics = verdict.t_s, verdict.decided_monotonic_s, dict(verdict.metrics)
+    if light == "fault" and not reasons:
+        reasons = ["no_runner" if not person else "camera_fault"]
+    words = [reason_text(r) for r in reasons]
+    if light == "ready" and not words:
+        words = ["stand still, then go"]
+    if light == "go" and not words:
+        words = ["good lean"]
+
+    def num(key: str) -> float | None:
+        v = metrics.get(key)
+        return round(float(v), 3) if isinstance(v, int | float) else None
+
+    return {
+        "light": light,
+        "word": WORDS.get(light, light.upper()),
+        "kind": kind,
+        "reasons": reasons,
+        "reason_text": "; ".join(words),
+        "t_s": round(float(t_s), 4),
+        "decided_monotonic_s": decided,
+        "lean_deg": num("lean_deg"),
+        "cadence_spm": num("cadence_spm"),
+        "hip_over_foot": num("hip_over_foot"),
+    }
+
+
+def status_payload(state: LiveState | None) -> dict[str, Any]:
+    if state is None:
+        return {"source": None, "fps": 0.0, "dropped_frames": 0, "person_in_view": False, "t_s": 0.0}
+    return {"source": state.source, "fps": round(float(state.fps), 1), "dropped_frames": int(state.dropped_frames),
+            "person_in_view": bool(state.person_in_view), "t_s": round(float(state.t_s), 3)}

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from appliance import assets, paths
+from appliance.pose.types import PoseFrame
 
 
 @pytest.fixture(scope="session")
@@ -33,3 +35,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "hardware" in item.keywords:
             item.add_marker(skip_hw)
+
+
+@pytest.fixture(scope="session")
+def pose_frames() -> Callable[[Path], list[PoseFrame]]:
+    """Our pose engine's frames for a clip, computed once per test session and shared by all tests.
+
+    Several test modules analyse the same real clips; running the model once per clip keeps the
+    suite's time in check. Returns a function ``clip path -> list[PoseFrame]``.
+    """
+    from appliance.pose.engine import PoseEngine
+    from appliance.sources.video_file import VideoFileSource
+
+    cache: dict[Path, list[PoseFrame]] = {}
+    engine = PoseEngine.from_assets()
+
+    def frames_of(path: Path) -> list[PoseFrame]:
+        key = Path(path).resolve()
+        if key not in cache:
+            engine.reset()
+            with VideoFileSource(key) as src:
+                cache[key] = [engine.process(f) for f in src.frames()]
+        return cache[key]
+
+    return frames_of

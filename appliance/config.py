@@ -46,6 +46,9 @@ class GaitConfig:
     # Initiation: when both feet have left the start position the pelvis must have moved forward
     # this much, else it was a fidget (shifting weight), not a start.
     start_pelvis_move_ll: float = 0.1
+    # ... and the start is the frame the push foot is clear of its start position: its toe this far
+    # from where it rested (about a foot length). It rolls and slides a few frames before that (see docs/analysis.md).
+    start_clear_ll: float = 0.3
     # Missing pose longer than this resets the tracking (runner left the frame).
     max_gap_s: float = 0.3
     # Keypoints with visibility×presence below this are "unsure" (BlazePose's own 0.5 cut).

@@ -48,6 +48,8 @@ class _FootState:
     run_value: bool | None = None  # value of the current run of equal planted decisions
     run_start: int | None = None  # first frame index of that run
     run_len: int = 0
+    leave_start: int | None = None  # first frame of the current run of "has moved off" frames
+    leave_len: int = 0
     stance_contact: GaitEvent | None = None  # contact that opened the current stance
     last_contact: GaitEvent | None = None
     running_contact: bool = True
@@ -60,6 +62,7 @@ class _StartState:
     armed: bool = False
     armed_t_s: float = 0.0
     ref_pelvis_px: np.ndarray | None = None
+    ref_toe_px: tuple[np.ndarray, np.ndarray] | None = None
     departed: list[int | None] = field(default_factory=lambda: [None, None])
 
 
@@ -210,14 +213,25 @@ class GaitTracker:
         ll = j.leg_length_px
         heights = [self.height_ll(j, k) for k in (0, 1)]
         gv = self._ground_velocity(j, now, heights)
-        planted = []
         g = j.ground
-        for k in (0, 1):
+        prev_d = self.buffer[-1 - 2 * d] if len(self.buffer) > 2 * d else None
+
+        def speed_ll_s(k: int, a: FrameSample, b: FrameSample) -> float:
             # Along the ground only: vertical jitter of the foot points is the main noise, and
-            # the height test already covers the vertical.
-            speeds = [abs(float(g.along_px(b[k]) - g.along_px(a[k])) / (now.t_s - j.t_s) - gv) / ll
-                      for a, b in ((j.raw_heel_px, now.raw_heel_px), (j.raw_toe_px, now.raw_toe_px))]
-            planted.append(min(speeds) < self.cfg.plant_speed_ll_s and heights[k] < self.cfg.plant_height_ll)
+            # the height test covers the vertical. Heel or toe, whichever is stiller: the heel
+            # is planted while the forefoot comes down, the toe while the heel rises.
+            return min(abs(float(g.along_px(pb[k]) - g.along_px(pa[k])) / (b.t_s - a.t_s) - gv) / ll
+                       for pa, pb in ((a.raw_heel_px, b.raw_heel_px), (a.raw_toe_px, b.raw_toe_px)))
+
+        planted, left = [], []
+        for k in (0, 1):
+            low = heights[k] < self.cfg.plant_height_ll
+            # Contact: the first frame from which the foot stays put (forward difference).
+            planted.append(low and speed_ll_s(k, j, now) < self.cfg.plant_speed_ll_s)
+            # Toe-off: the first frame at which the foot has moved off its place (backward
+            # difference), i.e. the first frame off the ground, as labellers mark it.
+            moved = prev_d is not None and prev_d.t_s < j.t_s and speed_ll_s(k, prev_d, j) >= self.cfg.plant_speed_ll_s
+            left.append(not low or moved)
         self._planted[j.index] = (planted[0], planted[1])
         self._planted.pop(j.index - BUFFER_FRAMES, None)
         prev = self._sample_at(j.index - 1)
@@ -229,13 +243,18 @@ class GaitTracker:
                 st.run_len += 1
             else:
                 st.run_value, st.run_start, st.run_len = planted[k], j.index, 1
+            if left[k]:
+                st.leave_start = j.index if st.leave_start is None else st.leave_start
+                st.leave_len += 1
+            else:
+                st.leave_start, st.leave_len = None, 0
             if st.grounded is None:
                 st.grounded = planted[k]
         # Toe-offs first, so a contact decided at the same frame sees the other foot already gone.
         for k in (0, 1):
             st = self._fs[k]
-            if st.grounded and st.run_value is False and st.run_len >= m:
-                self._toe_off(k, st.run_start, now)
+            if st.grounded and st.leave_start is not None and st.leave_len >= m:
+                self._toe_off(k, st.leave_start, now)
         for k in (0, 1):
             st = self._fs[k]
             if not st.grounded and st.run_value is True and st.run_len >= m:
@@ -245,9 +264,22 @@ class GaitTracker:
     def _contact(self, k: int, index: int, now: FrameSample) -> None:
         st, other = self._fs[k], self._fs[1 - k]
         st.grounded = True
+        start = self._start
+        if start.armed and start.ref_toe_px is not None and start.ref_pelvis_px is not None:
+            s = self._sample_at(index) or now
+            shift = abs(float(s.ground.along_px(s.pelvis_px) - s.ground.along_px(start.ref_pelvis_px)))
+            if shift / s.leg_length_px < self.cfg.start_pelvis_move_ll:
+                # The foot came down again while the body stayed put: repositioning in the start
+                # posture (e.g. "on your marks" → "set"), not a step. Its new place is the start.
+                start.departed[k] = None
+                start.far_run[k] = 0
+                toes = list(start.ref_toe_px)
+                toes[k] = s.raw_toe_px[k].copy()
+                start.ref_toe_px = (toes[0], toes[1])
+                return
         ev = self._event("contact", k, index, now)
         # Running has a flight phase: the other foot left the ground before this one landed.
-        other_down = bool(other.grounded) and not (other.run_value is False and other.run_start <= index)
+        other_down = bool(other.grounded) and not (other.leave_start is not None and other.leave_start <= index)
         st.running_contact = not other_down
         st.stance_contact = ev
         st.last_contact = ev
@@ -256,9 +288,7 @@ class GaitTracker:
         st = self._fs[k]
         st.grounded = False
         if self._start.armed:
-            if self._start.departed[k] is None:
-                self._start.departed[k] = index  # leaving the start position: judged by _update_start
-            return
+            return  # leaving the start position is judged by _update_start
         ev = self._event("toe_off", k, index, now)
         contact, st.stance_contact = st.stance_contact, None
         if contact is None:
@@ -289,7 +319,8 @@ class GaitTracker:
         window = [s for s in self.buffer if j.index - n < s.index <= j.index]
         if len(window) < n or window[-1].t_s - window[0].t_s < 0.8 * cfg.still_min_s:
             return False
-        if not all(self._planted.get(s.index, (False, False)) == (True, True) for s in window):
+        # Mostly planted: single frames of jitter must not break a still period.
+        if np.mean([self._planted.get(s.index, (False, False)) == (True, True) for s in window]) < 0.8:
             return False
         ll = j.leg_length_px
         for pts in ([s.pelvis_px for s in window], [s.bottom_px(0) for s in window],
@@ -300,31 +331,53 @@ class GaitTracker:
 
     def _update_start(self, j: FrameSample, now: FrameSample) -> None:
         cfg, st = self.cfg, self._start
-        if self._fs[0].grounded and self._fs[1].grounded and self._still_for(j):
-            if not st.armed or st.departed == [None, None]:
+        if self._still_for(j):
+            latest = max((x for x in st.departed if x is not None), default=None)
+            # Still again for a whole still window after a foot moved: that was not a start (e.g.
+            # "on your marks" → "set"); re-arm from the new posture.
+            stale = latest is not None and j.index - latest > self._frames_for(cfg.still_min_s)
+            if not st.armed or latest is None or stale:
                 st.armed, st.armed_t_s = True, j.t_s
                 st.ref_pelvis_px = j.pelvis_px.copy()
+                st.ref_toe_px = (j.raw_toe_px[0].copy(), j.raw_toe_px[1].copy())
                 st.departed = [None, None]
+                st.far_run = [0, 0]
                 for k in (0, 1):  # both feet down and still: the stance did not start with a contact
                     self._fs[k].stance_contact = None
             return
-        if not st.armed:
+        if not st.armed or st.ref_toe_px is None or st.ref_pelvis_px is None:
             return
-        if st.departed[0] is not None and st.departed[1] is not None:
-            push = 0 if st.departed[0] >= st.departed[1] else 1
-            index = st.departed[push]
-            shift = float(j.ground.along_px(j.pelvis_px) - j.ground.along_px(st.ref_pelvis_px))
-            if abs(shift) / j.leg_length_px < cfg.start_pelvis_move_ll:
-                st.armed = False  # both feet moved but the body did not: not a start
-                return
-            direction = 1 if shift > 0 else -1
-            self.direction.seed(direction)
-            st.armed = False
-            ev = self._event("initiation", push, index, now)
-            self._event("toe_off", push, index, now)
-            samples = self._samples_between(index - self._frames_for(0.25), index - 1)
-            self.initiations.append(Initiation(ev, push, samples, direction, self.leg_length_px))
-            return
+        # A foot has left its start position when its toe is start_clear_ll (about a foot length)
+        # from where it rested, two frames in a row (in the blocks the feet are close together and
+        # a one-frame left/right mix-up of the model can put a toe on the other foot). The push
+        # foot rolls and slides a few frames before that; "clear" is the sprint labellers' block
+        # clearance.
+        for k in (0, 1):
+            far = np.linalg.norm(j.raw_toe_px[k] - st.ref_toe_px[k]) / j.leg_length_px >= cfg.start_clear_ll
+            st.far_run[k] = max(st.far_run[k], 0) + 1 if far else min(st.far_run[k], 0) - 1
+            if st.far_run[k] >= 2 and st.departed[k] is None:
+                st.departed[k] = j.index - 1
+            elif st.far_run[k] <= -2:
+                st.departed[k] = None  # back at its start place for 2 frames: it had not left
         first = min((x for x in st.departed if x is not None), default=None)
         if first is not None and j.index - first > self._frames_for(1.5):
             st.armed = False  # one foot moved and nothing followed: a fidget, not a start
+            return
+        if st.departed[0] is None or st.departed[1] is None:
+            return
+        shift = float(j.ground.along_px(j.pelvis_px) - j.ground.along_px(st.ref_pelvis_px))
+        if abs(shift) / j.leg_length_px < cfg.start_pelvis_move_ll:
+            return  # not moving yet (a fidget is cleared by the timeout above)
+        # The start is the push foot leaving: the foot that leaves last.
+        push = 0 if st.departed[0] >= st.departed[1] else 1
+        index = st.departed[push]
+        direction = 1 if shift > 0 else -1
+        self.direction.seed(direction)
+        st.armed = False
+        ev = self._event("initiation", push, index, now)
+        self._event("toe_off", push, index, now)
+        samples = self._samples_between(index - self._frames_for(0.25), index - 1)
+        self.initiations.append(Initiation(ev, push, samples, direction, self.leg_length_px))
+        # Both feet are off their start places: the state machine takes over from here.
+        for k in (0, 1):
+            self._fs[k].stance_contact = None

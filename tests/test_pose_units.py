@@ -138,3 +138,38 @@ def test_aux_smoother_reset_forgets_history() -> None:
     assert not np.allclose(moved, a + 50)
     s.reset()
     np.testing.assert_array_equal(s.apply(2 / 30, a + 50), a + 50)
+
+
+def _refine_reference(xy: np.ndarray, logits: np.ndarray, kernel: int = 7, min_conf: float = 0.5) -> np.ndarray:
+    """Line-by-line port of MediaPipe's RefineLandmarksFromHeatMap loop (quirks included)."""
+    hm_h, hm_w, n = logits.shape
+    out = xy.copy()
+    off = (kernel - 1) // 2
+    for i in range(n):
+        c, r = int(xy[i, 0] * hm_w), int(xy[i, 1] * hm_h)
+        if c < 0 or c >= hm_w or r < 0 or c >= hm_h:
+            continue
+        total = wc = wr = peak = 0.0
+        for rr in range(max(0, r - off), min(hm_h, r + off + 1)):
+            for cc in range(max(0, c - off), min(hm_w, c + off + 1)):
+                conf = 1.0 / (1.0 + math.exp(-float(logits[rr, cc, i])))
+                total += conf
+                peak = max(peak, conf)
+                wc += cc * conf
+                wr += rr * conf
+        if peak >= min_conf and total > 0:
+            out[i] = wc / hm_w / total, wr / hm_h / total
+    return out
+
+
+def test_refine_matches_line_by_line_port_including_edges() -> None:
+    rng = np.random.default_rng(1)
+    logits = rng.normal(0.0, 2.0, size=(64, 64, 60)).astype(np.float32)
+    # Inside, on every edge, just outside (truncation quirk), past the bottom (row quirk), far out.
+    xy = np.concatenate([rng.uniform(0, 1, size=(30, 2)), rng.uniform(-0.1, 1.12, size=(30, 2))])
+    xy[0] = [0.0, 0.0]
+    xy[1] = [63.9 / 64, 63.9 / 64]
+    xy[2] = [-0.01, 0.5]
+    xy[3] = [0.5, 65.5 / 64]
+    xy[4] = [0.5, 67.2 / 64]
+    np.testing.assert_allclose(refine_from_heatmap(xy, logits), _refine_reference(xy, logits), atol=1e-12)

@@ -61,28 +61,38 @@ def refine_from_heatmap(
 ) -> np.ndarray:
     """MediaPipe's RefineLandmarksFromHeatmap on crop-normalised points (N, 2); returns a new array.
 
-    ``heatmap_logits`` is (H, W, N) with one channel per point.
+    ``heatmap_logits`` is (H, W, N) with one channel per point. Vectorised over points (one gather
+    of N 7×7 windows) because a Python loop over 39 points costs ~1 ms, a lot next to the model on
+    a Pi.
     """
-    hm_h, hm_w, n = heatmap_logits.shape
-    out = xy_norm.copy()
+    hm_h, hm_w = heatmap_logits.shape[:2]
     half = (kernel - 1) // 2
-    for i in range(n):
-        # C++ int() cast: truncation toward zero, so −0.9 cells becomes 0 and is still refined.
-        col = int(xy_norm[i, 0] * hm_w)
-        row = int(xy_norm[i, 1] * hm_h)
-        # MediaPipe checks `center_col >= hm_height` where it means the row; kept for fidelity.
-        if col < 0 or col >= hm_w or row < 0 or col >= hm_h:
-            continue
-        r0, r1 = max(0, row - half), min(hm_h, row + half + 1)
-        c0, c1 = max(0, col - half), min(hm_w, col + half + 1)
-        if r0 >= r1 or c0 >= c1:
-            continue
-        conf = _sigmoid(heatmap_logits[r0:r1, c0:c1, i].astype(np.float64))
-        total = conf.sum()
-        if conf.max() >= min_confidence and total > 0:
-            rows, cols = np.mgrid[r0:r1, c0:c1]
-            out[i, 0] = (cols * conf).sum() / hm_w / total
-            out[i, 1] = (rows * conf).sum() / hm_h / total
+    out = xy_norm.copy()
+    # C++ int() cast: truncation toward zero, so −0.9 cells becomes 0 and is still refined.
+    col = np.trunc(xy_norm[:, 0] * hm_w).astype(np.int64)
+    row = np.trunc(xy_norm[:, 1] * hm_h).astype(np.int64)
+    # MediaPipe checks `center_col >= hm_height` where it means the row, so rows just past the bottom
+    # are refined over the part of the window still inside; from hm_h + half on the window is empty.
+    ok = (col >= 0) & (col < hm_w) & (row >= 0) & (col < hm_h) & (row < hm_h + half)
+    idx = np.nonzero(ok)[0]
+    if idx.size == 0:
+        return out
+    offs = np.arange(kernel) - half
+    rows = row[idx][:, None] + offs  # (M, k) window rows in heatmap coordinates, may spill out
+    cols = col[idx][:, None] + offs
+    inside = ((rows >= 0) & (rows < hm_h))[:, :, None] & ((cols >= 0) & (cols < hm_w))[:, None, :]
+    win = heatmap_logits[np.clip(rows, 0, hm_h - 1)[:, :, None], np.clip(cols, 0, hm_w - 1)[:, None, :],
+                         idx[:, None, None]].astype(np.float64)  # (M, k, k), gathered, not copied whole
+    # Cells outside the heatmap weigh 0: MediaPipe shrinks the kernel at the edges instead.
+    conf = np.where(inside, 1.0 / (1.0 + np.exp(-win)), 0.0)
+    total = conf.sum(axis=(1, 2))
+    peak = conf.max(axis=(1, 2))
+    wcol = (conf * cols[:, None, :]).sum(axis=(1, 2))
+    wrow = (conf * rows[:, :, None]).sum(axis=(1, 2))
+    refine = (peak >= min_confidence) & (total > 0)
+    sel = idx[refine]
+    out[sel, 0] = wcol[refine] / hm_w / total[refine]
+    out[sel, 1] = wrow[refine] / hm_h / total[refine]
     return out
 
 

@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     print("Distance: lens to the runner's line (lane centre / belt centre), level camera, square to the lane.")
     print("Lens height: above the floor the tripod stands on; optical axis level.\n")
     print(mounting.format_table(plans))
-    print("\nFalse lean from a pitched (not level) camera, for a vertical line at the frame edge:")
+    print("\nFalse lean from a pitched (not level) camera: a truly vertical line at the frame edge, full-field mode:")
     lens_modes = [(lens, next(m for m in mounting.SENSOR_MODES if m.sensor == lens.sensor))
                   for lens in mounting.LENSES]
     print("| pitch | " + " | ".join(lens.name for lens, _ in lens_modes) + " |")

@@ -45,8 +45,11 @@ def _frames(path: Path, pose: object) -> object:
             score = 0.0
             if res.pose_landmarks is not None:
                 # MediaPipe gives x, y normalised to the image and z scaled like x; ours are pixels.
+                # The legacy solution API leaves ``presence`` unset (0.0); it only reports
+                # landmarks of a found pose, so presence is written as 1 (the engine fills it).
                 lms = np.array(
-                    [[lm.x * w, lm.y * h, lm.z * w, lm.visibility, lm.presence]
+                    [[lm.x * w, lm.y * h, lm.z * w, lm.visibility,
+                      lm.presence if lm.HasField("presence") else 1.0]
                      for lm in res.pose_landmarks.landmark],
                     dtype=np.float32,
                 )

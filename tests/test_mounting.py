@@ -101,6 +101,29 @@ def test_pitch_lean_error():
     assert pitch_lean_error_deg(5.0, 1.0, 102.0) > pitch_lean_error_deg(5.0, 1.0, 66.0)
 
 
+def _project(point: tuple[float, float, float], pitch_deg: float) -> tuple[float, float]:
+    """Pinhole (f = 1) image of a world point (x right, y up, z ahead) for a camera pitched up."""
+    t = math.radians(pitch_deg)
+    x, y, z = point
+    depth = y * math.sin(t) + z * math.cos(t)
+    up = y * math.cos(t) - z * math.sin(t)
+    return x / depth, up / depth
+
+
+@pytest.mark.parametrize("pitch_deg", [2.0, 5.0, 10.0])
+def test_pitch_lean_error_matches_a_projected_vertical_line(pitch_deg):
+    # a vertical pole at the right edge of a 66° frame, crossing mid-height of the image
+    z = 4.0
+    t = math.radians(pitch_deg)
+    u = math.tan(math.radians(33.0))
+    x = u * z / math.cos(t)
+    y_mid = z * math.tan(t)
+    (x0, y0), (x1, y1) = _project((x, y_mid - 0.05, z), pitch_deg), _project((x, y_mid + 0.05, z), pitch_deg)
+    assert x0 == pytest.approx(u, rel=1e-2)
+    seen_deg = math.degrees(math.atan2(x1 - x0, y1 - y0))
+    assert abs(seen_deg) == pytest.approx(pitch_lean_error_deg(pitch_deg, 1.0, 66.0), abs=0.05)
+
+
 def test_treadmill_plan_hand_computed():
     plan = plan_mounting(CM3, IMX708_FULL, treadmill_scene(), RunnerRange(1.5, 2.0), (640, 360))
     assert plan.limited_by == "height"
@@ -167,3 +190,11 @@ def test_cli_rejects_a_bad_size(capsys):
         main(["mounting", "--lores", "640by360"])
     assert exc.value.code == 2
     assert "WxH" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args", [["--speed", "0"], ["--deck", "-1"], ["--belt", "x"], ["--cadence", "inf"]])
+def test_cli_rejects_non_positive_scene_numbers(args, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["mounting", *args])
+    assert exc.value.code == 2
+    assert "leancam mounting: error" in capsys.readouterr().err

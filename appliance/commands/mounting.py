@@ -32,19 +32,40 @@ def _height_range(text: str) -> tuple[float, float]:
     return parts[0], parts[1]
 
 
+def _number(text: str, allow_zero: bool) -> float:
+    try:
+        value = float(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from err
+    if value < 0 or (value == 0 and not allow_zero) or not value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be {'zero or ' if allow_zero else ''}positive, got {text!r}")
+    return value
+
+
+def _positive(text: str) -> float:
+    return _number(text, allow_zero=False)
+
+
+def _non_negative(text: str) -> float:
+    return _number(text, allow_zero=True)
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("mounting", help="print camera distance and height that keep a whole runner in frame")
+    p = sub.add_parser("mounting", help="print camera distance and height that keep a whole runner in frame",
+                       description="Print, for each lens and sensor mode, the camera distance range and lens "
+                                   "height that keep a whole runner in frame with a level camera, on a "
+                                   "treadmill and on a track (see hardware/README.md).")
     p.add_argument("--runner-height", type=_height_range, default=(1.5, 2.0), metavar="M[-M]",
                    help="runner height or range in metres (default 1.5-2.0)")
     p.add_argument("--lores", type=_size, default=(640, 360), metavar="WxH",
                    help="lores (inference) stream size (default 640x360)")
-    p.add_argument("--min-px", type=float, default=mounting.DEFAULT_MIN_RUNNER_PX,
+    p.add_argument("--min-px", type=_positive, default=mounting.DEFAULT_MIN_RUNNER_PX,
                    help="fewest image rows the shortest runner may cover (default %(default)s)")
-    p.add_argument("--strides", type=float, default=2.0, help="track: full strides wanted in frame (default 2)")
-    p.add_argument("--speed", type=float, default=7.0, help="track: sprint speed in m/s (default 7)")
-    p.add_argument("--cadence", type=float, default=200.0, help="track: steps per minute at that speed (default 200)")
-    p.add_argument("--belt", type=float, default=1.6, help="treadmill belt length in metres (default 1.6)")
-    p.add_argument("--deck", type=float, default=0.2, help="treadmill deck height above the floor, m (default 0.2)")
+    p.add_argument("--strides", type=_positive, default=2.0, help="track: full strides wanted in frame (default 2)")
+    p.add_argument("--speed", type=_positive, default=7.0, help="track: sprint speed in m/s (default 7)")
+    p.add_argument("--cadence", type=_positive, default=200.0, help="track: steps/min at that speed (default 200)")
+    p.add_argument("--belt", type=_positive, default=1.6, help="treadmill belt length in metres (default 1.6)")
+    p.add_argument("--deck", type=_non_negative, default=0.2, help="treadmill deck height above floor, m (default 0.2)")
     p.set_defaults(func=run)
 
 

@@ -72,11 +72,15 @@ class RecorderConfig:
     max_width_px: int | None = 1280
     # x264 quality (lower = better, bigger); ignored by the Pi's hardware encoder.
     crf: int = 23
+    # After a disk-full stop, recording resumes only once this much more space is free than when
+    # it stopped, so a nearly full card does not flip between starting clips and failing them.
+    resume_free_mb: float = 50.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.enabled, bool):
             raise ConfigError(f"recording.enabled must be true or false, got {self.enabled!r}")
-        for name, low in (("pre_roll_s", 0.0), ("post_roll_s", 0.0), ("max_clip_s", 1.0), ("gop_s", 0.1)):
+        for name, low in (("pre_roll_s", 0.0), ("post_roll_s", 0.0), ("max_clip_s", 1.0), ("gop_s", 0.1),
+                          ("resume_free_mb", 0.0)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
                 raise ConfigError(f"recording.{name} must be a finite number, got {value!r}")
@@ -172,6 +176,7 @@ class Recorder:
         self._written = 0
         self._failed = 0
         self._seq = 0
+        self._free_at_stop_mb = 0.0
         self.last_t_s = 0.0
         self._finish_q: queue.Queue[_Finished | None] = queue.Queue()
         self._finisher = threading.Thread(target=self._finish_loop, name="clip-finisher", daemon=True)
@@ -202,6 +207,11 @@ class Recorder:
             self._failed += 1
         if self._state != "stopped":
             log.warning("recording stopped (%s while %s); feedback continues without recording", reason, where)
+        if reason == "disk_full":
+            try:
+                self._free_at_stop_mb = free_space_mb(self.clips_dir)
+            except OSError:
+                self._free_at_stop_mb = 0.0
         self._state, self._reason = "stopped", reason
 
     # -- input -----------------------------------------------------------------------------------
@@ -249,6 +259,15 @@ class Recorder:
     def push_packet(self, packet: EncodedPacket) -> None:
         """Add one encoded packet: to the ring always, to the open clip if there is one."""
         with self._lock:
+            if packet.t_s < self.last_t_s - 1.0:
+                # The capture clock went back (camera reopened, a new replay): older packets belong
+                # to another timeline and cannot share a clip with these.
+                log.info("capture time went back %.2f s → %.2f s; starting a new ring", self.last_t_s, packet.t_s)
+                if self._open is not None:
+                    self._close_open_clip()
+                self.ring.clear()
+                self._poses.clear()
+                self._events.clear()
             self.last_t_s = packet.t_s
             self.ring.push(packet)
             clip = self._open
@@ -338,8 +357,11 @@ class Recorder:
             if self._state != "stopped" or self._reason != "disk_full":
                 log.warning("recording stopped: %.0f MB free, below retention.min_free_mb=%.0f MB",
                             free_mb, self.retention.min_free_mb)
+                self._free_at_stop_mb = free_mb
             self._state, self._reason = "stopped", "disk_full"
             return False
+        if self._reason == "disk_full" and free_mb < self._free_at_stop_mb + self.config.resume_free_mb:
+            return False  # still stopped: not enough room freed since the disk filled
         if self._state == "stopped":
             log.info("recording resumed (%.0f MB free)", free_mb)
             self._state, self._reason = "idle", None

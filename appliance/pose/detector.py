@@ -125,8 +125,9 @@ class PoseDetector:
             raise ModelError(
                 f"{model_path.name}: outputs {sorted(outs)} do not match {n} anchors × 12 coords + score"
             )
-        self._boxes_index = outs[(n, 12)]
-        self._scores_index = outs[(n, 1)]
+        # Zero-copy views on the outputs (see landmarks.py); only taken inside detect().
+        self._boxes_out = self._interpreter.tensor(outs[(n, 12)])
+        self._scores_out = self._interpreter.tensor(outs[(n, 1)])
         self.min_score = min_score
         # uint8 letterboxed frame: the warp writes here every call, no per-frame allocation.
         self._canvas = np.zeros((h, h, 3), dtype=np.uint8)
@@ -146,13 +147,13 @@ class PoseDetector:
         del view  # the interpreter refuses to run while a view into its buffers is alive
         self._interpreter.invoke()
 
-        logits = self._interpreter.get_tensor(self._scores_index)[0, :, 0]
-        # float64: exp(100) overflows float32.
-        scores = sigmoid(np.clip(logits.astype(np.float64), -SCORE_CLIPPING, SCORE_CLIPPING))
+        # float64 copy: exp(100) overflows float32.
+        logits = self._scores_out()[0, :, 0].astype(np.float64)
+        scores = sigmoid(np.clip(logits, -SCORE_CLIPPING, SCORE_CLIPPING))
         keep = np.nonzero(scores >= self.min_score)[0]
         if keep.size == 0:
             return []
-        raw = self._interpreter.get_tensor(self._boxes_index)[0, keep].astype(np.float64)
+        raw = self._boxes_out()[0, keep].astype(np.float64)  # copies only the kept rows
         anchors = self.anchors[keep].astype(np.float64)
         ax, ay, aw, ah = anchors[:, 0:1], anchors[:, 1:2], anchors[:, 2:3], anchors[:, 3:4]
         xc = raw[:, 0:1] / size * aw + ax

@@ -113,9 +113,11 @@ class LandmarkModel:
         missing = [name for name, shape in needed.items() if shape not in by_shape]
         if missing:
             raise ModelError(f"{model_path.name}: outputs {sorted(by_shape)} lack {', '.join(missing)}")
-        self._landmarks_index = by_shape[needed["landmarks"]]
-        self._flag_index = by_shape[needed["flag"]]
-        self._heatmap_index = by_shape[needed["heatmap"]]
+        # tensor(i) returns a function giving a zero-copy view; get_tensor would copy the 640 kB
+        # heatmap every frame. Views are only taken inside run() and dropped before the next invoke.
+        self._landmarks_out = self._interpreter.tensor(by_shape[needed["landmarks"]])
+        self._flag_out = self._interpreter.tensor(by_shape[needed["flag"]])
+        self._heatmap_out = self._interpreter.tensor(by_shape[needed["heatmap"]])
         self.refine_with_heatmap = refine_with_heatmap
         # The uint8 crop lives here; exposed read-only for debugging overlays and benchmarks.
         self.crop = np.zeros((h, h, 3), dtype=np.uint8)
@@ -128,13 +130,12 @@ class LandmarkModel:
         del view  # no live view into the interpreter's memory during invoke
         self._interpreter.invoke()
 
-        score = float(self._interpreter.get_tensor(self._flag_index).reshape(-1)[0])
-        raw = self._interpreter.get_tensor(self._landmarks_index).reshape(N_OUTPUT_LANDMARKS, 5).astype(np.float64)
+        score = float(self._flag_out().reshape(-1)[0])
+        raw = self._landmarks_out().reshape(N_OUTPUT_LANDMARKS, 5).astype(np.float64)  # small copy
         size = float(self.input_size_px)
         xy = raw[:, :2] / size
         if self.refine_with_heatmap:
-            heatmap = self._interpreter.get_tensor(self._heatmap_index)[0]
-            xy = refine_from_heatmap(xy, heatmap)
+            xy = refine_from_heatmap(xy, self._heatmap_out()[0])  # gathers 39 windows from the view
         xy_px = project_to_image(xy, rect)
 
         lms = np.empty((N_BODY, 5), dtype=np.float32)

@@ -16,6 +16,11 @@ Gate: landmark mean ≤ 3 px and latency ≤ 0.6× fp32 (issue 8's goal); detect
 keypoint mean ≤ 3 px at 224 and latency ≤ 1.0× fp32. The manifest's ``default`` per model is the
 fastest variant that passes, else the fp32 reference.
 
+Shipping: quantized variants that pass are marked ``shipped`` and are the only .tflite files git
+tracks here (this script rewrites ``models/built/.gitignore`` to say so). fp32 files are not
+shipped: ``fp32`` is bit-identical to the fetched original (``use_instead`` in the manifest) and
+``fp32_noseg`` is rebuilt from it by fold_fp16.py with ai-edge-litert alone.
+
     .venv/bin/python -m models.build.gate [--rounds 50]
 """
 
@@ -43,7 +48,7 @@ log = logging.getLogger("models.build.gate")
 REPO = Path(__file__).resolve().parents[2]
 BUILT = REPO / "models" / "built"
 MODELS = {"detector": "pose_detection", "landmark": "pose_landmark_full"}
-VARIANT_ORDER = ["fp32", "wi8", "dyn8", "int8", "int8f", "mixed"]
+VARIANT_ORDER = ["fp32", "fp32_noseg", "wi8", "dyn8", "int8", "int8f", "int8_noseg", "int8f_noseg", "mixed_noseg"]
 GATE = {
     "landmark": {"mean_px": 3.0, "latency_ratio": 0.6},
     "detector": {"recall": 0.95, "kp_mean_px": 3.0, "latency_ratio": 1.0},
@@ -269,6 +274,18 @@ def main(argv: list[str] | None = None) -> int:
         passing = [v for v in res if res[v]["pass"]]
         default = min(passing, key=lambda v: res[v]["latency_ratio"]) if passing else "fp32"
         manifest["models"][m] = {"name": MODELS[m], "default": default, "variants": res}
+    shipped = []
+    for m, entry in manifest["models"].items():
+        for v, res in entry["variants"].items():
+            res["shipped"] = bool(res["pass"] and not v.startswith("fp32"))
+            if res["shipped"]:
+                shipped.append(Path(res["file"]).name)
+            if v == "fp32":
+                res["use_instead"] = f"models/blazepose/{MODELS[m]}.tflite"
+    (BUILT / ".gitignore").write_text(
+        "# Written by models/build/gate.py: only variants that pass the gate are committed.\n*.tflite\n"
+        + "".join(f"!{name}\n" for name in sorted(shipped))
+    )
     out = BUILT / "manifest.json"
     out.write_text(json.dumps(manifest, indent=2) + "\n")
     log.info("wrote %s", out)

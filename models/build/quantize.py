@@ -9,6 +9,8 @@ the appliance, which only loads the .tflite files this writes. Variants per mode
 - ``int8f``    full static int8 but float input/output and float output heads
 - ``mixed``    ``int8f`` plus the layers listed in ``mixed_layers.json`` kept float (chosen by
                measured per-layer sensitivity, see ``sensitivity.py``), if that file exists
+- ``*_noseg``  the same recipe applied to ``pose_landmark_full_fp32_noseg.tflite`` (landmark model
+               without the unused segmentation branch, see fold_fp16.py)
 
 Calibration inputs are real running-frame crops from ``crops.py`` (the ``calib`` split); the
 calibration statistics are cached in ``build/model-build/`` so re-exporting is cheap.
@@ -88,7 +90,9 @@ def mixed_layers(model: str) -> list[str]:
 def _exact(names: list[str]) -> str:
     import re
 
-    return "^(" + "|".join(re.escape(n) for n in names) + ")$"
+    # The quantizer matches regexes (re.search) against the op's "scope": its output tensor names
+    # joined by ";" plus a trailing ";".
+    return "^(" + "|".join(re.escape(n) for n in names) + ");$"
 
 
 RECIPES: dict[str, Callable[[str], Recipe]] = {
@@ -111,14 +115,30 @@ def calibration_samples(model: str, limit: int | None = None) -> list[dict[str, 
             xs = [(x.astype(np.float32) / 127.5 - 1.0)[None] for x in z["det_inputs"]]
         else:
             xs = [(x.astype(np.float32) / 255.0)[None] for x in z["crops"]]
-    return [{"input_1": x} for x in xs[:limit]]
+    # The quantizer's min/max statistics are a moving average (factor 0.95) over the samples in
+    # order, so an unshuffled list would mostly reflect the last clip: mix them, reproducibly.
+    order = np.random.default_rng(0).permutation(len(xs))
+    return [{"input_1": xs[i]} for i in order[:limit]]
+
+
+DEFAULT_VARIANTS = {
+    "detector": ["wi8", "dyn8", "int8", "int8f", "mixed"],
+    "landmark": ["wi8", "dyn8", "int8", "int8f", "int8_noseg", "int8f_noseg", "mixed_noseg"],
+}
+
+
+def split_variant(variant: str) -> tuple[str, str]:
+    """``int8f_noseg`` → (recipe ``int8f``, base ``fp32_noseg``)."""
+    if variant.endswith("_noseg"):
+        return variant.removesuffix("_noseg"), "fp32_noseg"
+    return variant, "fp32"
 
 
 def calibrate(model: str, fp32: Path, refresh: bool = False) -> dict[str, Any]:
     """Activation min/max over the calibration crops (cached; one pass covers every static recipe)."""
     from ai_edge_quantizer import quantizer
 
-    cache = WORK / f"calibration_{model}.pkl"
+    cache = WORK / f"calibration_{fp32.stem}_v2.pkl"  # bump when the sample set/order changes
     if cache.is_file() and not refresh and cache.stat().st_mtime > fp32.stat().st_mtime:
         return pickle.loads(cache.read_bytes())
     q = quantizer.Quantizer(str(fp32))
@@ -131,16 +151,19 @@ def calibrate(model: str, fp32: Path, refresh: bool = False) -> dict[str, Any]:
     return result
 
 
-def quantize_variant(model: str, variant: str, fp32: Path, calib: dict[str, Any] | None, out: Path) -> Path:
+def quantize_recipe(fp32: Path, recipe: Recipe, calib: dict[str, Any] | None) -> bytes:
     from ai_edge_quantizer import quantizer
 
     q = quantizer.Quantizer(str(fp32))
-    q.load_quantization_recipe(RECIPES[variant](model))
-    result = q.quantize(calib if variant in NEEDS_CALIBRATION else None, enable_progress_report=False)
+    q.load_quantization_recipe(recipe)
+    return bytes(q.quantize(calib if q.need_calibration else None, enable_progress_report=False).quantized_model)
+
+
+def quantize_variant(model: str, variant: str, fp32: Path, calib: dict[str, Any] | None, out: Path) -> Path:
+    recipe_name, _ = split_variant(variant)
+    data = quantize_recipe(fp32, RECIPES[recipe_name](model), calib)
     out.parent.mkdir(parents=True, exist_ok=True)
-    if out.exists():
-        out.unlink()
-    result.export_model(str(out))
+    out.write_bytes(data)
     log.info("%s %s → %s (%.2f MB)", model, variant, out, out.stat().st_size / 1e6)
     return out
 
@@ -148,18 +171,21 @@ def quantize_variant(model: str, variant: str, fp32: Path, calib: dict[str, Any]
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", default="detector,landmark")
-    parser.add_argument("--variants", default="wi8,dyn8,int8,int8f,mixed")
+    parser.add_argument("--variants", default="", help="comma list (default: every variant of the model)")
     parser.add_argument("--out-dir", type=Path, default=BUILT)
     parser.add_argument("--recalibrate", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     for model in args.models.split(","):
-        fp32 = args.out_dir / f"{MODELS[model]}_fp32.tflite"
-        if not fp32.is_file():
-            raise FileNotFoundError(f"{fp32} missing: run `.venv/bin/python -m models.build.fold_fp16` first")
-        variants = [v for v in args.variants.split(",") if v != "mixed" or mixed_layers(model)]
-        calib = calibrate(model, fp32, args.recalibrate) if NEEDS_CALIBRATION & set(variants) else None
+        wanted = args.variants.split(",") if args.variants else DEFAULT_VARIANTS[model]
+        variants = [v for v in wanted if v in DEFAULT_VARIANTS[model]]
+        variants = [v for v in variants if split_variant(v)[0] != "mixed" or mixed_layers(model)]
         for variant in variants:
+            recipe_name, base = split_variant(variant)
+            fp32 = args.out_dir / f"{MODELS[model]}_{base}.tflite"
+            if not fp32.is_file():
+                raise FileNotFoundError(f"{fp32} missing: run `.venv/bin/python -m models.build.fold_fp16` first")
+            calib = calibrate(model, fp32, args.recalibrate) if recipe_name in NEEDS_CALIBRATION else None
             quantize_variant(model, variant, fp32, calib, args.out_dir / f"{MODELS[model]}_{variant}.tflite")
     return 0
 

@@ -1,0 +1,188 @@
+"""Per-layer quantization sensitivity and the ``mixed`` layer choice (landmark model or detector).
+
+Runs in /work/.venv-quant (needs ai-edge-quantizer). On the *calibration* split only (the gate's
+hold-out clips stay unseen):
+
+1. for every op of the float model (``pose_landmark_full_fp32_noseg`` / ``pose_detection_fp32``),
+   build a model in which only that op is static int8 (weights and activations; everything else
+   float) and measure the deviation from fp32 it causes on its own: mean landmark deviation in px
+   at 256, or for the detector the mean deviation of the raw box/keypoint regressions (px at 224)
+   on anchors the fp32 model scores ≥ 0.5;
+2. rank the ops by that deviation (``--rank px``, the default) or by deviation per unit of float
+   compute they would keep (``--rank cost``: MACs plus output size). On the landmark model ``px``
+   wins: most of the sensitive ops are 2×2 and 4×4 maps with 288 channels that cost almost nothing
+   in float anyway, and the cost ranking promotes float ADDs whose int8 inputs still carry the error
+   (K=24: 2.07 px with ``px`` vs 5.80 px with ``cost``);
+3. for K = 0, 8, 16, ... build ``int8f`` with the first K ops of that ranking kept float and measure
+   deviation and the invoke latency ratio vs the original fp32 model (interleaved rounds);
+4. keep the smallest K whose deviation is under ``--target`` and whose latency ratio is under
+   ``--max-ratio``, and write it to ``mixed_layers.json`` for ``quantize.py``'s ``mixed`` recipe.
+
+    nice -n 10 /work/.venv-quant/bin/python -m models.build.sensitivity --model landmark
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from ai_edge_litert.interpreter import Interpreter
+from ai_edge_litert.tools import flatbuffer_utils
+
+from models.build import quantize as qz
+
+log = logging.getLogger("models.build.sensitivity")
+
+SKIP_OPS = {"RESHAPE", "LOGISTIC"}  # no arithmetic worth quantizing on its own / part of the heads
+
+
+def _interp(content: bytes | Path) -> Interpreter:
+    if isinstance(content, Path):
+        it = Interpreter(model_path=str(content), num_threads=2)
+    else:
+        it = Interpreter(model_content=content, num_threads=2)
+    it.allocate_tensors()
+    return it
+
+
+def outputs(it: Interpreter, xs: list[np.ndarray]) -> dict[str, np.ndarray]:
+    """Stacked float outputs ``Identity`` (coordinates) and ``Identity_1`` (scores/presence)."""
+    inp = it.get_input_details()[0]["index"]
+    outs = {d["name"]: d["index"] for d in it.get_output_details() if d["name"] in ("Identity", "Identity_1")}
+    res: dict[str, list[np.ndarray]] = {k: [] for k in outs}
+    for x in xs:
+        it.set_tensor(inp, x)
+        it.invoke()
+        for k, idx in outs.items():
+            res[k].append(it.get_tensor(idx).copy())
+    return {k: np.asarray(v) for k, v in res.items()}
+
+
+def deviation(model: str, ref: dict[str, np.ndarray], got: dict[str, np.ndarray]) -> float:
+    if model == "landmark":
+        a = ref["Identity"].reshape(-1, 39, 5)[:, :33, :2]
+        b = got["Identity"].reshape(-1, 39, 5)[:, :33, :2]
+        return float(np.linalg.norm(b - a, axis=-1).mean())
+    # Detector: regressions are in px at 224 relative to the anchor; compare where fp32 fires.
+    fired = ref["Identity_1"].reshape(len(ref["Identity_1"]), -1) >= 0.0  # logit 0 = score 0.5
+    a = ref["Identity"].reshape(*fired.shape, 6, 2)[fired]
+    b = got["Identity"].reshape(*fired.shape, 6, 2)[fired]
+    return float(np.linalg.norm(b - a, axis=-1).mean())
+
+
+def latency_ratios(models: dict[str, Interpreter], ref_key: str, x: np.ndarray, rounds: int = 30) -> dict[str, float]:
+    for it in models.values():
+        it.set_tensor(it.get_input_details()[0]["index"], x)
+        for _ in range(3):
+            it.invoke()
+    times: dict[str, list[float]] = {k: [] for k in models}
+    for _ in range(rounds):
+        for k, it in models.items():
+            t0 = time.perf_counter()
+            it.invoke()
+            times[k].append(time.perf_counter() - t0)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    return {k: med[k] / med[ref_key] for k in med}
+
+
+def op_table(path: Path) -> list[tuple[str, str, float]]:
+    """(kind, scope name, float cost) per op; cost = MACs + output elements."""
+    model = flatbuffer_utils.read_model(str(path))
+    sg = model.subgraphs[0]
+    out = []
+    for op in sg.operators:
+        kind = flatbuffer_utils.opcode_to_name(model, op.opcodeIndex)
+        t = sg.tensors[op.outputs[0]]
+        n_out = float(np.prod(t.shape))
+        macs = n_out
+        if kind in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+            w = list(sg.tensors[op.inputs[1]].shape)
+            macs = n_out * w[1] * w[2] * (w[3] if kind == "CONV_2D" else 1)
+        name = t.name.decode() if isinstance(t.name, bytes) else t.name
+        out.append((kind, name, macs + n_out))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", choices=["landmark", "detector"], default="landmark")
+    parser.add_argument("--crops", type=int, default=40, help="calibration inputs used for scoring")
+    parser.add_argument("--target", type=float, default=1.5, help="deviation (px) on the calibration inputs")
+    parser.add_argument("--max-ratio", type=float, default=0.55, help="latency vs the original fp32 model")
+    parser.add_argument("--ks", default="0,8,16,24,32,40,48,64")
+    parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--rank", choices=["px", "cost"], default="px",
+                        help="order ops by deviation alone (px) or by deviation per float cost (cost)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    import re
+
+    model = args.model
+    built = qz.BUILT
+    base_variant = "fp32_noseg" if model == "landmark" else "fp32"
+    base = built / f"{qz.MODELS[model]}_{base_variant}.tflite"
+    full = built / f"{qz.MODELS[model]}_fp32.tflite"
+    calib = qz.calibrate(model, base)
+    samples = qz.calibration_samples(model)
+    idx = np.linspace(0, len(samples) - 1, min(args.crops, len(samples))).astype(int)
+    xs = [samples[i]["input_1"] for i in idx]
+    ref = outputs(_interp(base), xs)
+    heads = re.compile(qz.HEADS[model])
+
+    ops = [(k, n, c) for k, n, c in op_table(base) if k not in SKIP_OPS and not heads.fullmatch(n)]
+    scores: list[dict[str, Any]] = []
+    t0 = time.time()
+    for i, (kind, name, cost) in enumerate(ops):
+        recipe = [qz._static(qz._exact([name])), *qz._float_io(model)]
+        try:
+            dev = deviation(model, ref, outputs(_interp(qz.quantize_recipe(base, recipe, calib)), xs))
+        except Exception as exc:  # an op the quantizer cannot take alone: record and go on
+            log.warning("op %d %s: %s", i, kind, exc)
+            dev = float("nan")
+        scores.append({"op": i, "kind": kind, "name": name, "alone_px": dev, "float_cost": cost})
+        if i % 20 == 0:
+            log.info("%d/%d ops scored (%.0f s)", i + 1, len(ops), time.time() - t0)
+    valid = [s for s in scores if s["alone_px"] == s["alone_px"]]
+    if args.rank == "cost":
+        ranked = sorted(valid, key=lambda s: -s["alone_px"] / s["float_cost"])
+    else:
+        ranked = sorted(valid, key=lambda s: -s["alone_px"])
+    qz.WORK.mkdir(parents=True, exist_ok=True)
+    (qz.WORK / f"sensitivity_{model}.json").write_text(json.dumps(ranked, indent=1))
+    for s in ranked[:15]:
+        log.info("%5.2f px  %8.0f kMAC  %-18s %s", s["alone_px"], s["float_cost"] / 1e3, s["kind"], s["name"][:80])
+
+    sweep: list[dict[str, Any]] = []
+    models: dict[str, Interpreter] = {"fp32": _interp(full)}
+    for k in (int(v) for v in args.ks.split(",")):
+        keep = [s["name"] for s in ranked[:k]]
+        recipe = [qz._static(), *qz._float_io(model), *([qz._float(qz._exact(keep))] if keep else [])]
+        it = _interp(qz.quantize_recipe(base, recipe, calib))
+        models[f"k{k}"] = it
+        sweep.append({"k": k, "keep_float": keep, "dev_px": deviation(model, ref, outputs(it, xs))})
+    ratios = latency_ratios(models, "fp32", xs[0], args.rounds)
+    for row in sweep:
+        row["latency_ratio"] = ratios[f"k{row['k']}"]
+        log.info("K=%2d  %.2f px  %.2f× fp32", row["k"], row["dev_px"], row["latency_ratio"])
+    ok = [r for r in sweep if r["dev_px"] <= args.target and r["latency_ratio"] <= args.max_ratio]
+    choice = ok[0] if ok else min(sweep, key=lambda r: r["dev_px"] + 10 * max(0.0, r["latency_ratio"] - args.max_ratio))
+    log.info("chosen K=%d (%s)", choice["k"], "meets both targets" if ok else "best trade-off, targets not met")
+    chosen = json.loads(qz.MIXED_LAYERS.read_text()) if qz.MIXED_LAYERS.is_file() else {}
+    chosen[model] = {
+        "keep_float": choice["keep_float"],
+        "how": (f"first {choice['k']} ops ranked by (deviation when int8 alone) / (float cost), measured on "
+                f"{len(xs)} calibration inputs; sweep K → (px, latency ratio vs fp32): "
+                + ", ".join(f"{r['k']}→({r['dev_px']:.2f}, {r['latency_ratio']:.2f})" for r in sweep)),
+    }
+    qz.MIXED_LAYERS.write_text(json.dumps(chosen, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

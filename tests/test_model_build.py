@@ -1,0 +1,143 @@
+"""Fast checks of the model build (models/build) and the shipped variants (models/built).
+
+- the fp16 → fp32 fold is exact: on a real crop from the bundled demo clip the folded models match
+  the original MediaPipe files within 1e-3, and folding again reproduces the manifest's sha256;
+- DENSIFY expansion follows the TFLite sparse format (a hand-made CSR tensor);
+- every variant the manifest marks shipped is in models/built with the manifest's sha256 and size.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+BUILT = REPO / "models" / "built"
+MANIFEST = BUILT / "manifest.json"
+ORIG = REPO / "models" / "blazepose"
+DEMO = REPO / "models" / "demo" / "demo.mp4"
+
+needs_originals = pytest.mark.skipif(
+    not (ORIG / "pose_landmark_full.tflite").is_file() or not DEMO.is_file(),
+    reason="original BlazePose models / demo clip not fetched (run ./setup.sh or `leancam fetch`)",
+)
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _manifest() -> dict:
+    return json.loads(MANIFEST.read_text())
+
+
+@pytest.fixture(scope="module")
+def folded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from models.build import fold_fp16
+
+    out = tmp_path_factory.mktemp("folded")
+    assert fold_fp16.main(["--out-dir", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def real_inputs() -> tuple[np.ndarray, np.ndarray]:
+    """A letterboxed detector input and a detector→ROI→warp landmark crop from the demo clip."""
+    import av
+    from ai_edge_litert.interpreter import Interpreter
+
+    from models.build import blazepose as bp
+
+    with av.open(str(DEMO)) as c:
+        for i, frame in enumerate(c.decode(video=0)):
+            if i == 30:
+                rgb = frame.to_ndarray(format="rgb24")
+                break
+    det_u8, lb = bp.detector_input(rgb)
+    it = Interpreter(model_path=str(ORIG / "pose_detection.tflite"), num_threads=2)
+    it.allocate_tensors()
+    it.set_tensor(it.get_input_details()[0]["index"], bp.det_normalize(det_u8))
+    it.invoke()
+    outs = {d["name"]: it.get_tensor(d["index"]) for d in it.get_output_details()}
+    dets = bp.decode_detections(outs["Identity"], outs["Identity_1"], lb)
+    assert dets, "the demo clip's frame 30 shows a person"
+    crop = bp.warp_crop(rgb, bp.roi_from_detection(dets[0]))
+    return bp.det_normalize(det_u8), bp.lmk_normalize(crop)
+
+
+def _run(path: Path, x: np.ndarray) -> dict[str, np.ndarray]:
+    from ai_edge_litert.interpreter import Interpreter
+
+    it = Interpreter(model_path=str(path), num_threads=2)
+    it.allocate_tensors()
+    it.set_tensor(it.get_input_details()[0]["index"], x)
+    it.invoke()
+    return {d["name"]: it.get_tensor(d["index"]).copy() for d in it.get_output_details()}
+
+
+@needs_originals
+@pytest.mark.parametrize(
+    ("original", "folded_name", "which"),
+    [
+        ("pose_detection.tflite", "pose_detection_fp32.tflite", 0),
+        ("pose_landmark_full.tflite", "pose_landmark_full_fp32.tflite", 1),
+        ("pose_landmark_full.tflite", "pose_landmark_full_fp32_noseg.tflite", 1),
+    ],
+)
+def test_folded_matches_original_on_real_crop(folded, real_inputs, original, folded_name, which) -> None:
+    x = real_inputs[which]
+    ref = _run(ORIG / original, x)
+    got = _run(folded / folded_name, x)
+    assert set(got) <= set(ref)
+    for name, v in got.items():
+        np.testing.assert_allclose(v, ref[name], atol=1e-3, rtol=0, err_msg=f"{folded_name}:{name}")
+    if "noseg" in folded_name:
+        assert "Identity_2" not in got  # the segmentation mask is what that file drops
+
+
+@needs_originals
+def test_fold_reproduces_manifest_sha(folded) -> None:
+    if not MANIFEST.is_file():
+        pytest.skip("no manifest yet")
+    for model in _manifest()["models"].values():
+        for name, v in model["variants"].items():
+            if name.startswith("fp32"):
+                assert _sha(folded / Path(v["file"]).name) == v["sha256"], v["file"]
+
+
+def test_densify_csr() -> None:
+    from ai_edge_litert import schema_py_generated as schema
+
+    from models.build.fold_fp16 import densify
+
+    dense = np.array([[0, 2, 0], [0, 0, 0], [5, 0, 7]], dtype=np.float16)
+    t = schema.TensorT()
+    t.name, t.shape = b"w", [3, 3]
+    sp = schema.SparsityParametersT()
+    sp.traversalOrder = [0, 1]
+    d0 = schema.DimensionMetadataT()
+    d0.format, d0.denseSize = schema.DimensionType.DENSE, 3
+    d1 = schema.DimensionMetadataT()
+    d1.format = schema.DimensionType.SPARSE_CSR
+    d1.arraySegments, d1.arrayIndices = schema.Int32VectorT(), schema.Int32VectorT()
+    d1.arraySegments.values, d1.arrayIndices.values = [0, 1, 1, 3], [1, 0, 2]
+    sp.dimMetadata = [d0, d1]
+    t.sparsity = sp
+    np.testing.assert_array_equal(densify(t, np.array([2, 5, 7], dtype=np.float16)), dense)
+
+
+@pytest.mark.skipif(not MANIFEST.is_file(), reason="models/built/manifest.json not built")
+def test_shipped_files_match_manifest() -> None:
+    manifest = _manifest()
+    for model in manifest["models"].values():
+        assert model["default"] in model["variants"]
+        for name, v in model["variants"].items():
+            path = REPO / v["file"]
+            if v.get("shipped"):
+                assert path.is_file(), f"{name}: shipped file {path} missing"
+                assert path.stat().st_size == v["size_bytes"], path
+                assert _sha(path) == v["sha256"], f"{path} does not match its manifest sha256"

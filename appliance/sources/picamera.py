@@ -27,7 +27,10 @@ log = logging.getLogger(__name__)
 class PicameraConfig:
     main_size_px: tuple[int, int] = (1280, 720)
     lores_size_px: tuple[int, int] = (640, 360)
-    fps: float = 60.0
+    # 50 fps keeps Camera Module 3 in its full-field 2304×1296 mode (≤ 56 fps); asking for more
+    # makes libcamera pick the 120 fps mode, which crops the field of view to 2/3 (see
+    # hardware/README.md's mounting table before raising it).
+    fps: float = 50.0
 
 
 def picamera2_available() -> bool:

@@ -51,6 +51,7 @@ class _FootState:
     leave_start: int | None = None  # first frame of the current run of "has moved off" frames
     leave_len: int = 0
     stance_contact: GaitEvent | None = None  # contact that opened the current stance
+    last_change: int = -1  # frame of the last contact / toe-off: the next one must come after it
     last_contact: GaitEvent | None = None
     running_contact: bool = True
 
@@ -63,7 +64,8 @@ class _StartState:
     armed_t_s: float = 0.0
     ref_pelvis_px: np.ndarray | None = None
     ref_toe_px: tuple[np.ndarray, np.ndarray] | None = None
-    departed: list[int | None] = field(default_factory=lambda: [None, None])
+    departed: list[int | None] = field(default_factory=lambda: [None, None])  # frame each foot was clear
+    far_run: list[int] = field(default_factory=lambda: [0, 0])  # + frames far from / - near its start place
 
 
 class GaitTracker:
@@ -253,11 +255,15 @@ class GaitTracker:
         # Toe-offs first, so a contact decided at the same frame sees the other foot already gone.
         for k in (0, 1):
             st = self._fs[k]
-            if st.grounded and st.leave_start is not None and st.leave_len >= m:
+            if (st.grounded and st.leave_start is not None and st.leave_len >= m
+                    and st.leave_start > st.last_change):
+                st.last_change = st.leave_start
                 self._toe_off(k, st.leave_start, now)
         for k in (0, 1):
             st = self._fs[k]
-            if not st.grounded and st.run_value is True and st.run_len >= m:
+            if (not st.grounded and st.run_value is True and st.run_len >= m
+                    and st.run_start is not None and st.run_start > st.last_change):
+                st.last_change = st.run_start
                 self._contact(k, st.run_start, now)
         self._update_start(j, now)
 

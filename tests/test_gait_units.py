@@ -1,0 +1,128 @@
+"""Unit tests of the gait building blocks on small hand-made arrays (real clips: test_gait_clips.py)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from appliance.config import Config, ConfigError, config_from_dict, load_config
+from appliance.gait.body import body_points
+from appliance.gait.feet import FootTracker
+from appliance.gait.filters import OneEuroFilter
+from appliance.gait.ground import GroundEstimator, GroundFrame
+from appliance.gait.tracker import GaitTracker
+from appliance.pose.types import PoseFrame
+
+
+def test_one_euro_holds_a_constant_and_follows_a_step() -> None:
+    f = OneEuroFilter(min_cutoff_hz=1.0, beta=0.0)
+    for i in range(10):
+        out = f(i / 30, np.array([2.0, -1.0]))
+    assert out == pytest.approx([2.0, -1.0])
+    outs = [f((10 + i) / 30, np.array([3.0, -1.0]))[0] for i in range(60)]
+    assert 2.0 < outs[0] < 2.5  # smoothed, not jumped
+    assert outs[-1] == pytest.approx(3.0, abs=0.01)  # converged
+    assert all(b >= a for a, b in zip(outs, outs[1:], strict=False))  # monotone, no overshoot
+
+
+def test_one_euro_restarts_after_a_gap() -> None:
+    f = OneEuroFilter(max_gap_s=0.3)
+    f(0.0, np.array([0.0]))
+    assert f(1.0, np.array([5.0]))[0] == 5.0  # runner re-entered: no smoothing across the gap
+
+
+def test_ground_frame_heights_follow_the_tilt() -> None:
+    g = GroundFrame((100.0, 500.0), tilt_deg=5.0)
+    on_line = np.array([100.0 + 200 * math.cos(math.radians(5)), 500.0 + 200 * math.sin(math.radians(5))])
+    assert g.height_px(on_line) == pytest.approx(0.0, abs=1e-9)
+    above = on_line + 30 * g.up
+    assert g.height_px(above) == pytest.approx(30.0)
+    assert g.along_px(on_line) == pytest.approx(200.0)
+
+
+def test_ground_estimator_recovers_a_rolled_camera_from_feet_crossing_the_frame() -> None:
+    est = GroundEstimator()
+    rng = np.random.default_rng(1)
+    slope = math.tan(math.radians(3.0))
+    frame = None
+    for x in np.linspace(50, 1200, 400):  # lowest foot of a runner crossing, with jitter
+        frame = est.add(np.array([x, 600 + slope * x + rng.normal(0, 2)]), leg_length_px=100.0)
+    assert frame is not None
+    assert frame.tilt_deg == pytest.approx(3.0, abs=0.5)
+
+
+def test_ground_estimator_stays_level_when_the_feet_do_not_travel() -> None:
+    est = GroundEstimator()
+    frame = None
+    for i in range(200):  # treadmill: feet in one place, the slope cannot be measured
+        frame = est.add(np.array([300.0 + (i % 7), 500.0 + (i % 3)]), leg_length_px=100.0)
+    assert frame is not None and frame.tilt_deg == 0.0
+
+
+def _landmarks(pelvis_x: float, foot_a_x: float, foot_b_x: float) -> np.ndarray:
+    lm = np.zeros((33, 5), dtype=np.float32)
+    lm[:, 3:] = 1.0
+    lm[:, 0], lm[:, 1] = pelvis_x, 300.0
+    lm[[7, 8], 1] = 100.0  # ears
+    lm[[11, 12], 1] = 150.0  # shoulders
+    lm[[23, 24], 1] = 300.0  # hips
+    lm[[25, 26], 1] = 400.0  # knees
+    for ankle, heel, toe, x in ((27, 29, 31, foot_a_x), (28, 30, 32, foot_b_x)):
+        lm[[ankle, heel, toe], 0] = (x, x - 10, x + 20)
+        lm[[ankle, heel, toe], 1] = (490.0, 500.0, 500.0)
+    lm[[25, 27, 29, 31], 0] = lm[[25, 27, 29, 31], 0]
+    return lm
+
+
+def test_body_points_leg_length_is_thigh_plus_shank() -> None:
+    bp = body_points(_landmarks(200, 200, 200), 640, 640)
+    assert bp.leg_length_px == pytest.approx(100 + 90)
+    assert bp.head_px == pytest.approx([200, 100])
+    assert bp.feet_in_frame and bp.body_in_frame
+
+
+def test_foot_tracker_keeps_identity_through_a_label_swap() -> None:
+    tracker = FootTracker()
+    names = []
+    for i in range(12):
+        a_x, b_x = 100.0 + 5 * i, 300.0 - 5 * i  # two feet moving steadily
+        lm = _landmarks(200, a_x, b_x)
+        if i == 6:  # the model swaps left and right for one frame
+            lm[[27, 29, 31, 28, 30, 32]] = lm[[28, 30, 32, 27, 29, 31]]
+        bp = body_points(lm, 640, 640)
+        ordered = tracker.assign(i / 30, bp.feet)
+        names.append(ordered[0].midfoot_px[0])
+    assert names == pytest.approx([105.0 + 5 * i for i in range(12)])  # track 0 never jumped
+    assert tracker.tracks[0].name == "left"
+    assert tracker.swaps == 1
+
+
+def test_tracker_with_nobody_in_frame_emits_nothing() -> None:
+    tr = GaitTracker()
+    for i in range(90):
+        assert tr.push(PoseFrame(i, i / 30, 640, 480, None, 0.0)) == []
+    assert tr.steps == [] and tr.initiations == [] and tr.frames_with_pose == 0
+
+
+def test_config_defaults_and_strict_keys(tmp_path) -> None:
+    assert load_config(None) == Config()
+    p = tmp_path / "leancam.toml"
+    p.write_text("[gait]\nplant_speed_ll_s = 2\n[lean]\nmin_lean_deg = 3.5\n")
+    cfg = load_config(p)
+    assert cfg.gait.plant_speed_ll_s == 2.0 and cfg.lean.min_lean_deg == 3.5
+    with pytest.raises(ConfigError, match="unknown key 'plant_sped_ll_s'"):
+        config_from_dict({"gait": {"plant_sped_ll_s": 1.0}})
+    with pytest.raises(ConfigError, match="unknown key 'gate'"):
+        config_from_dict({"gate": {}})
+    with pytest.raises(ConfigError, match="must be a number"):
+        config_from_dict({"lean": {"min_lean_deg": "3"}})
+    with pytest.raises(ConfigError, match="must be int"):
+        config_from_dict({"gait": {"confirm_frames": 2.5}})
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[gait\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(bad)
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_config(tmp_path / "missing.toml")

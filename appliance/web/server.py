@@ -51,8 +51,11 @@ class WebServer:
 def start_web(app: Flask, host: str = "0.0.0.0", port: int = 8080, threads: int = DEFAULT_THREADS) -> WebServer:
     """Start serving ``app`` on ``host:port`` (port 0 picks a free one) in a daemon thread."""
     stop_event(app).clear()
+    # Waitress buffers a request body before the app sees it; let uploads up to the app's own limit
+    # through so the app can answer an oversized one with its clear message.
+    max_body = max(1 << 30, int(app.config.get("MAX_CONTENT_LENGTH") or 0) + (1 << 20))
     server = create_server(app, host=host, port=port, threads=threads, ident="leancam",
-                           channel_timeout=30, connection_limit=64)
+                           channel_timeout=30, connection_limit=64, max_request_body_size=max_body)
     effective_port = int(getattr(server, "effective_port", port))
     thread = threading.Thread(target=server.run, name="web", daemon=True)
     thread.start()

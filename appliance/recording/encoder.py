@@ -85,7 +85,13 @@ class SoftwareH264Encoder:
         w, h = scaled_size(width_px, height_px, max_width_px)
         fps = fps if fps > 0 else 30.0
         self.format = StreamFormat(w, h, fps)
-        gop = max(1, round(gop_s * fps))
+        self._gop = max(1, round(gop_s * fps))
+        self._crf, self._preset, self._threads = crf, preset, threads
+        self._ctx = self._open()
+        self._last_pts = -1
+
+    def _open(self) -> av.video.codeccontext.VideoCodecContext:
+        w, h, fps, gop = self.format.width_px, self.format.height_px, self.format.fps, self._gop
         ctx = av.CodecContext.create("libx264", "w")
         ctx.width, ctx.height, ctx.pix_fmt = w, h, "yuv420p"
         ctx.time_base = TIME_BASE
@@ -93,17 +99,16 @@ class SoftwareH264Encoder:
         ctx.gop_size = gop
         # One thread by default: the appliance's cores belong to the pose model; ultrafast at the
         # recording size costs a few ms per frame.
-        ctx.thread_count = threads
+        ctx.thread_count = self._threads
         ctx.options = {
-            "preset": preset,
+            "preset": self._preset,
             "tune": "zerolatency",
-            "crf": str(crf),
+            "crf": str(self._crf),
             # Fixed GOP (no scene-cut keyframes) so the ring's keyframe spacing is predictable.
             "x264-params": f"repeat-headers=1:keyint={gop}:min-keyint={gop}:scenecut=0",
         }
         ctx.open()
-        self._ctx = ctx
-        self._last_pts = -1
+        return ctx
 
     def encode(self, frame: Frame) -> list[EncodedPacket]:
         rgb = frame.rgb
@@ -114,9 +119,14 @@ class SoftwareH264Encoder:
             rgb = rgb[:h, :w]
         vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
         pts = round(frame.t_s * TIME_BASE.denominator)
-        # The encoder needs strictly increasing pts; a repeated timestamp (a looped replay's seam)
-        # is nudged forward by one tick rather than dropping the frame.
-        pts = max(pts, self._last_pts + 1)
+        if pts < self._last_pts - TIME_BASE.denominator:
+            # The capture clock went back more than a second (camera reopened, replay restarted):
+            # a fresh encoder starts the new timeline on a keyframe.
+            self.close()
+            self._ctx = self._open()
+        elif pts <= self._last_pts:
+            # x264 needs strictly increasing pts: a repeated timestamp is nudged one tick forward.
+            pts = self._last_pts + 1
         self._last_pts = pts
         vf.pts = pts
         vf.time_base = TIME_BASE

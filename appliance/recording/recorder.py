@@ -161,7 +161,8 @@ class Recorder:
         self._encoder_factory = encoder_factory or self._software_encoder
         self._encoder: PacketEncoder | None = None
         self._format: StreamFormat | None = None
-        # The ring holds a bit more than pre_roll_s: the clip must start on a keyframe before it.
+        # The ring holds pre_roll_s + one GOP: a trigger may name a moment up to a GOP in the past
+        # (the analyzer decides an initiation a few frames after it happened).
         self.ring = PacketRing(self.config.pre_roll_s + self.config.gop_s)
         keep_s = self.config.pre_roll_s + 2 * self.config.gop_s
         self._poses: deque[PoseFrame] = deque()

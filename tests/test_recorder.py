@@ -1,0 +1,287 @@
+"""The recorder on the real demo clip: pre-roll from the encoded ring, post-roll, sidecars,
+registration after the rename, recovery and retention — real libx264, real files, real SQLite."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from appliance.errors import ConfigError
+from appliance.pose.types import N_LANDMARKS, PoseFrame
+from appliance.recording import EncodedPacket, PacketRing, Recorder, RecorderConfig, StreamFormat, recover
+from appliance.recording.clip import clip_from_sidecar
+from appliance.recording.picamera_output import RecorderOutput
+from appliance.retention import RetentionConfig, apply_retention, disk_space
+from appliance.sources.base import Frame
+from appliance.sources.replay import ReplaySource
+from appliance.store import Clip, Run, Session, Store, open_state_dir
+
+
+@pytest.fixture(scope="module")
+def demo_frames(demo_clip: Path) -> list[Frame]:
+    """The demo clip decoded once and scaled to 320 px wide (what the recorder would scale it to)."""
+    out = []
+    with ReplaySource(demo_clip, realtime=False) as src:
+        for f in src.frames():
+            h = round(f.height_px * 320 / f.width_px)
+            out.append(Frame(f.index, f.t_s, cv2.resize(f.rgb, (320, h), interpolation=cv2.INTER_AREA)))
+    return out
+
+
+def _pose(frame: Frame) -> PoseFrame:
+    lms = np.zeros((N_LANDMARKS, 5), np.float32)
+    lms[:, 0] = frame.index
+    return PoseFrame(frame.index, frame.t_s, frame.width_px, frame.height_px, lms, 0.9)
+
+
+def _decode(path: Path) -> tuple[int, list[float]]:
+    with av.open(str(path)) as c:
+        times = [float(f.time) for f in c.decode(video=0)]
+    return len(times), times
+
+
+@pytest.fixture
+def state(tmp_path: Path):
+    store, clips = open_state_dir(tmp_path / "state")
+    session = store.add_session(Session(time.time(), "test"))
+    yield store, clips, session.id
+    store.close()
+
+
+def test_clip_has_pre_roll_post_roll_sidecar_and_row(state, demo_frames: list[Frame]) -> None:
+    store, clips, session_id = state
+    cfg = RecorderConfig(pre_roll_s=1.0, post_roll_s=0.5, gop_s=0.5, max_width_px=320)
+    run = store.add_run(Run(session_id, time.time(), 3.0, "initiation"))
+    rec = Recorder(clips, cfg, store, session_id, fps=30)
+    names = []
+    for f in demo_frames:
+        rec(f, _pose(f))
+        if f.index == 90:  # t = 3.0 s
+            names.append(rec.trigger("initiation", f.t_s, run_id=run.id))
+            assert rec.status.state == "recording" and rec.status.clip_name == names[0]
+        if f.index == 100:
+            rec.note_event("contact", f.t_s, foot="left")
+        if f.index == 150:  # t = 5.0 s
+            rec.end(f.t_s)
+    assert rec.wait_idle()
+    rec.close()
+    (clip,) = store.clips()
+    assert clip.name == names[0] and clip.run_id == run.id and clip.session_id == session_id
+    # Starts on the last keyframe at or before trigger − pre-roll (2.0 s; keyframes every 0.5 s).
+    assert clip.start_t_s == pytest.approx(2.0, abs=1e-3)
+    assert clip.end_t_s == pytest.approx(5.5, abs=1 / 30 + 1e-3)  # end + post-roll, to the frame
+    n, times = _decode(clips / clip.video_file)
+    assert n == clip.frames == round((clip.end_t_s - clip.start_t_s) * 30) + 1
+    assert times[0] == pytest.approx(0.0) and times[-1] == pytest.approx(clip.duration_s, abs=1e-3)
+    assert clip.size_bytes == (clips / clip.video_file).stat().st_size
+    assert (clip.width_px, clip.height_px) == (320, 180)
+    side = json.loads((clips / clip.sidecar_file).read_text())
+    assert side["kind"] == "leancam-clip" and side["trigger"] == {"reason": "initiation", "t_s": 3.0}
+    assert [e["kind"] for e in side["events"]] == ["contact"] and side["events"][0]["foot"] == "left"
+    kp = side["keypoints"]
+    assert len(kp) == clip.frames and kp[0]["t_s"] == pytest.approx(clip.start_t_s)
+    assert kp[0]["landmarks"][0][0] == 60  # frame 60 = 2.0 s
+    assert clip_from_sidecar(clips / clip.sidecar_file, clips / clip.video_file) == Clip(
+        **{**clip.__dict__, "id": None})
+    assert sorted(p.name for p in clips.iterdir()) == sorted([clip.video_file, clip.sidecar_file])
+
+
+def test_ring_stays_bounded_and_starts_on_a_keyframe(demo_frames: list[Frame], tmp_path: Path) -> None:
+    rec = Recorder(tmp_path, RecorderConfig(pre_roll_s=1.0, gop_s=0.5, max_width_px=320), fps=30)
+    for f in demo_frames:
+        rec(f)
+        # Keeps pre-roll + one GOP (room for the analyzer's decision lag), plus up to one GOP.
+        assert rec.ring.span_s <= 1.0 + 2 * 0.5 + 1e-6
+    assert rec.ring.span_s >= 1.0 + 0.5 - 1e-6
+    assert rec.ring.since(-10)[0].keyframe
+    assert rec.ring.size_bytes < 200_000, "encoded packets only: 1.5 s of 320 px video"
+    rec.close()
+
+
+def test_packet_ring_unit() -> None:
+    ring = PacketRing(keep_s=1.0)
+    ring.push(EncodedPacket(b"x", 0.0, False))  # before any keyframe: undecodable, dropped
+    assert len(ring) == 0 and ring.dropped_before_keyframe == 1
+    for i in range(40):  # 10 fps, keyframe every 0.5 s
+        ring.push(EncodedPacket(bytes(10), i / 10, i % 5 == 0))
+    assert ring.since(3.2)[0].t_s == pytest.approx(3.0)  # last keyframe at or before 3.2
+    assert ring.since(0.0)[0].t_s == pytest.approx(2.5)  # older than the ring: its oldest keyframe
+    assert ring.span_s == pytest.approx(1.4)
+    assert ring.size_bytes == 10 * len(ring)
+    ring.clear()
+    assert len(ring) == 0 and ring.since(0) == []
+
+
+def test_max_clip_length_and_retrigger_and_close(state, demo_frames: list[Frame]) -> None:
+    store, clips, session_id = state
+    cfg = RecorderConfig(pre_roll_s=0.5, post_roll_s=0.5, gop_s=0.5, max_width_px=320, max_clip_s=2.0)
+    rec = Recorder(clips, cfg, store, session_id, fps=30)
+    assert rec.trigger("too_early", 0.0) is None  # nothing encoded yet
+    first = second = None
+    for f in demo_frames:
+        rec(f)
+        if f.index == 30:
+            first = rec.trigger("a", f.t_s)
+        if f.index == 45:
+            assert rec.trigger("a_again", f.t_s) == first  # a trigger while recording extends the clip
+        if f.index == 200:
+            second = rec.trigger("b", f.t_s)  # never ended: close() finishes it
+    rec.close()
+    a, b = store.clips()
+    assert (a.name, b.name) == (first, second)
+    assert a.duration_s == pytest.approx(2.0, abs=1 / 30 + 1e-3)  # cut at max_clip_s
+    assert b.end_t_s == pytest.approx(demo_frames[-1].t_s)
+    for c in (a, b):
+        assert _decode(clips / c.video_file)[0] == c.frames
+
+
+def test_disabled_recorder_records_nothing(tmp_path: Path, demo_frames: list[Frame]) -> None:
+    rec = Recorder(tmp_path, RecorderConfig(enabled=False), fps=30)
+    for f in demo_frames[:20]:
+        rec(f)
+    assert rec.trigger("x") is None and rec.status.state == "disabled"
+    rec.close()
+    assert not any(tmp_path.iterdir())
+
+
+def test_capture_clock_going_back_starts_a_new_ring(tmp_path: Path, demo_frames: list[Frame]) -> None:
+    rec = Recorder(tmp_path, RecorderConfig(pre_roll_s=1.0, gop_s=0.5, max_width_px=320), fps=30)
+    for f in demo_frames[:90]:
+        rec(f)
+    for f in demo_frames[:20]:  # the replay restarted at t = 0
+        rec(Frame(1000 + f.index, f.t_s, f.rgb))
+    assert rec.ring.since(-1)[0].t_s == pytest.approx(0.0)
+    rec.close()
+
+
+def _write_pair(clips: Path, name: str, created: float, run_id: int | None = None, frames: int = 4) -> Clip:
+    path = clips / f"{name}.mp4"
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=10)
+        s.width, s.height = 64, 48
+        for i in range(frames):
+            for p in s.encode(av.VideoFrame.from_ndarray(np.full((48, 64, 3), i * 30, np.uint8), format="rgb24")):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    clip = Clip(name, path.name, f"{name}.json", created, 0.0, 0.3, frames, 64, 48, path.stat().st_size,
+                "t", run_id)
+    from appliance.recording.clip import clip_to_sidecar_dict
+    (clips / clip.sidecar_file).write_text(json.dumps({"kind": "leancam-clip", "schema": 1,
+                                                       "clip": clip_to_sidecar_dict(clip)}))
+    return clip
+
+
+def test_recover_makes_files_and_rows_agree(state) -> None:
+    store, clips, _ = state
+    kept = store.add_clip(_write_pair(clips, "kept", 1.0))
+    unregistered = _write_pair(clips, "unregistered", 2.0)  # killed between rename and insert
+    gone = store.add_clip(_write_pair(clips, "gone", 3.0))
+    (clips / gone.video_file).unlink()  # removed by hand
+    (clips / "partial.mp4.part").write_bytes(b"\0" * 100)
+    (clips / "partial.json.part").write_bytes(b"{")
+    _write_pair(clips, "orphan", 4.0)
+    (clips / "orphan.mp4").unlink()  # retention killed between the two unlinks
+    (clips / "someone_elses.mp4").write_bytes(b"not ours")
+    report = recover(clips, store)
+    assert report.parts_removed == ("partial.json.part", "partial.mp4.part")
+    assert report.registered == ("unregistered",)
+    assert report.rows_dropped == ("gone",)
+    assert set(report.sidecars_removed) == {"orphan.json", "gone.json"}
+    assert [c.name for c in store.clips()] == [kept.name, unregistered.name]
+    assert (clips / "someone_elses.mp4").exists(), "files that are not LeanCam clips are left alone"
+    assert recover(clips, store).clean
+
+
+def test_retention_age_quota_and_protected_run(state) -> None:
+    store, clips, session_id = state
+    run = store.add_run(Run(session_id, time.time(), 0.0))
+    now = 1_000_000.0
+    old = store.add_clip(_write_pair(clips, "old", now - 40 * 86400))
+    a = store.add_clip(_write_pair(clips, "a", now - 3000))
+    b = store.add_clip(_write_pair(clips, "b", now - 2000))
+    current = store.add_clip(_write_pair(clips, "current", now - 4000, run_id=run.id))
+    c = store.add_clip(_write_pair(clips, "c", now - 1000))
+    size_mb = max(x.size_bytes for x in (a, b, c, current)) / 2**20
+    cfg = RetentionConfig(quota_mb=size_mb * 3.5, max_age_days=30, min_free_mb=0)
+    report = apply_retention(store, clips, cfg, now_s=now, protect_run_ids={run.id})
+    # "old" is past max age; then over quota (4 left > 3.5): the oldest unprotected ("a") goes,
+    # never "current", although it is older still.
+    assert report.deleted == ("old", "a")
+    assert [x.name for x in store.clips()] == ["current", "b", "c"]
+    assert not (clips / old.video_file).exists() and not (clips / a.sidecar_file).exists()
+    # Even a tiny quota never deletes the current run's clip.
+    report = apply_retention(store, clips, RetentionConfig(quota_mb=1e-6, min_free_mb=0), now_s=now,
+                             protect_run_ids={run.id})
+    assert report.deleted == ("b", "c") and report.kept_protected == 1
+    assert [x.name for x in store.clips()] == ["current"]
+    space = disk_space(clips, store, cfg)
+    assert space.clips == 1 and space.clips_mb == pytest.approx(current.size_bytes / 2**20)
+    assert 0 < space.free_mb <= space.total_mb and not space.low
+
+
+def test_retention_keeps_min_free_space(state) -> None:
+    store, clips, _ = state
+    store.add_clip(_write_pair(clips, "x", 1.0))
+    store.add_clip(_write_pair(clips, "y", 2.0))
+    huge = RetentionConfig(min_free_mb=1e9)  # more than any disk: everything unprotected goes
+    assert apply_retention(store, clips, huge).deleted == ("x", "y")
+
+
+@pytest.mark.parametrize("bad", [
+    {"pre_roll_s": -1}, {"post_roll_s": float("nan")}, {"max_clip_s": float("inf")}, {"gop_s": 0},
+    {"crf": 99}, {"crf": 1.5}, {"max_width_px": 8}, {"enabled": "yes"}, {"resume_free_mb": -3},
+    {"pre_roll_s": True}, {"pre_roll": 3.0},
+])
+def test_recorder_config_rejects_bad_values(bad: dict) -> None:
+    with pytest.raises(ConfigError):
+        RecorderConfig.from_mapping(bad)
+
+
+@pytest.mark.parametrize("bad", [
+    {"quota_mb": 0}, {"quota_mb": -5}, {"max_age_days": float("nan")}, {"min_free_mb": -1},
+    {"quota_mb": "big"}, {"quota": 10},
+])
+def test_retention_config_rejects_bad_values(bad: dict) -> None:
+    with pytest.raises(ConfigError):
+        RetentionConfig.from_mapping(bad)
+
+
+def test_hardware_output_timestamps_share_the_sources_origin(tmp_path: Path) -> None:
+    rec = Recorder(tmp_path, RecorderConfig(), fps=30, encoder_factory=None)
+    out = RecorderOutput(rec, StreamFormat(1280, 720, 30.0), t0_ns=5_000_000_000)
+    pkt = out.to_packet(b"\0\0\0\1", True, 6_500_000)  # µs, as picamera2 passes it
+    assert pkt.t_s == pytest.approx(1.5) and pkt.keyframe and pkt.pts == 135_000
+    out.outputframe(b"\0\0\0\1\x65", keyframe=True, timestamp=6_500_000)
+    assert len(rec.ring) == 1
+    rec.close()
+
+
+@pytest.mark.hardware
+def test_pi_hardware_encoder_clip(tmp_path: Path) -> None:  # pragma: no cover - Pi only
+    from picamera2 import Picamera2
+    from picamera2.encoders import H264Encoder
+
+    store = Store.open(tmp_path / "leancam.db")
+    rec = Recorder(tmp_path, RecorderConfig(pre_roll_s=1.0, post_roll_s=0.5), store, fps=30)
+    cam = Picamera2()
+    cam.configure(cam.create_video_configuration(main={"size": (1280, 720)}, controls={"FrameRate": 30}))
+    out = RecorderOutput(rec, StreamFormat(1280, 720, 30.0))
+    cam.start_encoder(H264Encoder(bitrate=4_000_000, repeat=True, iperiod=30), out, name="main")
+    cam.start()
+    time.sleep(2.0)
+    rec.trigger("hardware_test")
+    time.sleep(1.0)
+    rec.end()
+    time.sleep(1.0)
+    cam.stop_encoder()
+    cam.stop()
+    rec.close()
+    (clip,) = store.clips()
+    assert _decode(tmp_path / clip.video_file)[0] == clip.frames >= 60

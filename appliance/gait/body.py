@@ -54,7 +54,7 @@ class BodyPoints:
     feet: tuple[FootPoints, FootPoints]
     leg_length_px: float  # hip→knee→ankle this frame (mean of both legs); the median is the unit
     torso_confidence: float
-    feet_confidence: float
+    feet_confidence: float  # of the better-seen foot
     feet_in_frame: bool  # every foot point inside the image (with a small margin)
     body_in_frame: bool
 
@@ -87,5 +87,7 @@ def body_points(lm: np.ndarray, width_px: int, height_px: int, margin_px: float 
     bp = xy[[NOSE, *TORSO_POINTS]]
     body_in = bool(np.all((bp[:, 0] >= -margin_px) & (bp[:, 0] <= width_px + margin_px)
                           & (bp[:, 1] >= -margin_px) & (bp[:, 1] <= height_px + margin_px)))
+    # The far foot is hidden behind the near leg in a side view, so its visibility is low even when
+    # the model places it well; we need at least one foot clearly seen.
     return BodyPoints(head, shoulders, pelvis, feet, leg, _conf(lm, TORSO_POINTS),
-                      min(feet[0].confidence, feet[1].confidence), feet_in, body_in)
+                      max(feet[0].confidence, feet[1].confidence), feet_in, body_in)

@@ -203,7 +203,13 @@ class GaitTracker:
         tol = 0.5 * self.cfg.plant_speed_ll_s * j.leg_length_px
         support = (np.abs(recent[:, None] - recent[None, :]) < tol).sum(axis=1)
         best = recent[np.abs(recent - recent[int(np.argmax(support))]) < tol]
-        return float(np.mean(best))
+        centre = float(np.mean(best))
+        # A fixed camera is what the appliance is: the ground is taken as still unless a moving
+        # ground clearly explains more of the low-foot motion than a still one does.
+        still = int(np.sum(np.abs(recent) < tol))
+        if abs(centre) < tol or len(best) < 1.5 * still:
+            return 0.0
+        return centre
 
     def _update_feet(self, now: FrameSample) -> None:
         d = self._frames_for(self.cfg.motion_window_s)
@@ -225,14 +231,17 @@ class GaitTracker:
             return min(abs(float(g.along_px(pb[k]) - g.along_px(pa[k])) / (b.t_s - a.t_s) - gv) / ll
                        for pa, pb in ((a.raw_heel_px, b.raw_heel_px), (a.raw_toe_px, b.raw_toe_px)))
 
+        # Below ~30 fps one frame interval spans more of the touchdown / push-off motion, so the
+        # average speed over it is higher for the same foot: the threshold scales with the window.
+        plant_speed = self.cfg.plant_speed_ll_s * max(1.0, (now.t_s - j.t_s) / self.cfg.motion_window_s)
         planted, left = [], []
         for k in (0, 1):
             low = heights[k] < self.cfg.plant_height_ll
             # Contact: the first frame from which the foot stays put (forward difference).
-            planted.append(low and speed_ll_s(k, j, now) < self.cfg.plant_speed_ll_s)
+            planted.append(low and speed_ll_s(k, j, now) < plant_speed)
             # Toe-off: the first frame at which the foot has moved off its place (backward
             # difference), i.e. the first frame off the ground, as labellers mark it.
-            moved = prev_d is not None and prev_d.t_s < j.t_s and speed_ll_s(k, prev_d, j) >= self.cfg.plant_speed_ll_s
+            moved = prev_d is not None and prev_d.t_s < j.t_s and speed_ll_s(k, prev_d, j) >= plant_speed
             left.append(not low or moved)
         self._planted[j.index] = (planted[0], planted[1])
         self._planted.pop(j.index - BUFFER_FRAMES, None)

@@ -80,6 +80,7 @@ class Step:
     running: bool  # a flight phase preceded this contact (no double support)
     direction: int  # +1 image-right, -1 image-left
     leg_length_px: float
+    ground: GroundFrame  # the ground line as known at toe-off (more evidence than at contact)
 
 
 @dataclass(frozen=True, eq=False)
@@ -91,3 +92,4 @@ class Initiation:
     samples: tuple[FrameSample, ...]  # the last frames on the push foot, up to the push-off
     direction: int
     leg_length_px: float
+    ground: GroundFrame

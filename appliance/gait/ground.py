@@ -71,7 +71,8 @@ class GroundEstimator:
     def _fit(self, leg_length_px: float) -> GroundFrame:
         pts = np.asarray(self._pts)
         width = max(self.bin_ll * leg_length_px, 1.0)
-        bins = np.floor(pts[:, 0] / width).astype(int)
+        # Bins centred on the median x, so a mirrored clip gets mirrored bins (same fit, flipped).
+        bins = np.floor((pts[:, 0] - np.median(pts[:, 0])) / width + 0.5).astype(int)
         xs, ys, ws = [], [], []
         for b in np.unique(bins):
             sel = pts[bins == b]

@@ -316,7 +316,7 @@ class GaitTracker:
         other = self._fs[1 - k].last_contact
         prev_t = other.t_s if other is not None and other.t_s < contact.t_s else None
         self.steps.append(Step(ev.foot, k, contact, mid_ev, ev, samples, prev_t, st.running_contact,
-                               self.direction.sign, self.leg_length_px))
+                               self.direction.sign, self.leg_length_px, self.ground.frame or now.ground))
 
     @staticmethod
     def _midstance(samples: tuple[FrameSample, ...]) -> FrameSample:
@@ -392,7 +392,8 @@ class GaitTracker:
         ev = self._event("initiation", push, index, now)
         self._event("toe_off", push, index, now)
         samples = self._samples_between(index - self._frames_for(0.25), index - 1)
-        self.initiations.append(Initiation(ev, push, samples, direction, self.leg_length_px))
+        self.initiations.append(Initiation(ev, push, samples, direction, self.leg_length_px,
+                                           self.ground.frame or now.ground))
         # Both feet are off their start places: the state machine takes over from here.
         for k in (0, 1):
             self._fs[k].stance_contact = None

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from appliance.gait.events import FrameSample, Initiation, Step
+from appliance.gait.ground import GroundFrame
 
 log = logging.getLogger(__name__)
 
@@ -43,43 +44,45 @@ class StartMetrics:
     feet_out_fraction: float
 
 
-def _fu(s: FrameSample, v: np.ndarray, direction: int) -> tuple[float, float]:
+def _fu(g: GroundFrame, v: np.ndarray, direction: int) -> tuple[float, float]:
     """(forward, up) components of an image vector, in px."""
-    return float(v @ s.ground.along) * direction, float(v @ s.ground.up)
+    return float(v @ g.along) * direction, float(v @ g.up)
 
 
-def angle_deg(s: FrameSample, v: np.ndarray, direction: int) -> float:
+def angle_deg(g: GroundFrame, v: np.ndarray, direction: int) -> float:
     """Angle of ``v`` from the ground normal, + = leaning forward."""
-    f, u = _fu(s, v, direction)
+    f, u = _fu(g, v, direction)
     return math.degrees(math.atan2(f, u))
 
 
-def line_offset_ll(s: FrameSample, a: np.ndarray, b: np.ndarray, p: np.ndarray, direction: int) -> float:
+def line_offset_ll(g: GroundFrame, a: np.ndarray, b: np.ndarray, p: np.ndarray, direction: int,
+                   leg_length_px: float) -> float:
     """Signed distance of ``p`` from the line a→b (leg lengths), + = ahead of the line."""
-    ef, eu = _fu(s, b - a, direction)
+    ef, eu = _fu(g, b - a, direction)
     n = math.hypot(ef, eu) or 1.0
-    pf, pu = _fu(s, p - a, direction)
-    return (pf * eu - pu * ef) / n / s.leg_length_px
+    pf, pu = _fu(g, p - a, direction)
+    return (pf * eu - pu * ef) / n / leg_length_px
 
 
-def _line_metrics(samples: tuple[FrameSample, ...], track: int, direction: int) -> tuple[float, float, float]:
+def _line_metrics(samples: tuple[FrameSample, ...], track: int, direction: int, g: GroundFrame,
+                  ll: float) -> tuple[float, float, float]:
     leans, offsets, trunks = [], [], []
     for s in samples:
         contact = s.bottom_px(track)
-        leans.append(angle_deg(s, s.head_px - contact, direction))
-        offsets.append(line_offset_ll(s, contact, s.head_px, s.pelvis_px, direction))
-        trunks.append(angle_deg(s, s.shoulders_px - s.pelvis_px, direction))
+        leans.append(angle_deg(g, s.head_px - contact, direction))
+        offsets.append(line_offset_ll(g, contact, s.head_px, s.pelvis_px, direction, ll))
+        trunks.append(angle_deg(g, s.shoulders_px - s.pelvis_px, direction))
     return float(np.mean(leans)), float(np.mean(offsets)), float(np.mean(trunks))
 
 
 def stride_metrics(step: Step) -> StrideMetrics:
-    d, k, samples = step.direction, step.track, step.samples
+    d, k, samples, g, ll = step.direction, step.track, step.samples, step.ground, step.leg_length_px
     n_late = max(1, math.ceil(len(samples) * LATE_STANCE_FRACTION))
-    lean, offset, trunk = _line_metrics(samples[-n_late:], k, d)
+    lean, offset, trunk = _line_metrics(samples[-n_late:], k, d, g, ll)
     mid = next((s for s in samples if s.index == step.midstance.frame_index), samples[len(samples) // 2])
-    hof = _fu(mid, mid.pelvis_px - mid.midfoot_px(k), d)[0] / mid.leg_length_px
+    hof = _fu(g, mid.pelvis_px - mid.midfoot_px(k), d)[0] / ll
     first = samples[0]
-    over = _fu(first, first.midfoot_px(k) - first.pelvis_px, d)[0] / first.leg_length_px
+    over = _fu(g, first.midfoot_px(k) - first.pelvis_px, d)[0] / ll
     cadence = None
     if step.previous_contact_t_s is not None:
         dt = step.contact.t_s - step.previous_contact_t_s
@@ -88,7 +91,7 @@ def stride_metrics(step: Step) -> StrideMetrics:
     speed = 0.0
     if len(samples) >= 2:
         ts = np.array([s.t_s for s in samples])
-        rel = np.array([_fu(s, s.pelvis_px - s.midfoot_px(k), d)[0] / s.leg_length_px for s in samples])
+        rel = np.array([_fu(g, s.pelvis_px - s.midfoot_px(k), d)[0] / ll for s in samples])
         if np.ptp(ts) > 0:
             speed = float(np.polyfit(ts, rel, 1)[0])
     unsure = float(np.mean([not s.confident for s in samples]))
@@ -100,7 +103,7 @@ def start_metrics(init: Initiation) -> StartMetrics | None:
     if not init.samples:
         return None
     tail = init.samples[-2:]  # the push-off itself: the last frames on the push foot
-    lean, offset, trunk = _line_metrics(tail, init.track, init.direction)
+    lean, offset, trunk = _line_metrics(tail, init.track, init.direction, init.ground, init.leg_length_px)
     unsure = float(np.mean([not s.confident for s in init.samples]))
     feet_out = float(np.mean([not s.feet_in_frame for s in init.samples]))
     return StartMetrics(lean, offset, trunk, unsure, feet_out)

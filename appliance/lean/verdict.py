@@ -18,12 +18,12 @@ GO, NO_GO, UNSURE = "go", "no_go", "unsure"
 
 
 def judge_stride(m: StrideMetrics, cfg: LeanConfig, running: bool) -> tuple[str, list[str]]:
+    if not running:
+        return UNSURE, ["walking"]
     if m.feet_out_fraction > cfg.max_unsure_fraction:
         return UNSURE, ["feet_out_of_frame"]
     if m.unsure_fraction > cfg.max_unsure_fraction:
         return UNSURE, ["low_confidence"]
-    if not running:
-        return UNSURE, ["walking"]
     reasons: list[str] = []
     if m.hip_over_foot < cfg.sitting_back_hip_over_foot:
         reasons.append("sitting_back")

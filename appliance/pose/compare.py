@@ -35,6 +35,10 @@ class Golden:
     width_px: int
     height_px: int
     frames: tuple[np.ndarray | None, ...]  # (33, 3) float64 x_px, y_px, visibility, or None
+    # The ROI MediaPipe's landmark model ran on, per frame (x_center_px, y_center_px, width_px,
+    # height_px, rotation_rad) or None, and whether it came from the detector on that frame.
+    rois: tuple[tuple[float, ...] | None, ...] = ()
+    roi_from_detection: tuple[bool, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -65,8 +69,9 @@ class Comparison:
 def load_golden(path: Path) -> Golden:
     doc: dict[str, Any] = json.loads(Path(path).read_text())
     frames = tuple(None if f is None else np.asarray(f, dtype=np.float64) for f in doc["frames"])
+    rois = tuple(None if r is None else tuple(float(v) for v in r) for r in doc.get("rois", []))
     return Golden(doc["clip"], doc["sha256"], doc["mediapipe_version"], int(doc["width_px"]),
-                  int(doc["height_px"]), frames)
+                  int(doc["height_px"]), frames, rois, tuple(bool(b) for b in doc.get("roi_from_detection", [])))
 
 
 def compare(ours: Iterable[PoseFrame], golden: Golden) -> Comparison:

@@ -285,3 +285,52 @@ def test_pi_hardware_encoder_clip(tmp_path: Path) -> None:  # pragma: no cover -
     rec.close()
     (clip,) = store.clips()
     assert _decode(tmp_path / clip.video_file)[0] == clip.frames >= 60
+
+
+def _golden_poses(name: str = "demo") -> list[PoseFrame]:
+    """MediaPipe's keypoints of a real clip (tests/data/golden), as PoseFrames at 30 fps."""
+    doc = json.loads((Path(__file__).parent / "data" / "golden" / f"{name}_mediapipe.json").read_text())
+    out = []
+    for i, fr in enumerate(doc["frames"]):
+        lms = None
+        if fr is not None:
+            a = np.asarray(fr, np.float32)
+            lms = np.zeros((N_LANDMARKS, 5), np.float32)
+            lms[:, :2], lms[:, 3], lms[:, 4] = a[:, :2], a[:, 2], a[:, 2]
+        out.append(PoseFrame(i, i / 30, doc["width_px"], doc["height_px"], lms, 0.9 if lms is not None else 0.0))
+    return out
+
+
+def test_run_logger_turns_analysis_into_runs_strides_and_a_clip(state, demo_frames: list[Frame]) -> None:
+    """Real analysis of the demo clip's keypoints drives the store and the recorder (the live wiring)."""
+    from appliance.analysis import StreamingAnalyzer
+    from appliance.recording.runs import RunLogger
+
+    store, clips, session_id = state
+    poses = _golden_poses()
+    rec = Recorder(clips, RecorderConfig(pre_roll_s=1.0, post_roll_s=0.5, gop_s=0.5, max_width_px=320), store,
+                   session_id, fps=30)
+    logger = RunLogger(store, session_id, rec, idle_end_s=1.0)
+    analyzer = StreamingAnalyzer()
+    n_strides = 0
+    for frame, pose in zip(demo_frames, poses, strict=True):
+        rec(frame, pose)
+        update = analyzer.push(pose)
+        n_strides += len(update.strides)
+        logger.on_update(frame.t_s, update)
+    logger.end()
+    rec.close()
+    assert n_strides > 0, "the demo's keypoints must give strides for this test to mean anything"
+    runs = store.runs(session_id)
+    assert len(runs) == logger.runs_started >= 1
+    stored = [s for r in runs for s in store.strides(r.id or 0)]
+    assert len(stored) == n_strides
+    assert all(s.verdict in ("go", "no_go", "unsure") for s in stored)
+    assert store.events(session_id), "gait events of the runs are stored"
+    clips_rows = store.clips()
+    assert clips_rows and {c.run_id for c in clips_rows} <= {r.id for r in runs}
+    first = clips_rows[0]
+    # The pre-roll shows the runner before the run (here from the clip's first frame: it starts at 0.7 s).
+    assert first.start_t_s <= max(0.0, runs[0].start_t_s - 1.0) + 1e-6
+    side = json.loads((clips / first.sidecar_file).read_text())
+    assert any(e["kind"] == "stride" for e in side["events"])

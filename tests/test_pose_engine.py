@@ -74,3 +74,17 @@ def test_tracks_after_one_detection(engine: PoseEngine, demo_clip: Path) -> None
     assert np.all((lms[[23, 24], 0] > 0) & (lms[[23, 24], 0] < found[-1].width_px))
     engine.reset()
     assert engine.roi is None and engine.stats.frames == 0
+
+
+def test_frame_size_change_restarts_from_detector(engine: PoseEngine, demo_clip: Path) -> None:
+    engine.reset()
+    with VideoFileSource(demo_clip) as source:
+        frames = [f for f in source.frames() if f.index < 12]
+    for f in frames[:10]:
+        engine.process(f)
+    assert engine.roi is not None
+    runs = engine.stats.detector_runs
+    half = Frame(10, frames[10].t_s, np.ascontiguousarray(frames[10].rgb[::2, ::2]))
+    pose = engine.process(half)
+    assert engine.stats.detector_runs == runs + 1
+    assert (pose.width_px, pose.height_px) == (half.width_px, half.height_px)

@@ -56,6 +56,7 @@ class PoseEngine:
         self.min_presence = min_presence
         self._smoother = AuxLandmarkSmoother()
         self._roi: RotatedRect | None = None
+        self._size_px: tuple[int, int] | None = None
         self._frames = self._detector_runs = self._with_pose = 0
 
     @classmethod
@@ -74,6 +75,7 @@ class PoseEngine:
 
     def reset(self) -> None:
         self._roi = None
+        self._size_px = None
         self._smoother.reset()
         self._frames = self._detector_runs = self._with_pose = 0
 
@@ -86,6 +88,11 @@ class PoseEngine:
         rgb = frame.rgb
         height, width = rgb.shape[:2]
         self._frames += 1
+        if self._size_px != (width, height):
+            # ROIs are in pixels of the previous frame; a new frame size (camera mode switch) means
+            # they no longer apply, so start again from the detector.
+            self._drop_track()
+            self._size_px = (width, height)
         roi = self._roi
         if roi is None:
             self._detector_runs += 1

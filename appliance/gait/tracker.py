@@ -20,6 +20,7 @@ frames after it happened; every event carries that lag. The same object runs liv
 from __future__ import annotations
 
 import logging
+import math
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -247,7 +248,9 @@ class GaitTracker:
         self._planted.pop(j.index - BUFFER_FRAMES, None)
         prev = self._sample_at(j.index - 1)
         self.direction.update(j, prev, heights)
-        m = self.cfg.confirm_frames
+        # Confirmation: at least confirm_frames frames and confirm_s of real time (slow-motion
+        # clips have many frames per stance, and their per-frame jitter must not split a stance).
+        m = max(self.cfg.confirm_frames, math.ceil(self.cfg.confirm_s / max(self._dt_s, 1e-6) - 1e-6))
         for k in (0, 1):
             st = self._fs[k]
             if st.run_value is planted[k]:

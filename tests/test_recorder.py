@@ -334,3 +334,15 @@ def test_run_logger_turns_analysis_into_runs_strides_and_a_clip(state, demo_fram
     assert first.start_t_s <= max(0.0, runs[0].start_t_s - 1.0) + 1e-6
     side = json.loads((clips / first.sidecar_file).read_text())
     assert any(e["kind"] == "stride" for e in side["events"])
+
+
+def test_keyframes_follow_capture_time_when_frames_are_dropped() -> None:
+    from appliance.recording.encoder import SoftwareH264Encoder
+
+    enc = SoftwareH264Encoder(64, 48, fps=30, gop_s=1.0)
+    keys = []
+    for i in range(0, 300, 3):  # a 30 fps camera, but only every third frame gets through
+        keys += [round(p.t_s, 2) for p in enc.encode(Frame(i, i / 30, np.full((48, 64, 3), i % 255, np.uint8)))
+                 if p.keyframe]
+    enc.close()
+    assert keys == [float(s) for s in range(10)]  # one per second, not one per 30 frames (3 s)

@@ -87,6 +87,8 @@ class SoftwareH264Encoder:
         self.format = StreamFormat(w, h, fps)
         self._gop = max(1, round(gop_s * fps))
         self._crf, self._preset, self._threads = crf, preset, threads
+        self._gop_ticks = round(gop_s * TIME_BASE.denominator) - TIME_BASE.denominator // 1000  # 1 ms slack
+        self._last_key_pts: int | None = None
         self._ctx = self._open()
         self._last_pts = -1
 
@@ -124,12 +126,18 @@ class SoftwareH264Encoder:
             # a fresh encoder starts the new timeline on a keyframe.
             self.close()
             self._ctx = self._open()
+            self._last_key_pts = None
         elif pts <= self._last_pts:
             # x264 needs strictly increasing pts: a repeated timestamp is nudged one tick forward.
             pts = self._last_pts + 1
         self._last_pts = pts
         vf.pts = pts
         vf.time_base = TIME_BASE
+        if self._last_key_pts is None or pts - self._last_key_pts >= self._gop_ticks:
+            # Keyframes by capture time, not frame count: when the pipeline drops frames (slow
+            # pose off the Pi) a GOP of N frames would last longer than gop_s.
+            vf.pict_type = av.video.frame.PictureType.I
+            self._last_key_pts = pts
         return [EncodedPacket(bytes(p), float(p.pts * TIME_BASE), bool(p.is_keyframe))
                 for p in self._ctx.encode(vf)]
 

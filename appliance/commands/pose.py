@@ -35,8 +35,8 @@ def run(args: argparse.Namespace) -> int:
     for out in (args.out, args.annotate):
         if out is not None and not out.parent.is_dir():
             raise BadInputError(f"{out.parent}: output folder does not exist")
-    engine = PoseEngine.from_assets(num_threads=args.threads)
-    with VideoFileSource(args.video) as source:
+    with VideoFileSource(args.video) as source:  # a bad file fails here, before the model loads
+        engine = PoseEngine.from_assets(num_threads=args.threads)
         info = source.info
         writer = Mp4Writer(args.annotate, info.fps, info.width_px, info.height_px) if args.annotate else None
         kp_tmp = args.out.with_name(args.out.name + ".part") if args.out else None

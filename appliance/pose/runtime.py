@@ -7,7 +7,11 @@ only a fallback. Either way the interpreter is built and its tensors allocated e
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +37,28 @@ def _interpreter_class() -> tuple[type, str]:
     raise ModelError("no TFLite runtime installed (ai-edge-litert or tflite-runtime): run ./setup.sh")
 
 
+@contextlib.contextmanager
+def _quiet_native_stderr() -> Iterator[None]:
+    """Silence the runtime's C++ banner ("INFO: Created TensorFlow Lite XNNPACK delegate for CPU.").
+
+    LiteRT logs it straight to file descriptor 2 with no Python switch, and users of ``leancam``
+    should see one clear line per problem, not runtime chatter. Failures still raise Python
+    exceptions with their message, which we turn into ModelError; with ``-v`` nothing is hidden.
+    """
+    if log.isEnabledFor(logging.DEBUG):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def load_interpreter(path: Path, num_threads: int = 2) -> Any:
     """Build an interpreter for ``path`` with tensors allocated, or raise ModelError.
 
@@ -44,8 +70,9 @@ def load_interpreter(path: Path, num_threads: int = 2) -> Any:
         raise ModelError(f"model file {path} is missing: run ./setup.sh (or `leancam fetch`) to fetch it")
     cls, runtime = _interpreter_class()
     try:
-        interpreter = cls(model_path=str(path), num_threads=num_threads)
-        interpreter.allocate_tensors()
+        with _quiet_native_stderr():
+            interpreter = cls(model_path=str(path), num_threads=num_threads)
+            interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as err:
         # The runtime reports a truncated or non-flatbuffer file as ValueError/RuntimeError.
         raise ModelError(

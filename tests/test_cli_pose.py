@@ -1,0 +1,69 @@
+"""``leancam pose`` end to end on the bundled demo clip, through the installed console script."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import av
+
+LEANCAM = [sys.executable, "-m", "appliance"]
+
+
+def test_pose_writes_33_keypoints_per_frame_and_fps(tmp_path: Path, demo_clip: Path) -> None:
+    out = tmp_path / "kp.jsonl"
+    video = tmp_path / "annotated.mp4"
+    proc = subprocess.run([*LEANCAM, "pose", str(demo_clip), "--out", str(out), "--annotate", str(video),
+                           "--no-progress"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "fps overall" in proc.stdout and "fps pose stage" in proc.stdout
+    lines = out.read_text().splitlines()
+    header = json.loads(lines[0])
+    assert header["kind"] == "leancam-keypoints" and header["video"]["frames"] == 230
+    frames = [json.loads(line) for line in lines[1:]]
+    assert len(frames) == 230
+    with_pose = [f for f in frames if f["landmarks"] is not None]
+    assert len(with_pose) > 200  # people are in view nearly all the clip
+    assert all(len(f["landmarks"]) == 33 and all(len(p) == 5 for p in f["landmarks"]) for f in with_pose)
+    with av.open(str(video)) as c:
+        assert sum(1 for _ in c.decode(video=0)) == 230
+    assert not list(tmp_path.glob("*.part"))
+
+
+def test_missing_model_names_setup(tmp_path: Path, demo_clip: Path) -> None:
+    env = {**os.environ, "LEANCAM_MODELS_DIR": str(tmp_path)}
+    proc = subprocess.run([*LEANCAM, "pose", str(demo_clip)], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 3
+    assert "./setup.sh" in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_not_a_video_is_one_line_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "notes.txt"
+    bad.write_text("hello")
+    proc = subprocess.run([*LEANCAM, "pose", str(bad), "--out", str(tmp_path / "kp.jsonl")],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("leancam: error:") and "Traceback" not in proc.stderr
+    assert not (tmp_path / "kp.jsonl").exists()
+
+
+def test_nobody_in_frame_gives_empty_result(tmp_path: Path) -> None:
+    clip = tmp_path / "empty.mp4"
+    import numpy as np
+
+    from appliance.video_writer import Mp4Writer
+
+    with Mp4Writer(clip, 30.0, 320, 240) as w:
+        for i in range(20):
+            w.write(np.full((240, 320, 3), 40 + i, np.uint8))  # a grey, empty scene
+    out = tmp_path / "kp.jsonl"
+    proc = subprocess.run([*LEANCAM, "pose", str(clip), "--out", str(out), "--no-progress"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    frames = [json.loads(line) for line in out.read_text().splitlines()[1:]]
+    assert len(frames) == 20 and all(f["landmarks"] is None for f in frames)
+    assert "no person" in proc.stderr

@@ -12,6 +12,7 @@ and every time, cadence and speed is scaled to the capture rate.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -96,6 +97,7 @@ class StreamingAnalyzer:
         self.tracker = GaitTracker(self.config.gait, time_scale=scale)
         self.strides: list[StrideResult] = []
         self.starts: list[StartResult] = []
+        self._recent_running: deque[bool] = deque(maxlen=4)
 
     def push(self, frame: PoseFrame) -> Update:
         tr = self.tracker
@@ -113,7 +115,11 @@ class StreamingAnalyzer:
 
     def _judge(self, step: Step) -> StrideResult:
         m = stride_metrics(step)
-        verdict, reasons = judge_stride(m, self.config.lean, step.running)
+        # Judged as running only if this step had a flight phase and so had most of the recent
+        # ones: a walker's odd "flight" (a foot detected late) must not make a running stride.
+        self._recent_running.append(step.running)
+        running = step.running and sum(self._recent_running) > len(self._recent_running) / 2
+        verdict, reasons = judge_stride(m, self.config.lean, running)
         return StrideResult(step, m, verdict, tuple(reasons))
 
     @property

@@ -51,7 +51,7 @@ class GroundEstimator:
     """Causal ground-line estimate from the lowest foot point of recent frames."""
 
     def __init__(self, window: int = 900, bin_ll: float = 0.3, percentile: float = 85.0,
-                 min_span_ll: float = 2.0, max_tilt_deg: float = 6.0, refit_every: int = 5) -> None:
+                 min_span_ll: float = 3.0, max_tilt_deg: float = 6.0, refit_every: int = 5) -> None:
         self._pts: deque[tuple[float, float]] = deque(maxlen=window)
         self.bin_ll = bin_ll
         self.percentile = percentile

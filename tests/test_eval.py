@@ -1,0 +1,77 @@
+"""Event matching and scoring (appliance.evaluation) on hand-made labels, plus the real label files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from appliance import paths
+from appliance.errors import BadInputError
+from appliance.evaluation import Label, format_table, match, read_labels, score
+
+
+def test_match_is_one_to_one_and_minimises_total_error() -> None:
+    # Greedy nearest-first would pair 10↔11 and leave 12 unmatched; the optimum pairs both.
+    assert sorted(match([10, 12], [11, 14], tolerance_frames=2)) == [(0, 0), (1, 1)]
+    assert match([10], [20], tolerance_frames=3) == []  # beyond tolerance: missed + extra
+    assert match([], [1, 2], tolerance_frames=3) == []
+
+
+def test_score_counts_matched_missed_extra_and_errors() -> None:
+    labels = [Label(10, "contact", ""), Label(20, "contact", ""), Label(30, "contact", ""), Label(15, "toe_off", "")]
+    detections = [("contact", 11), ("contact", 20), ("contact", 45), ("contact", 25), ("toe_off", 15)]
+    scores = {s.event: s for s in score(detections, labels, frame_ms=10.0, tolerance_frames=3)}
+    c = scores["contact"]
+    assert (c.labels, c.matched, c.missed) == (3, 2, 1)
+    assert c.extra == 1  # 25 is inside the labelled span (7..33) and unpaired; 45 is outside
+    assert c.median_error_frames == pytest.approx(0.5) and c.median_error_ms == pytest.approx(5.0)
+    assert c.mean_signed_error_frames == pytest.approx(0.5)
+    t = scores["toe_off"]
+    assert (t.matched, t.missed, t.extra, t.median_error_frames) == (1, 0, 0, 0.0)
+    assert "midstance" not in scores  # no labels of that type: not scored
+    table = format_table(list(scores.values()))
+    assert "contact" in table and "toe_off" in table
+
+
+def test_slow_motion_errors_are_scaled_to_real_time() -> None:
+    labels = [Label(100, "contact", "")]
+    # 300 fps capture played at 30 fps: one decoded frame is 3.3 ms of real time, not 33 ms.
+    s = score([("contact", 104)], labels, frame_ms=1000 / 300, tolerance_frames=30)[0]
+    assert s.median_error_frames == 4 and s.median_error_ms == pytest.approx(13.33, abs=0.01)
+
+
+def test_read_labels_and_the_sprint_first_row_convention(tmp_path: Path) -> None:
+    p = tmp_path / "l.csv"
+    p.write_text("frame,event,foot\n131,toe_off,\n139,contact,left\n")
+    assert read_labels(p) == [Label(131, "toe_off", ""), Label(139, "contact", "left")]
+    with_start = read_labels(p, first_row_initiation=True)
+    assert with_start[0] == Label(131, "initiation", "")
+    assert len(with_start) == 3
+
+
+@pytest.mark.parametrize("text, message", [
+    ("frame,event,foot\nx,contact,\n", "integer frame"),
+    ("frame,event,foot\n3,landing,\n", "unknown event 'landing'"),
+    ("a,b\n1,2\n", "expected columns"),
+])
+def test_bad_label_files_are_one_line_errors(tmp_path: Path, text: str, message: str) -> None:
+    p = tmp_path / "bad.csv"
+    p.write_text(text)
+    with pytest.raises(BadInputError, match=message):
+        read_labels(p)
+    with pytest.raises(BadInputError, match="no such labels file"):
+        read_labels(tmp_path / "missing.csv")
+
+
+def test_the_hand_labels_in_tests_data_are_readable() -> None:
+    index = paths.test_data_dir() / "labels" / "index.json"
+    if not index.is_file():
+        pytest.skip("no hand labels in tests/data/labels")
+    import json
+
+    for clip, entry in json.loads(index.read_text()).items():
+        labels = read_labels(index.parent / entry["labels"])
+        assert labels, clip
+        assert {lb.event for lb in labels} <= {"contact", "toe_off", "midstance", "initiation"}
+        assert [lb.frame for lb in labels] == sorted(lb.frame for lb in labels), clip

@@ -1,0 +1,219 @@
+"""Gait events on real clips, with keypoints from our own pose engine (session-cached by conftest).
+
+Bounds are what the analysis achieves on these clips with our engine, with a small margin, so a
+regression fails; the figures themselves are in docs/analysis.md. Skipped when ../shared/data (the
+real clips, not redistributable) is absent.
+
+Labels: the sprint-start authors' files ``sprint_starts/bN.csv`` (first row = block clearance,
+then landing / take-off of **one foot only**, so detections of the other foot count as extra).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from appliance.analysis import AnalysisResult, analyze_frames
+from appliance.evaluation import read_labels, score
+from appliance.pose.types import PoseFrame
+
+SPRINTS = ("b2", "b3", "b4", "b5", "b6", "b7", "b8")
+FRAME_MS = 1000 / 29.97
+
+
+def transformed(frames: list[PoseFrame], fn: Callable[[np.ndarray, int, int], np.ndarray]) -> list[PoseFrame]:
+    """The same frames with every landmark's (x, y) mapped by ``fn(xy, width, height)``."""
+    out = []
+    for f in frames:
+        lm = None
+        if f.landmarks is not None:
+            lm = f.landmarks.copy()
+            lm[:, :2] = fn(lm[:, :2].astype(np.float64), f.width_px, f.height_px)
+        out.append(PoseFrame(f.index, f.t_s, f.width_px, f.height_px, lm, f.score))
+    return out
+
+
+def mirrored(frames: list[PoseFrame]) -> list[PoseFrame]:
+    def flip(xy: np.ndarray, w: int, h: int) -> np.ndarray:
+        xy = xy.copy()
+        xy[:, 0] = w - xy[:, 0]
+        return xy
+
+    return transformed(frames, flip)
+
+
+def rolled(frames: list[PoseFrame], deg: float) -> list[PoseFrame]:
+    """As seen by a camera rolled by ``deg`` about the image centre."""
+    a = math.radians(deg)
+    rot = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
+
+    def roll(xy: np.ndarray, w: int, h: int) -> np.ndarray:
+        c = np.array([w / 2, h / 2])
+        return (xy - c) @ rot.T + c
+
+    return transformed(frames, roll)
+
+
+def half_rate(frames: list[PoseFrame]) -> list[PoseFrame]:
+    """Every other frame dropped, re-indexed as a 15 fps clip would be."""
+    return [PoseFrame(f.index // 2, f.t_s, f.width_px, f.height_px, f.landmarks, f.score) for f in frames[::2]]
+
+
+def events(result: AnalysisResult, kind: str) -> list[int]:
+    return sorted(e.frame_index for e in result.events if e.kind == kind)
+
+
+@pytest.fixture(scope="module")
+def sprints(shared_data: Path, pose_frames) -> dict[str, tuple[list[PoseFrame], AnalysisResult]]:
+    out = {}
+    for name in SPRINTS:
+        frames = pose_frames(shared_data / "sprint_starts" / f"{name}.mp4")
+        out[name] = (frames, analyze_frames(frames))
+    return out
+
+
+def test_sprint_initiation_within_two_frames_of_block_clearance(sprints, shared_data: Path) -> None:
+    for name, (_, result) in sprints.items():
+        clearance = read_labels(shared_data / "sprint_starts" / f"{name}.csv")[0].frame
+        starts = events(result, "initiation")
+        assert len(starts) == 1, f"{name}: {starts}"
+        assert abs(starts[0] - clearance) <= 2, f"{name}: initiation at {starts[0]}, block clearance {clearance}"
+        assert result.start is not None and result.start.initiation.event.lag_frames <= 3
+
+
+def test_sprint_contacts_and_toe_offs_within_a_frame(sprints, shared_data: Path) -> None:
+    totals: dict[str, list] = {"contact": [], "toe_off": []}
+    for name, (_, result) in sprints.items():
+        labels = read_labels(shared_data / "sprint_starts" / f"{name}.csv")
+        for s in score([(e.kind, e.frame_index) for e in result.events], labels, FRAME_MS, 3):
+            if s.event in totals:
+                totals[s.event].append(s)
+                assert s.missed <= 2, f"{name} {s.event}: {s.missed} of {s.labels} missed"
+    for kind, scores in totals.items():
+        labels = sum(s.labels for s in scores)
+        matched = sum(s.matched for s in scores)
+        # Engine keypoints, 7 clips: contacts 19/25, toe-offs 25/29 matched; most misses are the
+        # last step as the runner leaves the frame (docs/analysis.md).
+        assert matched >= 0.7 * labels, f"{kind}: {matched}/{labels} matched"
+        medians = [s.median_error_frames for s in scores if s.median_error_frames is not None]
+        assert float(np.median(medians)) <= 1.0, f"{kind}: per-clip median errors {medians}"
+
+
+def test_sprint_direction_and_events_have_a_small_decision_lag(sprints) -> None:
+    for name, (_, result) in sprints.items():
+        assert result.direction == 1, name  # all seven runners cross left → right
+        assert result.gait == "running", name
+        lags = [e.lag_frames for e in result.events if e.kind in ("contact", "toe_off")]
+        # Motion window (1 frame) + confirmation (1 more frame) = 2 frames; the push-off toe-off is
+        # emitted with the initiation, which also waits for the pelvis to have moved (≤ 4 frames).
+        assert lags and float(np.median(lags)) == 2 and max(lags) <= 4, f"{name}: lags {lags}"
+        for e in result.events:  # events are decided after they happen, never before
+            assert e.decided_frame_index >= e.frame_index
+
+
+def test_mirrored_clip_gives_the_same_events_and_metrics_with_direction_flipped(sprints) -> None:
+    for name in ("b2", "b5", "b8"):
+        frames, base = sprints[name]
+        flipped = analyze_frames(mirrored(frames))
+        assert flipped.direction == -base.direction
+        assert [(e.kind, e.frame_index) for e in flipped.events] == [(e.kind, e.frame_index) for e in base.events]
+        for a, b in zip(base.strides, flipped.strides, strict=True):
+            assert b.metrics.lean_deg == pytest.approx(a.metrics.lean_deg, abs=0.5), name
+            assert b.metrics.hip_over_foot == pytest.approx(a.metrics.hip_over_foot, abs=0.02), name
+            assert b.metrics.pelvis_offset == pytest.approx(a.metrics.pelvis_offset, abs=0.02), name
+
+
+def test_rolled_camera_does_not_read_as_lean(sprints) -> None:
+    """A camera rolled 3°: the ground line turns with it, so the lean stays (within 1°).
+
+    Exception, by design: strides decided before the feet have covered enough ground (3 leg
+    lengths, 4 bins) to measure the ground's slope: the line is then taken as level and the
+    camera's roll does show in that stride's lean (docs/analysis.md, "known limits"). And a stance
+    whose first or last frame differs by one in the rolled copy can differ by a few degrees.
+    """
+    errors = []
+    for name in ("b3", "b4", "b5", "b6", "b8"):
+        frames, base = sprints[name]
+        for deg in (3.0, -3.0):
+            rot = analyze_frames(rolled(frames, deg))
+            by_contact = {s.step.contact.frame_index: s for s in rot.strides}
+            for s in base.strides:
+                other = by_contact.get(s.step.contact.frame_index)
+                if other is None or s.step.ground.tilt_deg == 0.0 or other.step.ground.tilt_deg == 0.0:
+                    continue  # slope not measurable yet (first strides): see the docstring
+                errors.append(abs(other.metrics.lean_deg - s.metrics.lean_deg))
+    assert len(errors) >= 30
+    # Measured (engine keypoints, all 7 clips, ±3°): 90th percentile 0.25°, 2 of 64 strides
+    # above 1° (a stance that starts or ends one frame differently in the rolled copy).
+    assert float(np.median(errors)) <= 0.3, errors
+    assert sum(e <= 1.0 for e in errors) >= 0.9 * len(errors), errors
+
+
+def test_every_other_frame_dropped_keeps_the_labelled_events(sprints, shared_data: Path) -> None:
+    """At 15 fps the labelled events are still found, each within one (new) frame.
+
+    Measured on engine keypoints: not every clip keeps every event (a 2-frame stance at 15 fps can
+    vanish); the bound is on all labelled events of the seven clips together.
+    """
+    found = total = 0
+    for name, (frames, _) in sprints.items():
+        half = analyze_frames(half_rate(frames))
+        labels = read_labels(shared_data / "sprint_starts" / f"{name}.csv", first_row_initiation=True)
+        for lb in labels:
+            if lb.event not in ("contact", "toe_off", "initiation"):
+                continue
+            total += 1
+            found += any(abs(f - lb.frame / 2) <= 1.0 for f in events(half, lb.event))
+    assert found >= 0.7 * total, f"{found}/{total} labelled events found within one frame at half rate"
+
+
+def test_still_start_position_alone_is_no_start_and_no_stride(sprints, shared_data: Path) -> None:
+    """The runner in the blocks, still, cut before the start: no initiation, no strides."""
+    for name in ("b2", "b5", "b8"):
+        frames, _ = sprints[name]
+        clearance = read_labels(shared_data / "sprint_starts" / f"{name}.csv")[0].frame
+        still = analyze_frames(frames[: clearance - 15])
+        assert still.start is None, name
+        assert still.strides == (), name
+        assert events(still, "initiation") == []
+
+
+def test_nobody_in_frame() -> None:
+    frames = [PoseFrame(i, i / 30, 640, 480, None, 0.0) for i in range(60)]
+    result = analyze_frames(frames)
+    out = result.to_json()
+    assert out["initiation"] is None and out["strides"] == [] and out["gait"] is None
+    assert out["summary"] == {"strides": 0, "go": 0, "no_go": 0, "unsure": 0}
+
+
+def test_walking_demo_clip_has_no_running_strides(demo_clip: Path, pose_frames) -> None:
+    result = analyze_frames(pose_frames(demo_clip))
+    assert result.gait == "walking"
+    assert result.start is None
+    for s in result.strides:  # walking steps are reported, never judged as running
+        assert s.verdict == "unsure" and s.reasons == ("walking",)
+
+
+def test_feet_cut_off_makes_every_verdict_unsure(sprints) -> None:
+    """A camera framing the runner above the ankles: never a go / no_go, at most unsure."""
+    frames, base = sprints["b4"]
+    assert base.strides
+    # The frame bottom moved up to mid-shin (between knees and ankles): feet are out of the image.
+    ys = [float(np.mean(f.landmarks[[25, 26, 27, 28], 1])) for f in frames if f.landmarks is not None]
+    cut = int(np.median(ys))
+    cropped = [PoseFrame(f.index, f.t_s, f.width_px, cut, f.landmarks, f.score) for f in frames]
+    result = analyze_frames(cropped)
+    assert all(s.verdict == "unsure" for s in result.strides)
+    assert all("feet_out_of_frame" in s.reasons for s in result.strides)
+    assert result.start is None or result.start.verdict == "unsure"
+
+
+def test_runner_leaving_the_frame_ends_cleanly(sprints) -> None:
+    """The sprint clips end with the runner gone (no pose): nothing is emitted from the empty frames."""
+    for name, (frames, result) in sprints.items():
+        last_pose = max(f.index for f in frames if f.landmarks is not None)
+        assert all(e.frame_index <= last_pose for e in result.events), name

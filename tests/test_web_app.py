@@ -109,8 +109,9 @@ def test_mjpeg_parts_are_jpegs_and_rate_limited(slot: LatestSlot) -> None:
     done.set()
     t.join()
     assert len(parts) == 6
-    assert all(p.startswith(b"--leancamframe\r\nContent-Type: image/jpeg") for p in parts)
-    assert all(b"\xff\xd8" in p and p.rstrip().endswith(b"\xff\xd9") for p in parts)
+    assert parts[0].startswith(b"--leancamframe\r\nContent-Type: image/jpeg\r\n\r\n\xff\xd8")
+    assert all(p.startswith(b"\xff\xd8") for p in parts[1:])
+    assert all(p.endswith(b"\xff\xd9\r\n--leancamframe\r\nContent-Type: image/jpeg\r\n\r\n") for p in parts)
     assert elapsed >= 0.45  # 6 frames at ≤10 fps need ≥0.5 s (first one immediately)
 
 
@@ -184,3 +185,13 @@ def test_cli_set_password_reads_stdin(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
     assert main(["web", "--state-dir", str(tmp_path), "--set-password"]) == 2
     assert check_password(tmp_path, "correct horse battery")
+
+
+def test_verdict_expires_to_ready_like_the_leds() -> None:
+    slot = LatestSlot()
+    v = Verdict("no_go", "stride", ("slouch",), 1.0, 100.0, {"lean_deg": 9.0})
+    _publish(slot, v)
+    state = slot.latest()
+    assert verdict_payload(v, state, now_mono_s=103.0, hold_s=4.0)["word"] == "NO-GO"
+    late = verdict_payload(v, state, now_mono_s=105.0, hold_s=4.0)
+    assert late["light"] == "ready" and late["lean_deg"] == 9.0  # last metrics stay readable

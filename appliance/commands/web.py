@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     from appliance.web import create_app
     from appliance.web.server import start_web
 
-    app = create_app(state_dir=state_dir, config_path=paths.config_path())
+    app = create_app(state_dir=state_dir, config_path=paths.config_path(), upload_threads=2)
     stop = threading.Event()
 
     def _on_signal(signum: int, _frame: object) -> None:

@@ -46,9 +46,11 @@ class WebDeps:
     lights: Any = None  # appliance.leds.FeedbackLights, or None when no LEDs belong to this process
     on_config_saved: Callable[[Any], None] | None = None
     analyze_upload: Callable[..., Any] | None = None
+    upload_threads: int = 1  # pose threads for uploads: 1 beside a live pipeline
     max_stream_fps: float = MAX_STREAM_FPS
     stream_width_px: int = 640
     heartbeat_s: float = 5.0
+    verdict_hold_s: float = 4.0  # as FeedbackController.hold_s: a verdict shows this long, then READY
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -84,13 +86,16 @@ def create_app(*, state_dir: Path, slot: LatestSlot | None = None, recordings_di
                lights: Any = None, on_config_saved: Callable[[Any], None] | None = None,
                analyze_upload: Callable[..., Any] | None = None,
                max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, secure_cookies: bool = False,
-               login_attempts_per_minute: int = 5, test_config: dict[str, Any] | None = None) -> Flask:
+               login_attempts_per_minute: int = 5, upload_threads: int = 1, store: Any = None,
+               test_config: dict[str, Any] | None = None) -> Flask:
     """Build the LeanCam web app.
 
     ``slot`` is the pipeline's latest-state slot (``None`` for ``leancam web``: the live page then
     says there is no camera). Recordings default to ``state_dir/clips`` and the database to
     ``state_dir/leancam.db``. ``on_config_saved(config)`` is called after the settings page wrote a
-    valid config file. ``analyze_upload`` overrides how uploaded videos are analysed (tests).
+    valid config file. ``analyze_upload`` overrides how uploaded videos are analysed (tests);
+    ``store`` is the process's writer ``Store`` (``leancam run`` has one), used for uploads;
+    ``upload_threads`` is the pose model's thread count for uploads.
     """
     from appliance.web import api, auth, live, replay, settings, upload
 
@@ -120,6 +125,8 @@ def create_app(*, state_dir: Path, slot: LatestSlot | None = None, recordings_di
         lights=lights,
         on_config_saved=on_config_saved,
         analyze_upload=analyze_upload,
+        upload_threads=upload_threads,
+        extra={"store": store} if store is not None else {},
     )
     app.extensions["leancam"] = deps
     csrf.init_app(app)

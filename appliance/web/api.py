@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify
@@ -26,5 +27,6 @@ def live() -> Any:
     deps = deps_of(current_app)
     state = deps.slot.latest() if deps.slot is not None else None
     return jsonify({"available": deps.slot is not None,
-                    "verdict": verdict_payload(state.verdict if state else None, state),
+                    "verdict": verdict_payload(state.verdict if state else None, state, time.monotonic(),
+                                               deps.verdict_hold_s),
                     "status": status_payload(state)})

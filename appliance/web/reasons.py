@@ -39,6 +39,8 @@ REASONS: dict[str, str] = {
     "camera": "camera not working",
     "not_still": "stand still to start",
     "waiting": "stand still, then go",
+    "walking": "walking — not judged",
+    "drill_armed": "stand still, then go",
 }
 
 
@@ -46,13 +48,22 @@ def reason_text(code: str) -> str:
     return REASONS.get(code, code.replace("_", " "))
 
 
-def verdict_payload(verdict: Verdict | None, state: LiveState | None) -> dict[str, Any]:
-    """The JSON the live page shows (sent over SSE and by ``/api/live``)."""
+def verdict_payload(verdict: Verdict | None, state: LiveState | None, now_mono_s: float | None = None,
+                    hold_s: float | None = None) -> dict[str, Any]:
+    """The JSON the live page shows (sent over SSE and by ``/api/live``).
+
+    A judged verdict (go / no_go / unsure) is shown for ``hold_s`` after its decision, like the
+    LEDs; after that the board falls back to READY (runner in view) or WAIT (nobody), keeping the
+    last metrics.
+    """
     person = bool(state.person_in_view) if state is not None else False
-    if verdict is None:
+    expired = (verdict is not None and hold_s is not None and now_mono_s is not None
+               and verdict.light in ("go", "no_go", "unsure") and now_mono_s - verdict.decided_monotonic_s > hold_s)
+    if verdict is None or expired:
         light = "ready" if person else "fault"
         reasons: list[str] = [] if person else ["no_runner"]
-        kind, t_s, decided, metrics = "status", 0.0, 0.0, {}
+        kind, t_s, decided = "status", 0.0, 0.0
+        metrics = dict(verdict.metrics) if verdict is not None else {}
     else:
         light, reasons, kind = verdict.light, list(verdict.reasons), verdict.kind
         t_s, decided, metrics = verdict.t_s, verdict.decided_monotonic_s, dict(verdict.metrics)

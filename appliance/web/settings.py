@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
 UNIT_FILE = "web_settings.json"
-DIRECTIONS = {"auto": "automatic (from the runner's motion)", "1": "left → right", "-1": "right → left"}
+DIRECTIONS = {"auto": "automatic", "1": "left → right", "-1": "right → left"}
 CAMERA_RE = re.compile(r"^(auto|picamera|demo|webcam(:\d+)?|file:[^\x00]+)$")
 UNIT_DEFAULTS: dict[str, Any] = {"unit_name": "LeanCam", "direction": "auto", "camera": "auto", "camera_fps": 60}
 
@@ -138,8 +138,8 @@ def config_sections(cfg: Any) -> list[dict[str, Any]]:
                 continue  # nested or complex values are edited in the file
             fields.append({"name": f.name, "kind": kind, "value": v, "default": getattr(default_sec, f.name),
                            "help": helps.get(f.name, "")})
-        doc = (type(value).__doc__ or "").strip().splitlines()
-        out.append({"name": sec.name, "title": doc[0] if doc else sec.name, "fields": fields})
+        doc = (type(value).__doc__ or "").replace("``", "").strip().splitlines()
+        out.append({"name": sec.name, "title": doc[0].rstrip(".") if doc else sec.name, "fields": fields})
     return out
 
 
@@ -294,7 +294,8 @@ def index() -> Any:
         except LeanCamError as err:
             config_error = str(err)
     return render_template("settings.html", sections=sections, config_error=config_error, config_path=path,
-                           unit=load_unit_settings(deps.state_dir), directions=DIRECTIONS,
+                           unit={**load_unit_settings(deps.state_dir), "unit_name": unit_name(deps)},
+                           directions=DIRECTIONS,
                            has_lights=deps.lights is not None)
 
 

@@ -48,7 +48,8 @@ def jobs(app: Flask) -> UploadJobs:
 def _default_analyzer(deps: WebDeps) -> Any:
     def analyze(video_path: Path, **kw: Any) -> int:
         return analyze_into_store(video_path, recordings_dir=deps.recordings_dir, db_path=deps.db_path,
-                                  config_path=deps.config_path, store=deps.extra.get("store"), **kw)
+                                  config_path=deps.config_path, store=deps.extra.get("store"),
+                                  num_threads=deps.upload_threads, **kw)
 
     return analyze
 

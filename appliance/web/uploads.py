@@ -174,11 +174,12 @@ def _transcoder(path: Path, fps: float, width: int, height: int) -> tuple[Any, A
 def analyze_into_store(video_path: Path, *, recordings_dir: Path, db_path: Path, config_path: Path | None,
                        original_name: str, capture_fps: float | None = None,
                        progress: Callable[[int, int | None], None] | None = None,
-                       store: Any = None) -> int:
+                       store: Any = None, num_threads: int = 1) -> int:
     """Pose + analysis over ``video_path``; keeps the video and sidecar and fills the store.
 
     Returns the new run's id. ``store`` is the process's writer Store if it has one (``leancam
-    run``); otherwise one is opened for this upload.
+    run``); otherwise one is opened for this upload. ``num_threads`` for the pose model: 1 beside
+    a live pipeline (it keeps the other core), 2 when nothing else runs (``leancam web``).
     """
     from appliance.analysis import analyze_frames
     from appliance.config import load_config
@@ -197,7 +198,7 @@ def analyze_into_store(video_path: Path, *, recordings_dir: Path, db_path: Path,
     sidecar_final = recordings_dir / f"{name}.json"
     tmp_video = upload_dir(recordings_dir) / f"{name}.mp4.part"
     created: list[Path] = []
-    engine = PoseEngine.from_assets(num_threads=1)  # leave a core to the live pipeline
+    engine = PoseEngine.from_assets(num_threads=num_threads)
     poses = []
     out = ostream = None
     try:

@@ -14,6 +14,7 @@
   function showVerdict(v) {
     board.dataset.light = v.light;
     word.textContent = v.word;
+    word.style.setProperty("--chars", String(Math.max(2, v.word.length)));
     reason.textContent = v.reason_text;
     cadence.textContent = fmt(v.cadence_spm, 0);
     lean.textContent = fmt(v.lean_deg, 1);

@@ -151,16 +151,22 @@
     if (cand !== undefined) show(cand);
   }
 
-  // markers above the slider
+  // markers above the slider: one per (kind, frame), naming every foot it stands for
   const mk = $("markers");
+  const groups = new Map();
   for (const m of data.markers) {
     if (m.frame === undefined) continue;
+    const key = m.kind + ":" + m.frame;
+    if (!groups.has(key)) groups.set(key, { kind: m.kind, frame: m.frame, feet: [] });
+    if (m.foot) groups.get(key).feet.push(m.foot);
+  }
+  for (const g of groups.values()) {
     const d = document.createElement("div");
-    d.className = "marker " + m.kind;
-    d.style.left = (n > 1 ? (m.frame / (n - 1)) * 100 : 0) + "%";
-    d.title = `${KIND_NAMES[m.kind]}${m.foot ? " (" + m.foot + ")" : ""} · frame ${m.frame + 1}`;
-    d.dataset.frame = String(m.frame);
-    d.addEventListener("click", () => show(m.frame));
+    d.className = "marker " + g.kind;
+    d.style.left = (n > 1 ? (g.frame / (n - 1)) * 100 : 0) + "%";
+    d.title = `${KIND_NAMES[g.kind]}${g.feet.length ? " (" + g.feet.join(", ") + ")" : ""} · frame ${g.frame + 1}`;
+    d.dataset.frame = String(g.frame);
+    d.addEventListener("click", () => show(g.frame));
     mk.appendChild(d);
   }
 

@@ -18,6 +18,7 @@ import argparse
 import json
 import logging
 import shutil
+import statistics
 import tempfile
 import threading
 import time
@@ -73,17 +74,29 @@ def _psutil() -> Any:
 
 
 def summarize(samples: list[Sample], warmup_s: float) -> dict[str, Any]:
-    """Growth from the first sample at or after the warm-up to the last one."""
+    """Growth after the warm-up: mean of the last quarter of the samples against the first quarter.
+
+    Means, not single samples: RSS moves by a few percent as clips open and close (encoder and
+    muxer buffers, the finisher's sidecar), which is not growth. The point values are reported too.
+    """
     after = [s for s in samples if s.t_s >= warmup_s] or samples[-1:]
+    k = max(1, len(after) // 4)
+    head, tail = after[:k], after[-k:]
     base, last = after[0], samples[-1]
+
+    def avg(xs: list[Sample], attr: str) -> float:
+        return float(statistics.fmean(getattr(x, attr) for x in xs))
+
+    rss0, rss1 = avg(head, "rss_mb"), avg(tail, "rss_mb")
     return {
-        "baseline_t_s": round(base.t_s, 1),
-        "rss_baseline_mb": round(base.rss_mb, 1), "rss_end_mb": round(last.rss_mb, 1),
+        "baseline_t_s": round(base.t_s, 1), "samples_per_quarter": k,
+        "rss_baseline_mb": round(rss0, 1), "rss_end_mb": round(rss1, 1),
+        "rss_first_after_warmup_mb": round(base.rss_mb, 1), "rss_last_mb": round(last.rss_mb, 1),
         "rss_max_after_warmup_mb": round(max(s.rss_mb for s in after), 1),
-        "rss_growth_pct": round(100.0 * (last.rss_mb - base.rss_mb) / base.rss_mb, 2),
-        "open_files_growth": last.open_files - base.open_files,
-        "fds_growth": last.fds - base.fds,
-        "threads_growth": last.threads - base.threads,
+        "rss_growth_pct": round(100.0 * (rss1 - rss0) / rss0, 2),
+        "open_files_growth": round(avg(tail, "open_files") - avg(head, "open_files")),
+        "fds_growth": round(avg(tail, "fds") - avg(head, "fds")),
+        "threads_growth": round(avg(tail, "threads") - avg(head, "threads")),
         "frames": last.frames, "dropped": last.dropped,
         "fps": round(last.frames / last.t_s, 1) if last.t_s > 0 else 0.0,
         "clips_written": last.clips_written, "clips_on_disk": last.clips_on_disk,
@@ -189,9 +202,11 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"summary": summary, "samples": [asdict(s) for s in samples]}))
     else:
-        print(f"after warm-up ({summary['baseline_t_s']:.0f} s → end): RSS {summary['rss_baseline_mb']} → "
+        print(f"after warm-up ({summary['baseline_t_s']:.0f} s → end, means of {summary['samples_per_quarter']} "
+              f"sample(s) at each end): RSS {summary['rss_baseline_mb']} → "
               f"{summary['rss_end_mb']} MB ({summary['rss_growth_pct']:+.2f} %, limit {args.max_growth_pct:g} %), "
-              f"open files {summary['open_files_growth']:+d}, fds {summary['fds_growth']:+d}, "
+              f"max {summary['rss_max_after_warmup_mb']} MB; open files {summary['open_files_growth']:+d}, "
+              f"fds {summary['fds_growth']:+d}, "
               f"threads {summary['threads_growth']:+d}; {summary['frames']} frames ({summary['fps']} fps, "
               f"{summary['dropped']} dropped), {summary['clips_written']} clips written, "
               f"{summary['clips_on_disk']} kept by retention — {'OK' if ok else 'TOO MUCH GROWTH'}")

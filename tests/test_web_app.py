@@ -195,3 +195,31 @@ def test_verdict_expires_to_ready_like_the_leds() -> None:
     assert verdict_payload(v, state, now_mono_s=103.0, hold_s=4.0)["word"] == "NO-GO"
     late = verdict_payload(v, state, now_mono_s=105.0, hold_s=4.0)
     assert late["light"] == "ready" and late["lean_deg"] == 9.0  # last metrics stay readable
+
+
+def test_board_follows_the_leds_when_it_has_them() -> None:
+    slot = LatestSlot()
+    v = Verdict("go", "initiation", (), 1.0, 100.0, {"lean_deg": 14.0})
+    _publish(slot, v)
+    state = slot.latest()
+    # Drill mode keeps a verdict on the LEDs until the next press: the board keeps it too.
+    assert verdict_payload(v, state, now_mono_s=500.0, hold_s=4.0, shown_light="go")["word"] == "GO"
+    # LEDs back to READY / blinking FAULT: so is the board.
+    assert verdict_payload(v, state, now_mono_s=101.0, hold_s=4.0, shown_light="ready")["word"] == "READY"
+    fault = verdict_payload(v, state, shown_light="fault")
+    assert fault["word"] == "WAIT" and fault["reason_text"] == "camera not working"  # person in view, no verdict
+
+
+def test_sse_follows_led_changes_without_new_frames() -> None:
+    from gpiozero.pins.mock import MockFactory
+
+    from appliance.leds import FeedbackLights, Light
+
+    slot = LatestSlot()
+    lights = FeedbackLights(pin_factory=MockFactory())
+    lights.show(Light.NO_GO)
+    _publish(slot, Verdict("no_go", "stride", ("slouch",), 1.0, time.monotonic()))
+    threading.Timer(0.3, lambda: lights.show(Light.READY)).start()
+    text = "".join(verdict_events(slot, threading.Event(), heartbeat_s=5.0, max_s=1.2, lights=lights))
+    lights.close()
+    assert text.index('"word":"NO-GO"') < text.index('"word":"READY"')

@@ -10,6 +10,7 @@ from flask import Blueprint, current_app, jsonify
 
 from appliance.web import deps_of
 from appliance.web.reasons import status_payload, verdict_payload
+from appliance.web.streams import shown_light
 
 log = logging.getLogger(__name__)
 
@@ -28,5 +29,5 @@ def live() -> Any:
     state = deps.slot.latest() if deps.slot is not None else None
     return jsonify({"available": deps.slot is not None,
                     "verdict": verdict_payload(state.verdict if state else None, state, time.monotonic(),
-                                               deps.verdict_hold_s),
+                                               deps.verdict_hold_s, shown_light(deps.lights)),
                     "status": status_payload(state)})

@@ -47,5 +47,6 @@ def events() -> Response:
     deps = deps_of(current_app)
     if deps.slot is None:
         abort(404, "no camera in this process (leancam web browses recordings only)")
-    gen = verdict_events(deps.slot, stop_event(current_app), deps.heartbeat_s, deps.verdict_hold_s)
+    gen = verdict_events(deps.slot, stop_event(current_app), deps.heartbeat_s, deps.verdict_hold_s,
+                         lights=deps.lights)
     return Response(stream_with_context(gen), mimetype="text/event-stream", headers=_NO_CACHE)

@@ -49,19 +49,25 @@ def reason_text(code: str) -> str:
 
 
 def verdict_payload(verdict: Verdict | None, state: LiveState | None, now_mono_s: float | None = None,
-                    hold_s: float | None = None) -> dict[str, Any]:
+                    hold_s: float | None = None, shown_light: str | None = None) -> dict[str, Any]:
     """The JSON the live page shows (sent over SSE and by ``/api/live``).
 
-    A judged verdict (go / no_go / unsure) is shown for ``hold_s`` after its decision, like the
-    LEDs; after that the board falls back to READY (runner in view) or WAIT (nobody), keeping the
-    last metrics.
+    The board shows what the LEDs show. With ``shown_light`` (the light on the LEDs now) the
+    verdict is shown while the LEDs show its light, then the LEDs' own state (READY, blinking
+    FAULT…). Without LEDs in this process, a judged verdict (go / no_go / unsure) is shown for
+    ``hold_s`` after its decision, then READY (runner in view) or WAIT (nobody). Either way the last
+    metrics stay readable.
     """
     person = bool(state.person_in_view) if state is not None else False
-    expired = (verdict is not None and hold_s is not None and now_mono_s is not None
-               and verdict.light in ("go", "no_go", "unsure") and now_mono_s - verdict.decided_monotonic_s > hold_s)
+    if shown_light is not None:
+        expired = verdict is not None and verdict.light != shown_light
+    else:
+        expired = (verdict is not None and hold_s is not None and now_mono_s is not None
+                   and verdict.light in ("go", "no_go", "unsure")
+                   and now_mono_s - verdict.decided_monotonic_s > hold_s)
     if verdict is None or expired:
-        light = "ready" if person else "fault"
-        reasons: list[str] = [] if person else ["no_runner"]
+        light = shown_light if shown_light not in (None, "off") else ("ready" if person else "fault")
+        reasons: list[str] = [] if light != "fault" or person else ["no_runner"]
         kind, t_s, decided = "status", 0.0, 0.0
         metrics = dict(verdict.metrics) if verdict is not None else {}
     else:

@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import cv2
 import numpy as np
@@ -36,6 +37,12 @@ LIGHT_COLOURS = {"go": GREEN, "no_go": RED, "ready": AMBER, "unsure": AMBER, "fa
 # BlazePose indices (design §1).
 _EARS, _NOSE, _HIPS = (7, 8), 0, (23, 24)
 _HEELS, _TOES = (29, 30), (31, 32)
+
+
+def shown_light(lights: Any) -> str | None:
+    """The light the LEDs show now (``Light`` value), or None without LEDs in this process."""
+    current = getattr(lights, "current", None)
+    return getattr(current, "value", None)
 
 
 def stop_event(app: Flask) -> threading.Event:
@@ -129,10 +136,11 @@ def _sse(event: str, data: dict, event_id: str | None = None) -> str:
 
 
 def verdict_events(slot: LatestSlot, stop: threading.Event, heartbeat_s: float, hold_s: float | None = None,
-                   max_s: float | None = None) -> Iterator[str]:
+                   max_s: float | None = None, lights: Any = None) -> Iterator[str]:
     """SSE: a ``verdict`` event whenever what the board shows changes (a new decision, a verdict
     expiring after ``hold_s``, the runner appearing or leaving), ``status`` once a second, and a
-    heartbeat comment every ``heartbeat_s`` so proxies and the browser know the link is alive."""
+    heartbeat comment every ``heartbeat_s`` so proxies and the browser know the link is alive.
+    ``lights`` (``FeedbackLights``), when given, makes the board follow the LEDs exactly."""
     t0 = time.monotonic()
     yield "retry: 1000\n\n"
     state = slot.latest()
@@ -141,7 +149,8 @@ def verdict_events(slot: LatestSlot, stop: threading.Event, heartbeat_s: float, 
     last_status = last_beat = 0.0
     while not stop.is_set():
         now = time.monotonic()
-        payload = verdict_payload(state.verdict if state is not None else None, state, now, hold_s)
+        payload = verdict_payload(state.verdict if state is not None else None, state, now, hold_s,
+                                  shown_light(lights))
         key = (payload["light"], payload["reason_text"], payload["decided_monotonic_s"], payload["kind"])
         if key != last_key:
             last_key = key

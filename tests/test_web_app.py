@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -223,3 +224,29 @@ def test_sse_follows_led_changes_without_new_frames() -> None:
     text = "".join(verdict_events(slot, threading.Event(), heartbeat_s=5.0, max_s=1.2, lights=lights))
     lights.close()
     assert text.index('"word":"NO-GO"') < text.index('"word":"READY"')
+
+
+def test_live_streams_capped_and_released(app: Flask, slot: LatestSlot) -> None:
+    _publish(slot)
+    deps = app.extensions["leancam"]
+    deps.max_mjpeg_clients = 2
+    server = start_web(app, "127.0.0.1", 0, threads=6)
+    try:
+        opened = [urllib.request.urlopen(server.url + "/live/stream.mjpg", timeout=5) for _ in range(2)]
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(server.url + "/live/stream.mjpg", timeout=5)
+        assert err.value.code == 503
+        opened.pop().close()
+        deadline = time.monotonic() + 5
+        while True:  # the closed stream's slot comes back once the server notices the disconnect
+            _publish(slot)
+            try:
+                opened.append(urllib.request.urlopen(server.url + "/live/stream.mjpg", timeout=5))
+                break
+            except urllib.error.HTTPError:
+                assert time.monotonic() < deadline, "stream slot not released after the client left"
+                time.sleep(0.1)
+        for r in opened:
+            r.close()
+    finally:
+        server.stop()

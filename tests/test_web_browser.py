@@ -178,6 +178,10 @@ def test_verdict_on_page_within_100_ms_and_reconnects(page: object, tmp_path: Pa
         assert page.inner_text("#reason") == "hips behind your foot"
         assert page.inner_text("#lean") == "17.0" and page.inner_text("#cadence") == "172"
         page.screenshot(path=str(shots / "web_live_nogo.png"))
+        page.click("#mirror")  # display facing the runner: the image flips, the words do not
+        assert page.evaluate("document.getElementById('board').classList.contains('mirrored')")
+        assert page.evaluate("getComputedStyle(document.getElementById('frame')).transform") != "none"
+        page.click("#mirror")
         print(f"decision → page: median {statistics.median(delays_ms):.1f} ms, max {max(delays_ms):.1f} ms")
         assert statistics.median(delays_ms) < 100, delays_ms
         assert max(delays_ms) < 250, delays_ms
@@ -262,6 +266,10 @@ def test_replay_scrubbing_and_markers(page: object, uploaded: tuple[WebServer, s
     page.wait_for_timeout(200)
     assert page.locator("#view").screenshot() != with_overlay
     page.check("#overlay")
+
+    # Two strides side by side: both views drawn from real frames.
+    assert page.evaluate("[document.getElementById('cmp-view-a').width, document.getElementById('cmp-view-b').width]") \
+        == [640, 640]
 
     # Plots have one point per stride with a value; the CSV export matches the table.
     assert page.locator("#plot-lean circle").count() == sum(s["lean_deg"] is not None for s in data["strides"])

@@ -48,6 +48,8 @@ class WebDeps:
     analyze_upload: Callable[..., Any] | None = None
     upload_threads: int = 1  # pose threads for uploads: 1 beside a live pipeline
     max_stream_fps: float = MAX_STREAM_FPS
+    max_mjpeg_clients: int = 4  # each open stream holds a waitress thread (server.DEFAULT_THREADS)
+    max_sse_clients: int = 8
     stream_width_px: int = 640
     heartbeat_s: float = 5.0
     verdict_hold_s: float = 4.0  # as FeedbackController.hold_s: a verdict shows this long, then READY

@@ -1,8 +1,14 @@
-"""The live board: the runner's image (MJPEG) and the verdict, pushed as server-sent events."""
+"""The live board: the runner's image (MJPEG) and the verdict, pushed as server-sent events.
+
+Each open stream holds one waitress worker thread, so their number is capped
+(``WebDeps.max_mjpeg_clients`` / ``max_sse_clients``): one viewer too many gets 503 and the
+remaining workers stay free for pages, replay frames and uploads.
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
 
 from flask import Blueprint, Response, abort, current_app, render_template, stream_with_context
 
@@ -16,6 +22,15 @@ bp = Blueprint("live", __name__)
 _NO_CACHE = {"Cache-Control": "no-cache, no-store", "X-Accel-Buffering": "no"}
 
 
+def _slot_or_503(kind: str, limit: int) -> threading.BoundedSemaphore:
+    sems = current_app.extensions.setdefault("leancam_stream_slots", {})
+    sem = sems.setdefault(kind, threading.BoundedSemaphore(limit))
+    if not sem.acquire(blocking=False):
+        log.warning("too many %s viewers (limit %d)", kind, limit)
+        abort(503, f"too many live viewers ({limit}); close another live page")
+    return sem
+
+
 @bp.get("/")
 def board() -> str:
     return render_template("live.html")
@@ -26,9 +41,12 @@ def stream() -> Response:
     deps = deps_of(current_app)
     if deps.slot is None:
         abort(404, "no camera in this process (leancam web browses recordings only)")
+    sem = _slot_or_503("mjpeg", deps.max_mjpeg_clients)
     gen = mjpeg_frames(deps.slot, stop_event(current_app), deps.max_stream_fps, deps.stream_width_px)
-    return Response(stream_with_context(gen), mimetype=f"multipart/x-mixed-replace; boundary={BOUNDARY}",
-                    headers=_NO_CACHE, direct_passthrough=True)
+    resp = Response(stream_with_context(gen), mimetype=f"multipart/x-mixed-replace; boundary={BOUNDARY}",
+                    headers=_NO_CACHE)
+    resp.call_on_close(sem.release)
+    return resp
 
 
 @bp.get("/live/frame.jpg")
@@ -47,6 +65,9 @@ def events() -> Response:
     deps = deps_of(current_app)
     if deps.slot is None:
         abort(404, "no camera in this process (leancam web browses recordings only)")
+    sem = _slot_or_503("sse", deps.max_sse_clients)
     gen = verdict_events(deps.slot, stop_event(current_app), deps.heartbeat_s, deps.verdict_hold_s,
                          lights=deps.lights)
-    return Response(stream_with_context(gen), mimetype="text/event-stream", headers=_NO_CACHE)
+    resp = Response(stream_with_context(gen), mimetype="text/event-stream", headers=_NO_CACHE)
+    resp.call_on_close(sem.release)
+    return resp

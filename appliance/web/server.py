@@ -19,7 +19,7 @@ from appliance.web.streams import stop_event
 
 log = logging.getLogger(__name__)
 
-DEFAULT_THREADS = 12
+DEFAULT_THREADS = 16  # 4 MJPEG + 8 SSE viewers at most (WebDeps), 4 left for pages and uploads
 
 
 @dataclass

@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 
 from appliance import paths
-from appliance.errors import BadInputError
+from appliance.errors import BadInputError, LeanCamError
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,9 @@ def run(args: argparse.Namespace) -> int:
             path = set_password(state_dir, _read_new_password())
         except ValueError as err:
             raise BadInputError(str(err)) from err
+        except OSError as err:
+            raise LeanCamError(f"cannot store the password in {state_dir} ({err.strerror or err}); "
+                               "fix its permissions or use --state-dir") from err
         print(f"settings password stored (scrypt hash) in {path}")
         return 0
 

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import av
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, send_file, url_for
 
 from appliance.errors import BadInputError, LeanCamError
@@ -269,6 +270,9 @@ def clip_frame(clip_id: int, index: int) -> Response:
         jpeg = _frame_cache(current_app).get(path).jpeg(index)
     except (IndexError, BadInputError) as err:
         abort(404, str(err))
+    except av.error.FFmpegError as err:  # a damaged frame in an otherwise readable clip
+        log.warning("clip %d frame %d: %s", clip_id, index, err)
+        abort(404, f"frame {index} could not be decoded")
     return Response(jpeg, mimetype="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
 
 

@@ -186,7 +186,7 @@ class GaitTracker:
         """Image velocity of the ground along the ground line (px/s).
 
         Zero for a fixed camera, minus the belt speed on a treadmill, minus the pan speed for a
-        panning camera. Candidates are the along-ground velocities of the slower foot while it is
+        panning camera. Candidates are the along-ground velocities of the lower foot while it is
         low; the estimate is the densest cluster of recent candidates (stance frames agree with
         each other, flight frames scatter), not their median, because sprinters spend less than
         half of each stride on the ground.
@@ -194,9 +194,11 @@ class GaitTracker:
         g = j.ground
         dt = nxt.t_s - j.t_s
         vs = [float(g.along_px(nxt.raw_bottom_px(k)) - g.along_px(j.raw_bottom_px(k))) / dt for k in (0, 1)]
-        slow = int(np.argmin(np.abs(vs)))
-        if heights[slow] < self.cfg.plant_height_ll:
-            self._ground_v.append(vs[slow])
+        # The lower foot, not the stiller one: on a treadmill the swing foot hovers still in the
+        # image just above the belt before touching down, while the foot on the belt moves with it.
+        low = int(np.argmin(heights))
+        if heights[low] < self.cfg.plant_height_ll:
+            self._ground_v.append(vs[low])
         n = self._frames_for(1.0)
         recent = np.asarray(list(self._ground_v)[-n:])
         if len(recent) < 3:
@@ -222,6 +224,7 @@ class GaitTracker:
         ll = j.leg_length_px
         heights = [self.height_ll(j, k) for k in (0, 1)]
         gv = self._ground_velocity(j, now, heights)
+        self.ground_velocity_px_s = gv
         g = j.ground
         prev_d = self.buffer[-1 - 2 * d] if len(self.buffer) > 2 * d else None
 

@@ -29,6 +29,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "password set with --set-password.")
     p.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0: the whole LAN)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    p.add_argument("--max-upload-mb", type=int, default=500, metavar="MB",
+                   help="largest phone video accepted for analysis (default 500)")
     p.add_argument("--state-dir", type=Path, help="recordings and database (default: the appliance's state dir)")
     p.add_argument("--set-password", action="store_true",
                    help="set the settings password (read from the terminal without echo, or from stdin) and exit")
@@ -63,7 +65,10 @@ def run(args: argparse.Namespace) -> int:
     from appliance.web import create_app
     from appliance.web.server import start_web
 
-    app = create_app(state_dir=state_dir, config_path=paths.config_path(), upload_threads=2)
+    if args.max_upload_mb < 1:
+        raise BadInputError("--max-upload-mb must be at least 1")
+    app = create_app(state_dir=state_dir, config_path=paths.config_path(), upload_threads=2,
+                     max_upload_bytes=args.max_upload_mb * 1024 * 1024)
     stop = threading.Event()
 
     def _on_signal(signum: int, _frame: object) -> None:

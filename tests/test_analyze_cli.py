@@ -125,3 +125,24 @@ def test_analyze_runs_our_engine_when_no_keypoints_are_given(demo_clip: Path, ca
     assert doc["video"]["frames"] == 230
     assert doc["gait"] == "walking"
     assert all(s["verdict"] == "unsure" and s["reasons"] == ["walking"] for s in doc["strides"])
+
+
+def test_annotate_writes_every_frame_with_the_drawing(sprint, capsys, tmp_path: Path) -> None:
+    import av
+    import numpy as np
+
+    video, kp, _ = sprint
+    out = tmp_path / "ann.mp4"
+    code, _, _ = run(capsys, "analyze", str(video), "--keypoints", str(kp), "--annotate", str(out))
+    assert code == 0
+    with av.open(str(out)) as c:
+        frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+    with av.open(str(video)) as c:
+        originals = [f.to_ndarray(format="rgb24") for i, f in enumerate(c.decode(video=0)) if i in (0, 100)]
+    assert len(frames) == 147
+    # Frame 100 is mid-stride: drawing changed many pixels there; frame 0 at least has the label.
+    assert np.mean(np.abs(frames[100].astype(int) - originals[1].astype(int)) > 40) > 0.002
+    assert np.mean(np.abs(frames[0].astype(int) - originals[0].astype(int)) > 40) > 0.0005
+    nowhere = tmp_path / "no" / "a.mp4"
+    code, _, err = run(capsys, "analyze", str(video), "--keypoints", str(kp), "--annotate", str(nowhere))
+    assert code == 2 and "output folder does not exist" in err

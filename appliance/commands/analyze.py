@@ -43,6 +43,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print the JSON result (schema 1, docs/analysis.md)")
     out.add_argument("--csv", action="store_true", help="print one CSV row per stride")
+    p.add_argument("--annotate", type=Path, metavar="OUT.mp4",
+                   help="also write the video with skeleton, the foot→pelvis→head line coloured by verdict "
+                        "and event labels")
     add_common(p)
     p.set_defaults(func=run)
 
@@ -82,10 +85,26 @@ def check_capture_fps(value: float | None) -> float | None:
 
 
 def run_analysis(args: argparse.Namespace) -> AnalysisResult:
+    return run_analysis_frames(args)[0]
+
+
+def run_analysis_frames(args: argparse.Namespace) -> tuple[AnalysisResult, list[PoseFrame]]:
     capture = check_capture_fps(args.capture_fps)
     cfg: Config = load_config(args.config)
     frames = load_frames(args.video, args.keypoints)
-    return analyze_frames(frames, cfg, capture_fps=capture, video_path=str(args.video))
+    return analyze_frames(frames, cfg, capture_fps=capture, video_path=str(args.video)), frames
+
+
+def write_annotated(video: Path, out: Path, frames: list[PoseFrame], result: AnalysisResult) -> None:
+    from appliance.analysis_annotate import annotate
+    from appliance.sources.video_file import VideoFileSource
+    from appliance.video_writer import Mp4Writer
+
+    with VideoFileSource(video) as source:
+        info = source.info
+        with Mp4Writer(out, info.fps or 30.0, info.width_px, info.height_px) as writer:
+            for img in annotate(source.frames(), frames, result):
+                writer.write(img)
 
 
 def format_table(result: AnalysisResult) -> str:
@@ -130,7 +149,11 @@ def format_csv(result: AnalysisResult) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    result = run_analysis(args)
+    if args.annotate is not None and not args.annotate.parent.is_dir():
+        raise BadInputError(f"{args.annotate.parent}: output folder does not exist")
+    result, frames = run_analysis_frames(args)
+    if args.annotate is not None:
+        write_annotated(args.video, args.annotate, frames, result)
     if args.json:
         json.dump(result.to_json(), sys.stdout, indent=1)
         sys.stdout.write("\n")

@@ -168,8 +168,6 @@ frame_like = st.fixed_dictionaries({}, optional={
 line = st.one_of(frame_like.map(json.dumps), json_values.map(json.dumps), st.text(max_size=40))
 
 
-@pytest.mark.xfail(strict=True, reason="keypoints_io.read raises KeyError/AttributeError/JSONDecodeError on "
-                   "malformed files instead of BadInputError (not this module's code; reported)")
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(header=st.one_of(json_values.map(json.dumps), st.just('{"kind": "leancam-keypoints", "schema": 1}')),
        lines=st.lists(line, max_size=5))

@@ -28,14 +28,25 @@ def frame_to_dict(frame: PoseFrame) -> dict[str, Any]:
             "score": round(float(frame.score), 4), "landmarks": lms}
 
 
-def frame_from_dict(d: dict[str, Any]) -> PoseFrame:
-    lms = d.get("landmarks")
-    arr = None
-    if lms is not None:
-        arr = np.asarray(lms, dtype=np.float32)
-        if arr.shape != (N_LANDMARKS, 5):
-            raise BadInputError(f"frame {d.get('i')}: landmarks must be 33×5, got {arr.shape}")
-    return PoseFrame(int(d["i"]), float(d["t_s"]), int(d["w"]), int(d["h"]), arr, float(d["score"]))
+def frame_from_dict(d: Any) -> PoseFrame:
+    """Parse one frame line; anything malformed is a BadInputError naming what is wrong."""
+    if not isinstance(d, dict):
+        raise BadInputError("a frame line must be a JSON object")
+    try:
+        lms = d.get("landmarks")
+        arr = None
+        if lms is not None:
+            arr = np.asarray(lms, dtype=np.float32)
+            if arr.shape != (N_LANDMARKS, 5):
+                raise BadInputError(f"frame {d.get('i')!r}: landmarks must be 33×5, got shape {arr.shape}")
+        frame = PoseFrame(int(d["i"]), float(d["t_s"]), int(d["w"]), int(d["h"]), arr, float(d["score"]))
+    except KeyError as err:
+        raise BadInputError(f"frame line is missing the field {err.args[0]!r}") from err
+    except (TypeError, ValueError, OverflowError) as err:
+        raise BadInputError(f"frame {d.get('i')!r}: a field has the wrong type or value") from err
+    if not np.isfinite(frame.t_s):
+        raise BadInputError(f"frame {frame.index}: t_s must be a finite number")
+    return frame
 
 
 def write(fh: IO[str], frames: Iterable[PoseFrame], header: dict[str, Any] | None = None) -> int:
@@ -49,21 +60,27 @@ def write(fh: IO[str], frames: Iterable[PoseFrame], header: dict[str, Any] | Non
 
 
 def read(path: Path) -> tuple[dict[str, Any], Iterator[PoseFrame]]:
-    """Header and a lazy iterator of frames from a keypoints file."""
-    fh = path.open()
+    """Header and a lazy iterator of frames from a keypoints file (BadInputError when malformed)."""
+    fh = path.open(encoding="utf-8", errors="strict")
     try:
         header = json.loads(fh.readline())
-    except json.JSONDecodeError as err:
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
         fh.close()
         raise BadInputError(f"{path} is not a LeanCam keypoints file") from err
-    if header.get("kind") != "leancam-keypoints":
+    if not isinstance(header, dict) or header.get("kind") != "leancam-keypoints":
         fh.close()
         raise BadInputError(f"{path} is not a LeanCam keypoints file")
 
     def frames() -> Iterator[PoseFrame]:
         with fh:
-            for line in fh:
-                if line.strip():
+            for n, line in enumerate(fh, start=2):
+                if not line.strip():
+                    continue
+                try:
                     yield frame_from_dict(json.loads(line))
+                except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
+                    raise BadInputError(f"{path}:{n}: not valid JSON") from err
+                except BadInputError as err:
+                    raise BadInputError(f"{path}:{n}: {err}") from err
 
     return header, frames()

@@ -68,11 +68,12 @@ class Store:
     def open(cls, path: Path | str, readonly: bool = False) -> Store:
         """Open (and, for a writer, create and migrate) the database at ``path``."""
         path = Path(path)
+        conn: sqlite3.Connection | None = None
         try:
             if readonly:
                 if not path.is_file():
                     raise LeanCamError(f"{path}: no database yet (start `leancam run` once)")
-                conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, isolation_level=None,
+                conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
                                        timeout=BUSY_TIMEOUT_S, check_same_thread=False)
             else:
                 try:
@@ -84,9 +85,13 @@ class Store:
                                        check_same_thread=False)
             store = cls(conn, path, readonly)
             store._configure()
-        except sqlite3.DatabaseError as err:
-            raise LeanCamError(f"{path}: cannot open the database ({err}); "
-                               "check the state dir is writable and the file is a LeanCam database") from err
+        except BaseException as err:
+            if conn is not None:
+                conn.close()
+            if isinstance(err, sqlite3.DatabaseError):
+                raise LeanCamError(f"{path}: cannot open the database ({err}); check the state dir is "
+                                   "writable and the file is a LeanCam database") from err
+            raise
         return store
 
     def _configure(self) -> None:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
+import os
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -90,9 +92,55 @@ class LeanConfig:
 
 
 @dataclass(frozen=True)
+class CameraConfig:
+    """Where frames come from (``leancam run --source`` overrides ``source``)."""
+
+    # auto = the Pi camera if present, else the bundled demo clip; or picamera, webcam[:N], demo, file:PATH.
+    source: str = "auto"
+    # 50 fps keeps Camera Module 3 in its full-field mode; above 56 fps libcamera crops to 2/3.
+    fps: float = 50.0
+    # The pose model sees the lores stream; the runner should be ≥ 150 px tall in it
+    # (see `leancam mounting`). 960×540 for track work where the runner is small.
+    lores_width_px: int = 640
+    lores_height_px: int = 360
+
+
+@dataclass(frozen=True)
+class LedConfig:
+    """GPIO (BCM numbers) for the feedback lights; the defaults match hardware/README.md."""
+
+    red_pin: int = 9
+    amber_pin: int = 10
+    green_pin: int = 11
+    # The drill button (to GND, internal pull-up); -1 = no button.
+    button_pin: int = 17
+    # Holding the button this long ends the session instead of arming a drill.
+    button_hold_s: float = 2.0
+    # Active 3.3 V buzzer beeping twice on a no-go; -1 = no buzzer.
+    buzzer_pin: int = 22
+    buzzer: bool = False
+    # gpiozero pin factory: auto (gpiozero's choice), lgpio, rpigpio, mock.
+    pin_factory: str = "auto"
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    """The built-in web display (live board, replay, upload, settings)."""
+
+    enabled: bool = True
+    # 127.0.0.1 keeps it on this machine; the service sets 0.0.0.0 so phones on the LAN can see it.
+    host: str = "127.0.0.1"
+    port: int = 8080
+    max_upload_mb: int = 500
+
+
+@dataclass(frozen=True)
 class Config:
     gait: GaitConfig = field(default_factory=GaitConfig)
     lean: LeanConfig = field(default_factory=LeanConfig)
+    camera: CameraConfig = field(default_factory=CameraConfig)
+    leds: LedConfig = field(default_factory=LedConfig)
+    web: WebConfig = field(default_factory=WebConfig)
 
 
 def _build(cls: type, table: dict[str, Any], where: str) -> Any:
@@ -107,8 +155,8 @@ def _build(cls: type, table: dict[str, Any], where: str) -> Any:
                 raise ConfigError(f"{where}.{key} must be a table")
             kwargs[key] = _build(type(default), value, f"{where}.{key}")
         elif isinstance(default, float):
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ConfigError(f"{where}.{key} must be a number, got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise ConfigError(f"{where}.{key} must be a finite number, got {value!r}")
             kwargs[key] = float(value)
         elif not isinstance(value, type(default)):
             raise ConfigError(f"{where}.{key} must be {type(default).__name__}, got {value!r}")
@@ -120,6 +168,39 @@ def _build(cls: type, table: dict[str, Any], where: str) -> Any:
 def config_from_dict(data: dict[str, Any]) -> Config:
     """Validate a parsed TOML document into a Config (unknown keys are errors)."""
     return _build(Config, data, "config")
+
+
+ENV_PREFIX = "LEANCAM_"
+
+
+def _parse_env(raw: str, default: Any, name: str) -> Any:
+    """Read an environment override as the type of the field it overrides."""
+    try:
+        if isinstance(default, bool):
+            if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
+                raise ValueError(raw)
+            return raw.lower() in ("1", "true", "yes")
+        return type(default)(raw)
+    except ValueError as err:
+        raise ConfigError(f"environment {name}={raw!r}: must be {type(default).__name__}") from err
+
+
+def env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+    """``LEANCAM_<SECTION>_<KEY>`` variables as a config table, e.g. LEANCAM_WEB_HOST=0.0.0.0.
+
+    Only known section/key pairs are read (other LEANCAM_* variables are paths and switches of
+    their own), so a typo in a variable name is ignored rather than fatal — `leancam doctor`-style
+    checks belong to the file, which is strict.
+    """
+    table: dict[str, Any] = {}
+    defaults = Config()
+    for sec in fields(Config):
+        section = getattr(defaults, sec.name)
+        for f in fields(section):
+            name = f"{ENV_PREFIX}{sec.name}_{f.name}".upper()
+            if name in environ:
+                table.setdefault(sec.name, {})[f.name] = _parse_env(environ[name], getattr(section, f.name), name)
+    return table
 
 
 def load_config(path: Path | str | None = None) -> Config:
@@ -136,3 +217,30 @@ def load_config(path: Path | str | None = None) -> Config:
     cfg = config_from_dict(data)
     log.debug("config loaded from %s", path)
     return cfg
+
+
+def load_appliance_config(path: Path | str | None = None, environ: dict[str, str] | None = None) -> Config:
+    """The running appliance's config: ``path`` (or the default config file if it exists), then
+    ``LEANCAM_<SECTION>_<KEY>`` environment overrides on top."""
+    from appliance import paths
+
+    environ = dict(os.environ if environ is None else environ)
+    if path is None and paths.config_path().is_file():
+        path = paths.config_path()
+    data: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text())
+        except FileNotFoundError as err:
+            raise ConfigError(f"{path}: no such config file") from err
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+            raise ConfigError(f"{path}: not valid TOML ({err})") from err
+        except OSError as err:
+            raise ConfigError(f"{path}: cannot read ({err.strerror or err})") from err
+        log.info("config: %s", path)
+    for section, values in env_overrides(environ).items():
+        if not isinstance(data.get(section, {}), dict):
+            raise ConfigError(f"{path}: [{section}] must be a table")
+        data.setdefault(section, {}).update(values)
+    return config_from_dict(data)

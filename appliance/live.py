@@ -11,10 +11,12 @@ import logging
 import threading
 from dataclasses import dataclass
 
+from appliance import paths
 from appliance.analysis import StreamingAnalyzer
-from appliance.config import Config
+from appliance.config import Config, LedConfig
+from appliance.errors import LeanCamError
 from appliance.feedback import FeedbackController
-from appliance.leds import DrillButton, FeedbackLights, PinMap
+from appliance.leds import DrillButton, FeedbackLights, PinMap, make_pin_factory
 from appliance.live_state import LatestSlot
 from appliance.pipeline import Pipeline, PipelineStats
 from appliance.pose.engine import PoseEngine
@@ -22,7 +24,10 @@ from appliance.pose.types import PoseFrame
 from appliance.service_notify import ServiceNotifier
 from appliance.sources.base import Frame, FrameSource
 from appliance.sources.factory import open_source
+from appliance.sources.picamera import PicameraConfig
 from appliance.sources.reconnect import ReconnectingSource
+from appliance.web import create_app
+from appliance.web.server import WebServer, start_web
 
 log = logging.getLogger(__name__)
 
@@ -31,23 +36,34 @@ LIVE_KINDS = ("auto", "picamera", "webcam")  # sources that can fail and come ba
 
 @dataclass(frozen=True)
 class RunOptions:
-    source: str = "auto"
+    source: str | None = None  # None: the config's camera.source
     realtime: bool = True
     loop: bool | None = None
     threads: int = 2
     max_frames: int | None = None
     duration_s: float | None = None
+    web: bool | None = None  # None: the config's web.enabled
+    web_port: int | None = None  # None: the config's web.port (0 picks a free port)
+
+
+def pin_map(cfg: LedConfig) -> PinMap:
+    return PinMap(red=cfg.red_pin, amber=cfg.amber_pin, green=cfg.green_pin,
+                  button=cfg.button_pin if cfg.button_pin >= 0 else None,
+                  buzzer=cfg.buzzer_pin if cfg.buzzer_pin >= 0 else None, button_hold_s=cfg.button_hold_s)
 
 
 class LiveAppliance:
-    def __init__(self, options: RunOptions, config: Config | None = None, pins: PinMap | None = None,
-                 pin_factory: object | None = None, engine: PoseEngine | None = None,
-                 stop: threading.Event | None = None) -> None:
+    def __init__(self, options: RunOptions, config: Config | None = None, pin_factory: object | None = None,
+                 engine: PoseEngine | None = None, stop: threading.Event | None = None) -> None:
         self.options = options
         self.config = config or Config()
+        self.source_spec = options.source or self.config.camera.source
         self.stop = stop or threading.Event()
         self.engine = engine or PoseEngine.from_assets(num_threads=options.threads)
-        self.lights = FeedbackLights(pins, pin_factory=pin_factory)
+        leds = self.config.leds
+        if pin_factory is None:
+            pin_factory, _ = make_pin_factory(leds.pin_factory)
+        self.lights = FeedbackLights(pin_map(leds), pin_factory=pin_factory, buzzer_on_no_go=leds.buzzer)
         if not self.lights.is_real:
             log.info("LEDs: mock pins (no GPIO on this machine); the web page shows the same lights")
         self.feedback = FeedbackController(self.lights)
@@ -60,14 +76,40 @@ class LiveAppliance:
         self.analyzer: StreamingAnalyzer | None = None
         self.source: FrameSource | None = None
         self.pipeline: Pipeline | None = None
+        self.web: WebServer | None = None
+
+    def _camera(self) -> PicameraConfig:
+        cam = self.config.camera
+        return PicameraConfig(lores_size_px=(cam.lores_width_px, cam.lores_height_px), fps=cam.fps)
 
     def _open_source(self) -> FrameSource:
         opts = self.options
-        kind = opts.source.partition(":")[0]
+        spec = self.source_spec
+
+        def open_it() -> FrameSource:
+            return open_source(spec, opts.realtime, opts.loop, camera=self._camera())
+
+        kind = spec.partition(":")[0]
         if kind in LIVE_KINDS and not (kind == "auto" and _auto_is_demo()):
-            return ReconnectingSource(lambda: open_source(opts.source, opts.realtime, opts.loop), self.stop,
-                                      on_fault=self.feedback.camera_fault, on_recovered=self.feedback.camera_ok)
-        return open_source(opts.source, realtime=opts.realtime, loop=opts.loop)
+            return ReconnectingSource(open_it, self.stop, on_fault=self.feedback.camera_fault,
+                                      on_recovered=self.feedback.camera_ok)
+        return open_it()
+
+    def _start_web(self) -> None:
+        web = self.config.web
+        enabled = web.enabled if self.options.web is None else self.options.web
+        if not enabled:
+            return
+        state = paths.state_dir()
+        app = create_app(state_dir=state, slot=self.slot, lights=self.lights, config_path=paths.config_path(),
+                         max_upload_bytes=web.max_upload_mb * 1_000_000, upload_threads=1)
+        port = web.port if self.options.web_port is None else self.options.web_port
+        try:
+            self.web = start_web(app, web.host, port)
+        except OSError as err:
+            raise LeanCamError(f"web display: cannot listen on {web.host}:{port} ({err.strerror or err}); "
+                               "set [web] port in the config or LEANCAM_WEB_PORT") from err
+        log.info("web display on %s", self.web.url)
 
     def _sink(self, frame: Frame, pose: PoseFrame) -> None:
         assert self.analyzer is not None and self.pipeline is not None
@@ -87,6 +129,7 @@ class LiveAppliance:
             info = source.info
             log.info("source %s: %d×%d at %.2f fps", info.name, info.width_px, info.height_px, info.fps)
             self.analyzer = StreamingAnalyzer(self.config, source_fps=info.fps or None)
+            self._start_web()
             self.notifier.status(f"running on {info.name}")
             self.pipeline = Pipeline(source, self.engine.process, sinks=[self._sink], stop=self.stop,
                                      on_tick=self.notifier.heartbeat, lossless=not opts.realtime)
@@ -96,6 +139,8 @@ class LiveAppliance:
                 self.notifier.stopping()
 
     def close(self) -> None:
+        if self.web is not None:
+            self.web.stop()
         if self.button is not None:
             self.button.close()
         self.lights.close()

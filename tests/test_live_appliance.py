@@ -17,6 +17,7 @@ from appliance.live import LiveAppliance, RunOptions
 
 def run_clip(path: Path, **kw: object) -> LiveAppliance:
     factory = MockFactory()
+    kw.setdefault("web", False)
     app = LiveAppliance(RunOptions(source=f"file:{path}", realtime=False, **kw), pin_factory=factory)
     try:
         stats = app.run()
@@ -45,3 +46,33 @@ def test_demo_clip_walking_never_shows_go_or_no_go(demo_clip: Path) -> None:
     # Walking is reported as walking: it is never judged as a running stride.
     assert Light.GO not in lights and Light.NO_GO not in lights
     assert app.slot.latest() is not None and app.slot.latest().source == "file:demo.mp4"
+
+
+def test_run_serves_the_web_display(demo_clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`leancam run` wiring: the web display is served from the appliance's own slot while it runs."""
+    import json
+    import threading
+    import time
+    import urllib.request
+
+    monkeypatch.setenv("LEANCAM_STATE_DIR", str(tmp_path))
+    app = LiveAppliance(RunOptions(source=f"file:{demo_clip}", realtime=True, loop=True, web=True, web_port=0,
+                                   duration_s=20), pin_factory=MockFactory())
+    runner = threading.Thread(target=app.run, daemon=True)
+    runner.start()
+    try:
+        deadline = time.monotonic() + 15
+        state = None
+        while time.monotonic() < deadline:
+            if app.web is not None and app.slot.latest() is not None:
+                with urllib.request.urlopen(app.web.url + "/api/live", timeout=5) as resp:
+                    state = json.loads(resp.read())
+                if state["status"]["source"] == "file:demo.mp4":
+                    break
+            time.sleep(0.2)
+        assert state is not None and state["status"]["source"] == "file:demo.mp4"
+        assert state["verdict"]["light"] in ("ready", "fault", "unsure", "go", "no_go")
+    finally:
+        app.stop.set()
+        runner.join(10)
+        app.close()

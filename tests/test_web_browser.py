@@ -94,7 +94,7 @@ def test_live_board_follows_real_pipeline(page: object, tmp_path: Path, demo_cli
     from appliance.live import LiveAppliance, RunOptions
 
     source = f"file:{demo_clip}" if clip == "demo" else f"file:{clip}"
-    appliance = LiveAppliance(RunOptions(source=source, realtime=True, loop=True, threads=2, duration_s=30),
+    appliance = LiveAppliance(RunOptions(source=source, realtime=True, loop=True, threads=2, duration_s=30, web=False),
                               pin_factory=MockFactory())
     web = create_app(state_dir=tmp_path, slot=appliance.slot, lights=appliance.lights)
     server = _serve(web)

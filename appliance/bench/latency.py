@@ -54,7 +54,7 @@ def measure(clips: list[Path]) -> dict[str, object]:
     dropped = processed = 0
     for clip in clips:
         engine.reset()
-        app = LiveAppliance(RunOptions(source=f"file:{clip}", realtime=True), pin_factory=MockFactory(),
+        app = LiveAppliance(RunOptions(source=f"file:{clip}", realtime=True, web=False), pin_factory=MockFactory(),
                             engine=engine)
         try:
             stats = app.run()

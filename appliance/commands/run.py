@@ -7,7 +7,7 @@ import logging
 import signal
 import threading
 
-from appliance.config import load_config
+from appliance.config import load_appliance_config
 from appliance.live import LiveAppliance, RunOptions
 
 log = logging.getLogger(__name__)
@@ -16,8 +16,8 @@ log = logging.getLogger(__name__)
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run the appliance (Pi camera if present, else the bundled demo clip)",
                        description="Run the live appliance until Ctrl-C / SIGTERM.")
-    p.add_argument("--source", default="auto",
-                   help="auto (default), picamera, webcam[:N], demo, or file:PATH")
+    p.add_argument("--source", default=None,
+                   help="auto, picamera, webcam[:N], demo, or file:PATH (default: the config's, i.e. auto)")
     p.add_argument("--realtime", action=argparse.BooleanOptionalAction, default=True,
                    help="pace file sources at their real frame rate (default on)")
     p.add_argument("--loop", action=argparse.BooleanOptionalAction, default=None,
@@ -26,6 +26,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, default=2, help="inference threads (default 2)")
     p.add_argument("--max-frames", type=int, help="stop after this many processed frames")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    p.add_argument("--web", action=argparse.BooleanOptionalAction, default=None,
+                   help="serve the web display (default: on, from the config)")
+    p.add_argument("--web-port", type=int, help="web display port (default 8080; 0 picks a free one)")
     p.set_defaults(func=run)
 
 
@@ -39,8 +42,9 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
     options = RunOptions(source=args.source, realtime=args.realtime, loop=args.loop, threads=args.threads,
-                         max_frames=args.max_frames, duration_s=args.duration)
-    appliance = LiveAppliance(options, config=load_config(args.config), stop=stop)
+                         max_frames=args.max_frames, duration_s=args.duration, web=args.web,
+                         web_port=args.web_port)
+    appliance = LiveAppliance(options, config=load_appliance_config(args.config), stop=stop)
     try:
         stats = appliance.run()
     finally:

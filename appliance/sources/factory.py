@@ -12,23 +12,25 @@ from pathlib import Path
 from appliance import assets
 from appliance.errors import BadInputError
 from appliance.sources.base import FrameSource
-from appliance.sources.picamera import PicameraSource, picamera2_available
+from appliance.sources.picamera import PicameraConfig, PicameraSource, picamera2_available
 from appliance.sources.replay import ReplaySource
 from appliance.sources.webcam import WebcamSource
 
 log = logging.getLogger(__name__)
 
 
-def open_source(spec: str, realtime: bool = True, loop: bool | None = None) -> FrameSource:
+def open_source(spec: str, realtime: bool = True, loop: bool | None = None,
+                camera: PicameraConfig | None = None) -> FrameSource:
     """Open the source named by ``spec``.
 
     ``loop`` defaults to True for the demo clip (the appliance keeps running) and False for files.
+    ``camera`` sets the Pi camera's frame rate and stream sizes.
     """
     kind, _, arg = spec.partition(":")
     if kind == "auto":
         if picamera2_available():
             try:
-                return PicameraSource()
+                return PicameraSource(camera)
             except BadInputError as err:
                 log.warning("Pi camera unavailable (%s); falling back to the bundled demo clip", err)
         else:
@@ -47,5 +49,5 @@ def open_source(spec: str, realtime: bool = True, loop: bool | None = None) -> F
             raise BadInputError(f"webcam index must be a number, got {arg!r}") from err
         return WebcamSource(index)
     if kind == "picamera":
-        return PicameraSource()
+        return PicameraSource(camera)
     raise BadInputError(f"unknown source {spec!r}: use auto, picamera, webcam[:N], demo or file:PATH")

@@ -139,7 +139,7 @@ case "$ACTION" in
   service)
     install_service ;;
   run)
-    say "starting the appliance (Ctrl-C stops it)"
+    say "starting the appliance: web display on http://localhost:8080 (Ctrl-C stops it)"
     exec "$VENV/bin/leancam" run ;;
   test)
     exec "$VENV/bin/python" -m pytest ;;

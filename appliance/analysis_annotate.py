@@ -30,13 +30,13 @@ def _lines(result: AnalysisResult) -> dict[int, tuple[np.ndarray, tuple[int, int
         colour = VERDICT_COLOUR.get(st.verdict, overlay.WHITE)
         caption = f"{st.step.foot} {st.metrics.lean_deg:.0f}deg {st.verdict} {' '.join(st.reasons)}".strip()
         for s in st.step.samples:
-            pts = np.stack([s.bottom_px(st.step.track), s.pelvis_px, s.head_px])
+            pts = np.stack([s.raw_bottom_px(st.step.track), s.raw_pelvis_px, s.raw_head_px])
             out[s.index] = (pts, colour, caption)
     if result.start is not None:
         init = result.start
         colour = VERDICT_COLOUR.get(init.verdict, overlay.WHITE)
         for s in init.initiation.samples:
-            pts = np.stack([s.bottom_px(init.initiation.track), s.pelvis_px, s.head_px])
+            pts = np.stack([s.raw_bottom_px(init.initiation.track), s.raw_pelvis_px, s.raw_head_px])
             out.setdefault(s.index, (pts, colour, f"start {init.verdict} {' '.join(init.reasons)}".strip()))
     return out
 

@@ -5,7 +5,7 @@ developer can see what "sitting back" means in numbers and change it in one plac
 strict: an unknown section or key, or a value of the wrong type, is a ``ConfigError`` (a typo in
 a config file must not silently fall back to a default).
 
-Units are in the names: ``_ll`` = leg lengths (pelvis→ankle, design §1), ``_ll_s`` = leg lengths
+Units are in the names: ``_ll`` = leg lengths (hip→knee→ankle, see docs/analysis.md), ``_ll_s`` = leg lengths
 per second, ``_deg`` = degrees, ``_s`` = seconds (real capture time), ``_spm`` = steps per minute.
 """
 

@@ -79,6 +79,8 @@ def test_start_verdicts() -> None:
 
 def test_frame_sample_contact_point_is_the_lower_of_heel_and_toe() -> None:
     z = np.zeros(2)
-    s = FrameSample(0, 0.0, z, z, z, (np.array([0.0, 490.0]), z), (np.array([20.0, 500.0]), z),
-                    (z, z), (z, z), LEVEL, 100.0, True, True)
+    heel, toe = np.array([0.0, 490.0]), np.array([20.0, 500.0])
+    s = FrameSample(0, 0.0, z, z, z, (heel, z), (toe, z), z, z, z, (heel, z), (toe, z), LEVEL, 100.0, True, True)
     assert s.bottom_px(0) == pytest.approx([20.0, 500.0])  # toe is lower (late stance)
+    assert s.raw_bottom_px(0) == pytest.approx([20.0, 500.0])
+    assert s.raw_midfoot_px(0) == pytest.approx([10.0, 495.0])

@@ -46,6 +46,9 @@ class FrameSample:
     pelvis_px: np.ndarray
     heel_px: tuple[np.ndarray, np.ndarray]  # per foot track
     toe_px: tuple[np.ndarray, np.ndarray]
+    raw_head_px: np.ndarray  # unfiltered: metrics average these over several frames instead (no lag)
+    raw_shoulders_px: np.ndarray
+    raw_pelvis_px: np.ndarray
     raw_heel_px: tuple[np.ndarray, np.ndarray]  # unfiltered: event timing uses these (no filter lag)
     raw_toe_px: tuple[np.ndarray, np.ndarray]
     ground: GroundFrame
@@ -64,6 +67,9 @@ class FrameSample:
 
     def midfoot_px(self, track: int) -> np.ndarray:
         return (self.heel_px[track] + self.toe_px[track]) / 2.0
+
+    def raw_midfoot_px(self, track: int) -> np.ndarray:
+        return (self.raw_heel_px[track] + self.raw_toe_px[track]) / 2.0
 
 
 @dataclass(frozen=True, eq=False)

@@ -178,7 +178,7 @@ class GaitTracker:
         ground = self.ground.add(lowest, ll)
         confident = (bp.torso_confidence >= self.cfg.min_confidence and bp.feet_confidence >= self.cfg.min_confidence
                      and bp.feet_in_frame and bp.body_in_frame)
-        return FrameSample(index, t, sm[0], sm[1], sm[2], (sm[3], sm[5]), (sm[4], sm[6]),
+        return FrameSample(index, t, sm[0], sm[1], sm[2], (sm[3], sm[5]), (sm[4], sm[6]), raw[0], raw[1], raw[2],
                            (raw[3], raw[5]), (raw[4], raw[6]), ground, ll, confident, bp.feet_in_frame)
 
     # ----------------------------------------------------------------- feet

@@ -2,7 +2,10 @@
 
 Every angle is measured from the ground line's normal (not the image's vertical) and signed by the
 direction of travel, so "+" is always forward; distances are in leg lengths. Points are the
-filtered ones (One-Euro), since the metrics judge posture, not timing.
+*unfiltered* keypoints averaged over several frames: a causal filter lags moving points (the
+pelvis and head of a sprinter by ~1 frame = 0.25 leg lengths) but not the planted foot, which
+biased every pelvis offset backward (evidence in docs/analysis.md); averaging over the late stance
+removes jitter without that bias.
 """
 
 from __future__ import annotations
@@ -68,10 +71,10 @@ def _line_metrics(samples: tuple[FrameSample, ...], track: int, direction: int, 
                   ll: float) -> tuple[float, float, float]:
     leans, offsets, trunks = [], [], []
     for s in samples:
-        contact = s.bottom_px(track)
-        leans.append(angle_deg(g, s.head_px - contact, direction))
-        offsets.append(line_offset_ll(g, contact, s.head_px, s.pelvis_px, direction, ll))
-        trunks.append(angle_deg(g, s.shoulders_px - s.pelvis_px, direction))
+        contact = s.raw_bottom_px(track)
+        leans.append(angle_deg(g, s.raw_head_px - contact, direction))
+        offsets.append(line_offset_ll(g, contact, s.raw_head_px, s.raw_pelvis_px, direction, ll))
+        trunks.append(angle_deg(g, s.raw_shoulders_px - s.raw_pelvis_px, direction))
     return float(np.mean(leans)), float(np.mean(offsets)), float(np.mean(trunks))
 
 
@@ -80,9 +83,9 @@ def stride_metrics(step: Step) -> StrideMetrics:
     n_late = max(1, math.ceil(len(samples) * LATE_STANCE_FRACTION))
     lean, offset, trunk = _line_metrics(samples[-n_late:], k, d, g, ll)
     mid = next((s for s in samples if s.index == step.midstance.frame_index), samples[len(samples) // 2])
-    hof = _fu(g, mid.pelvis_px - mid.midfoot_px(k), d)[0] / ll
+    hof = _fu(g, mid.raw_pelvis_px - mid.raw_midfoot_px(k), d)[0] / ll
     first = samples[0]
-    over = _fu(g, first.midfoot_px(k) - first.pelvis_px, d)[0] / ll
+    over = _fu(g, first.raw_midfoot_px(k) - first.raw_pelvis_px, d)[0] / ll
     cadence = None
     if step.previous_contact_t_s is not None:
         dt = step.contact.t_s - step.previous_contact_t_s
@@ -91,7 +94,7 @@ def stride_metrics(step: Step) -> StrideMetrics:
     speed = 0.0
     if len(samples) >= 2:
         ts = np.array([s.t_s for s in samples])
-        rel = np.array([_fu(g, s.pelvis_px - s.midfoot_px(k), d)[0] / ll for s in samples])
+        rel = np.array([_fu(g, s.raw_pelvis_px - s.raw_midfoot_px(k), d)[0] / ll for s in samples])
         if np.ptp(ts) > 0:
             speed = float(np.polyfit(ts, rel, 1)[0])
     unsure = float(np.mean([not s.confident for s in samples]))

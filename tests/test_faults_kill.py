@@ -28,7 +28,7 @@ from pathlib import Path
 import av
 import pytest
 
-from appliance.recording.clip import recover
+from appliance.recording.clip import clip_from_sidecar, recover
 from appliance.store import Store
 
 KILLS = 50
@@ -112,6 +112,7 @@ def test_kill9_while_recording(tmp_path: Path, demo_clip: Path) -> None:
                 else:
                     assert path.stat().st_size == clip.size_bytes
                     assert _decoded_frames(path) == clip.frames, f"round {round_}: {clip.name} does not decode fully"
+                    assert clip_from_sidecar(clips_dir / clip.sidecar_file, path).name == clip.name
 
         # 2. What the next start's recovery makes of it.
         with Store.open(db) as store:

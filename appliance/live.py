@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 
 from appliance import paths
@@ -21,11 +22,15 @@ from appliance.live_state import LatestSlot
 from appliance.pipeline import Pipeline, PipelineStats
 from appliance.pose.engine import PoseEngine
 from appliance.pose.types import PoseFrame
+from appliance.recording.recorder import Recorder
+from appliance.recording.runs import RunLogger
 from appliance.service_notify import ServiceNotifier
 from appliance.sources.base import Frame, FrameSource
 from appliance.sources.factory import open_source
 from appliance.sources.picamera import PicameraConfig
 from appliance.sources.reconnect import ReconnectingSource
+from appliance.store import Store, open_state_dir
+from appliance.store.records import Session
 from appliance.web import create_app
 from appliance.web.server import WebServer, start_web
 
@@ -77,6 +82,10 @@ class LiveAppliance:
         self.source: FrameSource | None = None
         self.pipeline: Pipeline | None = None
         self.web: WebServer | None = None
+        self.store: Store | None = None
+        self.recorder: Recorder | None = None
+        self.runs: RunLogger | None = None
+        self.session: Session | None = None
 
     def _camera(self) -> PicameraConfig:
         cam = self.config.camera
@@ -102,7 +111,7 @@ class LiveAppliance:
             return
         state = paths.state_dir()
         app = create_app(state_dir=state, slot=self.slot, lights=self.lights, config_path=paths.config_path(),
-                         max_upload_bytes=web.max_upload_mb * 1_000_000, upload_threads=1)
+                         max_upload_bytes=web.max_upload_mb * 1_000_000, upload_threads=1, store=self.store)
         port = web.port if self.options.web_port is None else self.options.web_port
         try:
             self.web = start_web(app, web.host, port)
@@ -111,10 +120,37 @@ class LiveAppliance:
                                "set [web] port in the config or LEANCAM_WEB_PORT") from err
         log.info("web display on %s", self.web.url)
 
+    def _start_recording(self, source_name: str, fps: float) -> None:
+        """Open the store (a clear error if the state dir is unusable) and, if enabled, the recorder."""
+        self.store, clips_dir = open_state_dir()
+        self.session = self.store.add_session(Session(time.time(), source_name))
+        if self.config.recording.enabled:
+            self.recorder = Recorder(clips_dir, self.config.recording, self.store, self.session.id,
+                                     fps=fps or 30.0, retention=self.config.retention)
+        self.runs = RunLogger(self.store, self.session.id, self.recorder)
+
+    def _stop_recording(self) -> None:
+        """Close runs, the clip in progress and the session; each step even if an earlier one failed."""
+        try:
+            if self.runs is not None:
+                self.runs.end()
+        finally:
+            try:
+                if self.recorder is not None:
+                    self.recorder.close()
+            finally:
+                if self.store is not None:
+                    if self.session is not None and self.session.id is not None:
+                        self.store.end_session(self.session.id)
+                    self.store.close()
+
     def _sink(self, frame: Frame, pose: PoseFrame) -> None:
         assert self.analyzer is not None and self.pipeline is not None
         update = self.analyzer.push(pose)
-        self.feedback.on_frame(frame, pose, update)
+        self.feedback.on_frame(frame, pose, update)  # the runner's light first: it is the latency budget
+        if self.recorder is not None and self.runs is not None:
+            self.recorder(frame, pose)
+            self.runs.on_update(frame.t_s, update)
         self.notifier.ready()
         stats = self.pipeline
         self.slot.publish(source=self.source.info.name if self.source else "", t_s=frame.t_s,
@@ -129,6 +165,7 @@ class LiveAppliance:
             info = source.info
             log.info("source %s: %d×%d at %.2f fps", info.name, info.width_px, info.height_px, info.fps)
             self.analyzer = StreamingAnalyzer(self.config, source_fps=info.fps or None)
+            self._start_recording(info.name, info.fps)
             self._start_web()
             self.notifier.status(f"running on {info.name}")
             self.pipeline = Pipeline(source, self.engine.process, sinks=[self._sink], stop=self.stop,
@@ -137,6 +174,7 @@ class LiveAppliance:
                 return self.pipeline.run(max_frames=opts.max_frames, duration_s=opts.duration_s)
             finally:
                 self.notifier.stopping()
+                self._stop_recording()
 
     def close(self) -> None:
         if self.web is not None:

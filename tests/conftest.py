@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -59,3 +60,17 @@ def pose_frames() -> Callable[[Path], list[PoseFrame]]:
         return cache[key]
 
     return frames_of
+
+
+@pytest.fixture(autouse=True)
+def _isolated_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the user's config or writes into their recordings: each gets its own state dir.
+
+    Tests that need a specific state dir set LEANCAM_STATE_DIR themselves (their monkeypatch wins).
+    """
+    root = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("LEANCAM_STATE_DIR", str(root))
+    monkeypatch.setenv("LEANCAM_CONFIG", str(root / "leancam.toml"))
+    for name in [n for n in os.environ if n.startswith("LEANCAM_") and n.count("_") >= 2
+                 and n.split("_")[1].lower() in ("camera", "leds", "web", "recording", "retention", "gait", "lean")]:
+        monkeypatch.delenv(name)

@@ -11,6 +11,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bench",
     "fetch",
     "doctor",
+    "config",
     "web",
     "mounting",
 )

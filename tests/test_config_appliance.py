@@ -67,3 +67,9 @@ def test_cli_check_reports_unknown_key(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert "unknown key 'red'" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_docs_show_the_current_defaults() -> None:
+    """docs/configuration.md embeds `leancam config --defaults`; regenerate it when a default changes."""
+    doc = (Path(__file__).parent.parent / "docs" / "configuration.md").read_text()
+    assert default_toml() in doc, "docs/configuration.md is stale: paste `leancam config --defaults` into it"

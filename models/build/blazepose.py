@@ -116,7 +116,7 @@ def decode_detections(
 ) -> list[Detection]:
     """Decode raw detector outputs to frame-pixel detections (weighted NMS, best first)."""
     raw = raw_boxes.reshape(-1, 12)
-    scores = 1.0 / (1.0 + np.exp(-np.clip(raw_scores.reshape(-1), -100.0, 100.0)))
+    scores = 1.0 / (1.0 + np.exp(-np.clip(raw_scores.reshape(-1).astype(np.float64), -100.0, 100.0)))
     keep = scores >= min_score
     if not keep.any():
         return []

@@ -10,11 +10,16 @@ used for calibration):
   keypoint deviation of matched detections in px at 224;
 - both: raw ``invoke()`` latency ratio vs fp32, measured in this run with ai-edge-litert
   (num_threads=2, XNNPACK), warm-up then rounds that interleave the variants so machine noise hits
-  all of them alike; the median of the rounds is used. Only ratios are meaningful.
+  all of them alike (per round and variant: one untimed invoke to warm its cache, two timed); the
+  median over all rounds is used. Only ratios are meaningful.
 
 Gate: landmark mean ≤ 3 px and latency ≤ 0.6× fp32 (issue 8's goal); detector recall ≥ 0.95,
 keypoint mean ≤ 3 px at 224 and latency ≤ 1.0× fp32. The manifest's ``default`` per model is the
-fastest variant that passes, else the fp32 reference.
+fastest variant that passes with a 20 % accuracy margin (landmark mean ≤ 2.4 px, detector keypoints
+≤ 2.4 px), else the fastest that passes, else the fp32 reference. The margin is there because these
+are estimates from a few hundred crops of five clips (one variant moved from 2.2 px on the
+calibration clips to 2.9 px on the hold-out ones): a variant 0.1 px under the limit is not a safe
+default.
 
 Shipping: quantized variants that pass are marked ``shipped`` and are the only .tflite files git
 tracks here (this script rewrites ``models/built/.gitignore`` to say so). fp32 files are not
@@ -48,11 +53,13 @@ log = logging.getLogger("models.build.gate")
 REPO = Path(__file__).resolve().parents[2]
 BUILT = REPO / "models" / "built"
 MODELS = {"detector": "pose_detection", "landmark": "pose_landmark_full"}
-VARIANT_ORDER = ["fp32", "fp32_noseg", "wi8", "dyn8", "int8", "int8f", "int8_noseg", "int8f_noseg", "mixed_noseg"]
+VARIANT_ORDER = ["fp32", "fp32_noseg", "wi8", "dyn8", "int8", "int8f", "int8_noseg", "int8f_noseg",
+                 "mixed", "mixed_noseg", "mixedhead_noseg"]
 GATE = {
     "landmark": {"mean_px": 3.0, "latency_ratio": 0.6},
     "detector": {"recall": 0.95, "kp_mean_px": 3.0, "latency_ratio": 1.0},
 }
+DEFAULT_MARGIN = 0.8  # default variant: accuracy within 80 % of the gate's limit
 
 
 def sha256_of(path: Path) -> str:
@@ -111,11 +118,13 @@ def run_landmark(runner: Runner, crops: np.ndarray) -> LandmarkOut:
     return LandmarkOut(np.asarray(xy), np.asarray(vis), np.asarray(pres))
 
 
-def landmark_metrics(ref: LandmarkOut, var: LandmarkOut) -> dict[str, float]:
+def landmark_metrics(ref: LandmarkOut, var: LandmarkOut, clips: np.ndarray) -> dict[str, Any]:
     posed = ref.presence > 0.5
     dist = np.linalg.norm(var.xy - ref.xy, axis=-1)[posed]  # (n_posed, 33)
     visible = ref.visibility[posed] > 0.5
+    posed_clips = clips[posed]
     return {
+        "mean_px_by_clip": {c: round(float(dist[posed_clips == c].mean()), 3) for c in sorted(set(posed_clips))},
         "mean_px": float(dist.mean()),
         "p95_px": float(np.percentile(dist, 95)),
         "max_px": float(dist.max()),
@@ -155,7 +164,11 @@ def detector_metrics(ref: list[list[bp.Detection]], var: list[list[bp.Detection]
 
 
 def measure_latency(runners: dict[str, Runner], x: np.ndarray, rounds: int, warmup: int = 5) -> dict[str, float]:
-    """Median invoke ms per variant; variants interleaved round by round (fair under noise)."""
+    """Median invoke ms per variant, measured in interleaved rounds (fair under machine noise).
+
+    Each round gives every variant one untimed invoke (so its weights are back in cache, as on the
+    appliance, where the landmark model runs frame after frame) and then times two invokes.
+    """
     for r in runners.values():
         r.set_input(x)
         for _ in range(warmup):
@@ -163,9 +176,11 @@ def measure_latency(runners: dict[str, Runner], x: np.ndarray, rounds: int, warm
     times: dict[str, list[float]] = {k: [] for k in runners}
     for _ in range(rounds):
         for name, r in runners.items():
-            t0 = time.perf_counter()
             r.it.invoke()
-            times[name].append((time.perf_counter() - t0) * 1e3)
+            for _ in range(2):
+                t0 = time.perf_counter()
+                r.it.invoke()
+                times[name].append((time.perf_counter() - t0) * 1e3)
     return {k: statistics.median(v) for k, v in times.items()}
 
 
@@ -186,8 +201,9 @@ def gate_model(model: str, split: dict[str, np.ndarray], rounds: int) -> dict[st
     results: dict[str, dict[str, Any]] = {}
     if model == "landmark":
         ref = run_landmark(runners["fp32"], split["crops"])
+        clips = np.asarray([s.split(":")[0] for s in split["crop_source"]])
         for v, r in runners.items():
-            results[v] = landmark_metrics(ref, ref if v == "fp32" else run_landmark(r, split["crops"]))
+            results[v] = landmark_metrics(ref, ref if v == "fp32" else run_landmark(r, split["crops"]), clips)
         x = bp.lmk_normalize(split["crops"][0])
     else:
         ref_d = run_detector(runners["fp32"], split["det_inputs"], split["det_letterbox"])
@@ -200,6 +216,9 @@ def gate_model(model: str, split: dict[str, np.ndarray], rounds: int) -> dict[st
     for v, res in results.items():
         res["latency_ms"] = round(lat[v], 3)
         res["latency_ratio"] = round(lat[v] / lat["fp32"], 3)
+        if "fp32_noseg" in lat:
+            # How much is quantization, as opposed to dropping the unused segmentation branch.
+            res["latency_ratio_vs_fp32_noseg"] = round(lat[v] / lat["fp32_noseg"], 3)
         if model == "landmark":
             acc_ok = res["mean_px"] <= g["mean_px"]
         else:
@@ -224,18 +243,19 @@ def print_table(all_results: dict[str, dict[str, dict[str, Any]]]) -> None:
     lm = all_results.get("landmark", {})
     if lm:
         print("\nlandmark model (hold-out crops; px at 256)")
-        print(f"{'variant':8} {'mean':>6} {'p95':>6} {'max':>7} {'vis.mean':>8} {'agree':>6} {'ms':>7} "
-              f"{'ratio':>6} {'MB':>6}  gate")
+        print(f"{'variant':16} {'mean':>6} {'p95':>6} {'max':>7} {'vis.mean':>8} {'agree':>6} {'ms':>7} "
+              f"{'ratio':>6} {'/noseg':>6} {'MB':>6}  gate")
         for v, r in lm.items():
-            print(f"{v:8} {r['mean_px']:6.2f} {r['p95_px']:6.2f} {r['max_px']:7.1f} {r['visible_mean_px']:8.2f} "
+            print(f"{v:16} {r['mean_px']:6.2f} {r['p95_px']:6.2f} {r['max_px']:7.1f} {r['visible_mean_px']:8.2f} "
                   f"{r['presence_agreement']:6.1%} {r['latency_ms']:7.2f} {r['latency_ratio']:6.2f} "
-                  f"{r['size_bytes'] / 1e6:6.2f}  {_verdict(r)}")
+                  f"{r.get('latency_ratio_vs_fp32_noseg', float('nan')):6.2f} {r['size_bytes'] / 1e6:6.2f}  "
+                  f"{_verdict(r)}")
     det = all_results.get("detector", {})
     if det:
         print("\ndetector (hold-out frames; keypoints px at 224)")
-        print(f"{'variant':8} {'recall':>7} {'kp mean':>8} {'extra':>6} {'ms':>7} {'ratio':>6} {'MB':>6}  gate")
+        print(f"{'variant':16} {'recall':>7} {'kp mean':>8} {'extra':>6} {'ms':>7} {'ratio':>6} {'MB':>6}  gate")
         for v, r in det.items():
-            print(f"{v:8} {r['recall']:7.1%} {r['kp_mean_px']:8.2f} {r['extra_detections']:6d} {r['latency_ms']:7.2f} "
+            print(f"{v:16} {r['recall']:7.1%} {r['kp_mean_px']:8.2f} {r['extra_detections']:6d} {r['latency_ms']:7.2f} "
                   f"{r['latency_ratio']:6.2f} {r['size_bytes'] / 1e6:6.2f}  {_verdict(r)}")
 
 
@@ -263,6 +283,8 @@ def main(argv: list[str] | None = None) -> int:
         "schema": 1,
         "about": "BlazePose variants built by models/build (see README.md there and NOTICE here)",
         "gate": GATE,
+        "default_rule": f"fastest variant that passes with accuracy ≤ {DEFAULT_MARGIN:.0%} of the limit, "
+                        "else fastest that passes, else fp32",
         "reference": "fp32 (mediapipe 0.10.14 files with fp16 weights folded to fp32; bit-identical outputs)",
         "holdout": sorted({s.split(":")[0] for s in split["crop_source"]}),
         "measured_with": {"ai-edge-litert": _pkg_version("ai-edge-litert"), "num_threads": 2,
@@ -271,8 +293,12 @@ def main(argv: list[str] | None = None) -> int:
         "models": {},
     }
     for m, res in results.items():
+        key = "mean_px" if m == "landmark" else "kp_mean_px"
+        limit = GATE[m]["mean_px" if m == "landmark" else "kp_mean_px"] * DEFAULT_MARGIN
         passing = [v for v in res if res[v]["pass"]]
-        default = min(passing, key=lambda v: res[v]["latency_ratio"]) if passing else "fp32"
+        safe = [v for v in passing if res[v][key] <= limit]
+        pool = safe or passing
+        default = min(pool, key=lambda v: res[v]["latency_ratio"]) if pool else "fp32"
         manifest["models"][m] = {"name": MODELS[m], "default": default, "variants": res}
     shipped = []
     for m, entry in manifest["models"].items():

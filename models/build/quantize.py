@@ -9,6 +9,7 @@ the appliance, which only loads the .tflite files this writes. Variants per mode
 - ``int8f``    full static int8 but float input/output and float output heads
 - ``mixed``    ``int8f`` plus the layers listed in ``mixed_layers.json`` kept float (chosen by
                measured per-layer sensitivity, see ``sensitivity.py``), if that file exists
+- ``mixedhead``  ``int8f`` with the stem and the regression-only branch float (landmark model)
 - ``*_noseg``  the same recipe applied to ``pose_landmark_full_fp32_noseg.tflite`` (landmark model
                without the unused segmentation branch, see fold_fp16.py)
 
@@ -81,10 +82,15 @@ def _float_io(model: str) -> Recipe:
     return [_float(".*", "INPUT"), _float(".*", "OUTPUT"), _float(HEADS[model])]
 
 
-def mixed_layers(model: str) -> list[str]:
+def mixed_layers(model: str, recipe: str = "mixed") -> list[str]:
     if not MIXED_LAYERS.is_file():
         return []
-    return list(json.loads(MIXED_LAYERS.read_text()).get(model, {}).get("keep_float", []))
+    return list(json.loads(MIXED_LAYERS.read_text()).get(model, {}).get(recipe, {}).get("keep_float", []))
+
+
+def _mixed(model: str, recipe: str) -> Recipe:
+    keep = mixed_layers(model, recipe)
+    return [_static(), *_float_io(model), *([_float(_exact(keep))] if keep else [])]
 
 
 def _exact(names: list[str]) -> str:
@@ -100,9 +106,10 @@ RECIPES: dict[str, Callable[[str], Recipe]] = {
     "dyn8": lambda m: [_weights_only(explicit=False)],
     "int8": lambda m: [_static()],
     "int8f": lambda m: [_static(), *_float_io(m)],
-    "mixed": lambda m: [_static(), *_float_io(m), *([_float(_exact(mixed_layers(m)))] if mixed_layers(m) else [])],
+    "mixed": lambda m: _mixed(m, "mixed"),
+    "mixedhead": lambda m: _mixed(m, "mixedhead"),
 }
-NEEDS_CALIBRATION = {"int8", "int8f", "mixed"}
+NEEDS_CALIBRATION = {"int8", "int8f", "mixed", "mixedhead"}
 
 
 def calibration_samples(model: str, limit: int | None = None) -> list[dict[str, np.ndarray]]:
@@ -123,7 +130,7 @@ def calibration_samples(model: str, limit: int | None = None) -> list[dict[str, 
 
 DEFAULT_VARIANTS = {
     "detector": ["wi8", "dyn8", "int8", "int8f", "mixed"],
-    "landmark": ["wi8", "dyn8", "int8", "int8f", "int8_noseg", "int8f_noseg", "mixed_noseg"],
+    "landmark": ["wi8", "dyn8", "int8", "int8f", "int8_noseg", "int8f_noseg", "mixed_noseg", "mixedhead_noseg"],
 }
 
 
@@ -179,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     for model in args.models.split(","):
         wanted = args.variants.split(",") if args.variants else DEFAULT_VARIANTS[model]
         variants = [v for v in wanted if v in DEFAULT_VARIANTS[model]]
-        variants = [v for v in variants if split_variant(v)[0] != "mixed" or mixed_layers(model)]
+        variants = [v for v in variants if not split_variant(v)[0].startswith("mixed")
+                    or mixed_layers(model, split_variant(v)[0])]
         for variant in variants:
             recipe_name, base = split_variant(variant)
             fp32 = args.out_dir / f"{MODELS[model]}_{base}.tflite"

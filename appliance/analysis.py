@@ -115,10 +115,15 @@ class StreamingAnalyzer:
 
     def _judge(self, step: Step) -> StrideResult:
         m = stride_metrics(step)
-        # Judged as running only if this step had a flight phase and so had most of the recent
-        # ones: a walker's odd "flight" (a foot detected late) must not make a running stride.
-        self._recent_running.append(step.running)
-        running = step.running and sum(self._recent_running) > len(self._recent_running) / 2
+        # Judged as running only if this step had a flight phase, was faster than walking, and
+        # the gait is established: most of the last steps (at least 3) ran, or a start was just
+        # seen. A walker's odd "flight" (a foot detected late), the first steps of a clip and a
+        # stance detected on the wrong foot (slow or backward "speed") must not be judged.
+        ran = step.running and m.speed_ll_s >= self.config.lean.min_running_speed_ll_s
+        self._recent_running.append(ran)
+        recent_start = bool(self.starts) and 0 <= step.contact.t_s - self.starts[-1].initiation.event.t_s < 2.0
+        established = len(self._recent_running) >= 3 and sum(self._recent_running) > len(self._recent_running) / 2
+        running = ran and (established or recent_start)
         verdict, reasons = judge_stride(m, self.config.lean, running)
         return StrideResult(step, m, verdict, tuple(reasons))
 

@@ -95,6 +95,10 @@ class LeanConfig:
     initiation_butt_out_pelvis_offset: float = -0.08
     # Stride unsure when more than this fraction of its frames have unsure keypoints.
     max_unsure_fraction: float = 0.3
+    # A step slower than this over the ground is not judged as running ("walking"): ~1.4 m/s, a
+    # brisk walk for a 0.9 m leg. Sprint strides measured 3-9 leg lengths/s; strides detected on
+    # the wrong foot show slow or negative speeds, so this also keeps them from being judged.
+    min_running_speed_ll_s: float = 1.5
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,9 @@ class GaitConfig:
     # extra; 0.03 → 4/10, 8 extra. Its foot keypoints are too noisy for any value to be good; on
     # the 30 fps sprint clips every value ≤ 0.067 s is the same two frames. Kept at 0 (fewest missed).
     confirm_s: float = 0.0
+    # Share of the confirmation window that must hold the new state (at 30 fps the window is 2
+    # frames: both). Lets a long slow-motion window tolerate single jittery frames.
+    confirm_fraction: float = 0.7
     # Still (design §2): pelvis and both feet within still_range_ll for still_min_s, feet planted.
     still_range_ll: float = 0.08
     still_min_s: float = 0.5

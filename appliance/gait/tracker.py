@@ -46,11 +46,8 @@ class _FootState:
     """Ground state machine of one foot track, fed with one "planted" decision per frame."""
 
     grounded: bool | None = None  # None until the first decided frame
-    run_value: bool | None = None  # value of the current run of equal planted decisions
-    run_start: int | None = None  # first frame index of that run
-    run_len: int = 0
-    leave_start: int | None = None  # first frame of the current run of "has moved off" frames
-    leave_len: int = 0
+    # Recent per-frame decisions (frame index, planted, left its place), for the confirmation window.
+    history: deque[tuple[int, bool, bool]] = field(default_factory=lambda: deque(maxlen=256))
     stance_contact: GaitEvent | None = None  # contact that opened the current stance
     last_change: int = -1  # frame of the last contact / toe-off: the next one must come after it
     last_contact: GaitEvent | None = None
@@ -251,35 +248,38 @@ class GaitTracker:
         self._planted.pop(j.index - BUFFER_FRAMES, None)
         prev = self._sample_at(j.index - 1)
         self.direction.update(j, prev, heights)
-        # Confirmation: at least confirm_frames frames and confirm_s of real time (slow-motion
-        # clips have many frames per stance, and their per-frame jitter must not split a stance).
-        m = max(self.cfg.confirm_frames, math.ceil(self.cfg.confirm_s / max(self._dt_s, 1e-6) - 1e-6))
+        # Confirmation window: at least confirm_frames frames and confirm_s of real time. A change
+        # at frame a is an event once the window starting at a holds the new state in at least
+        # confirm_fraction of its frames (at 30 fps: both of 2 frames). Slow-motion clips have many
+        # frames per stance and their jitter must not split a stance, nor delay its contact.
+        w = max(self.cfg.confirm_frames, math.ceil(self.cfg.confirm_s / max(self._dt_s, 1e-6) - 1e-6))
+        need = max(1, math.ceil(self.cfg.confirm_fraction * w - 1e-9))
         for k in (0, 1):
             st = self._fs[k]
-            if st.run_value is planted[k]:
-                st.run_len += 1
-            else:
-                st.run_value, st.run_start, st.run_len = planted[k], j.index, 1
-            if left[k]:
-                st.leave_start = j.index if st.leave_start is None else st.leave_start
-                st.leave_len += 1
-            else:
-                st.leave_start, st.leave_len = None, 0
+            st.history.append((j.index, planted[k], left[k]))
             if st.grounded is None:
                 st.grounded = planted[k]
         # Toe-offs first, so a contact decided at the same frame sees the other foot already gone.
         for k in (0, 1):
             st = self._fs[k]
-            if (st.grounded and st.leave_start is not None and st.leave_len >= m
-                    and st.leave_start > st.last_change):
-                st.last_change = st.leave_start
-                self._toe_off(k, st.leave_start, now)
+            if st.grounded and len(st.history) > w:
+                before, *window = list(st.history)[-w - 1:]
+                a = window[0]
+                # a must start a change (the frame before it had not left), else a stance that is
+                # both "moving" and "staying" at one frame would toe off and land again at once.
+                if (a[2] and not before[2] and sum(x[2] for x in window) >= need
+                        and a[0] > st.last_change):
+                    st.last_change = a[0]
+                    self._toe_off(k, a[0], now)
         for k in (0, 1):
             st = self._fs[k]
-            if (not st.grounded and st.run_value is True and st.run_len >= m
-                    and st.run_start is not None and st.run_start > st.last_change):
-                st.last_change = st.run_start
-                self._contact(k, st.run_start, now)
+            if not st.grounded and len(st.history) > w:
+                before, *window = list(st.history)[-w - 1:]
+                a = window[0]
+                if (a[1] and not before[1] and sum(x[1] for x in window) >= need
+                        and a[0] > st.last_change):
+                    st.last_change = a[0]
+                    self._contact(k, a[0], now)
         self._update_start(j, now)
 
     def _contact(self, k: int, index: int, now: FrameSample) -> None:
@@ -300,7 +300,8 @@ class GaitTracker:
                 return
         ev = self._event("contact", k, index, now)
         # Running has a flight phase: the other foot left the ground before this one landed.
-        other_down = bool(other.grounded) and not (other.leave_start is not None and other.leave_start <= index)
+        other_left = next((x[2] for x in reversed(other.history) if x[0] <= index), False)
+        other_down = bool(other.grounded) and not other_left
         st.running_contact = not other_down
         st.stance_contact = ev
         st.last_contact = ev

@@ -127,3 +127,25 @@ def test_config_defaults_and_strict_keys(tmp_path) -> None:
         load_config(bad)
     with pytest.raises(ConfigError, match="no such config file"):
         load_config(tmp_path / "missing.toml")
+
+
+def test_standing_still_is_neither_a_start_nor_a_stride() -> None:
+    rng = np.random.default_rng(3)
+    tr = GaitTracker()
+    for i in range(150):  # 5 s of a person standing, with BlazePose-like jitter
+        lm = _landmarks(200, 190, 215)
+        lm[:, :2] += rng.normal(0, 1.0, size=(33, 2))
+        tr.push(PoseFrame(i, i / 30, 640, 640, lm, 1.0))
+    assert tr.initiations == [] and tr.steps == []
+    assert [e for e in tr.events if e.kind in ("contact", "toe_off", "initiation")] == []
+
+
+def test_degenerate_poses_are_skipped_not_crashed_on() -> None:
+    tr = GaitTracker()
+    collapsed = np.zeros((33, 5), np.float32)
+    collapsed[:, 3:] = 1.0  # every landmark on one point: leg length 0
+    nan = _landmarks(200, 190, 215)
+    nan[5, 0] = np.nan
+    for i in range(40):
+        tr.push(PoseFrame(i, i / 30, 640, 480, collapsed if i % 2 else nan, 1.0))
+    assert tr.frames_with_pose == 0 and tr.events == []

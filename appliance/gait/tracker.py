@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 # Samples kept for metrics: a stance plus margin even for slow-motion clips.
 BUFFER_FRAMES = 600
+# Below this leg length (px) a pose is not analysed: foot jitter would exceed a whole foot length.
+MIN_LEG_LENGTH_PX = 20.0
 
 
 @dataclass
@@ -151,11 +153,16 @@ class GaitTracker:
             if self._last_pose_t is not None and t - self._last_pose_t > self.cfg.max_gap_s:
                 self._reset_tracking()
             return []
+        if not np.all(np.isfinite(frame.landmarks[:, :2])):
+            log.debug("frame %d: non-finite landmarks, treated as no pose", frame.index)
+            return []
+        bp = body_points(frame.landmarks, frame.width_px, frame.height_px)
+        if not bp.leg_length_px >= MIN_LEG_LENGTH_PX:
+            return []  # a degenerate pose (or a person too small to time a foot on): not analysable
         self.frames_with_pose += 1
         if self._last_pose_t is not None and t - self._last_pose_t > self.cfg.max_gap_s:
             self._reset_tracking()
         self._last_pose_t = t
-        bp = body_points(frame.landmarks, frame.width_px, frame.height_px)
         sample = self._smooth(frame.index, t, bp)
         self.buffer.append(sample)
         if sample.confident:

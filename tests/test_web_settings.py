@@ -148,12 +148,15 @@ def test_thresholds_written_validated_and_reported(tmp_path: Path, state: Path) 
     html = client.get("/settings/").get_data(as_text=True)
     fields = dict(re.findall(r'<input type="number" id="([\w.]+)" name="[\w.]+" value="([^"]*)"', html))
     assert fields, "no threshold fields rendered"
+    # What a browser posts besides the numbers: text fields as they are, ticked checkboxes as "on".
+    others = {**dict(re.findall(r'<input id="(\w+\.\w+)" name="[\w.]+" value="([^"]*)"', html)),
+              **{k: "on" for k in re.findall(r'<input type="checkbox" id="(\w+\.\w+)" name="[\w.]+" checked', html)}}
     key = next(iter(fields))
     section, name = key.split(".")
     default = getattr(getattr(config.Config(), section), name)
     new_value = default + 1 if isinstance(default, int) else round(default * 0.5 + 0.01, 4)
     token = _csrf(client, "/settings/")
-    resp = client.post("/settings/thresholds", data={**fields, key: str(new_value), "csrf_token": token},
+    resp = client.post("/settings/thresholds", data={**others, **fields, key: str(new_value), "csrf_token": token},
                        follow_redirects=True)
     assert "Thresholds saved" in resp.get_data(as_text=True)
     written = tomllib.loads(cfg_path.read_text())
@@ -161,7 +164,8 @@ def test_thresholds_written_validated_and_reported(tmp_path: Path, state: Path) 
     assert config.load_config(cfg_path) == saved[0]
     # Bad input: nothing written, clear message.
     before = cfg_path.read_text()
-    resp = client.post("/settings/thresholds", data={**fields, key: "abc", "csrf_token": token}, follow_redirects=True)
+    resp = client.post("/settings/thresholds", data={**others, **fields, key: "abc", "csrf_token": token},
+                       follow_redirects=True)
     assert "Not saved" in resp.get_data(as_text=True)
     assert cfg_path.read_text() == before
 

@@ -168,7 +168,8 @@ def test_every_other_frame_dropped_keeps_the_labelled_events(sprints, shared_dat
                 continue
             total += 1
             found += any(abs(f - lb.frame / 2) <= 1.0 for f in events(half, lb.event))
-    assert found >= 0.7 * total, f"{found}/{total} labelled events found within one frame at half rate"
+    # Measured: 52 of 61 (85 %) on engine keypoints, 51 on MediaPipe's; at full rate 57 of 61.
+    assert found >= 0.75 * total, f"{found}/{total} labelled events found within one frame at half rate"
 
 
 def test_still_start_position_alone_is_no_start_and_no_stride(sprints, shared_data: Path) -> None:

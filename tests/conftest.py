@@ -27,6 +27,13 @@ def shared_data() -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def shared_data_or_none() -> Path | None:
+    """../shared/data when present (tests that can also run on the demo clip use this)."""
+    root = paths.shared_data_dir()
+    return root if (root / "README.md").is_file() else None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     from appliance.sources.picamera import picamera2_available
 

@@ -78,6 +78,18 @@ def test_csv_and_table(sprint, capsys) -> None:
     assert "initiation at" in out and "summary:" in out and f"{len(rows)} strides" in out
 
 
+def test_events_listing_shows_each_decision_lag(sprint, capsys) -> None:
+    video, kp, _ = sprint
+    code, out, _ = run(capsys, "analyze", str(video), "--keypoints", str(kp), "--events")
+    assert code == 0
+    rows = [line.split() for line in out.splitlines()[1:]]
+    kinds = {r[0] for r in rows}
+    assert {"initiation", "contact", "toe_off", "midstance"} <= kinds
+    for r in rows:
+        frame, decided, lag = int(r[-5]), int(r[-3]), int(r[-2])
+        assert decided - frame == lag >= 0
+
+
 def test_eval_prints_the_per_event_table(sprint, capsys) -> None:
     video, kp, labels = sprint
     code, out, _ = run(capsys, "eval", str(video), str(labels), "--keypoints", str(kp), "--first-row-initiation")

@@ -43,6 +43,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print the JSON result (schema 1, docs/analysis.md)")
     out.add_argument("--csv", action="store_true", help="print one CSV row per stride")
+    out.add_argument("--events", action="store_true",
+                     help="print every event as it was decided: frame, time and decision lag")
     p.add_argument("--annotate", type=Path, metavar="OUT.mp4",
                    help="also write the video with skeleton, the foot→pelvis→head line coloured by verdict "
                         "and event labels")
@@ -137,6 +139,14 @@ def format_table(result: AnalysisResult) -> str:
     return "\n".join(lines)
 
 
+def format_events(result: AnalysisResult) -> str:
+    lines = [f"{'event':10s} {'foot':5s} {'frame':>5s} {'t_s':>7s} {'decided':>7s} {'lag fr':>6s} {'lag ms':>6s}"]
+    for e in result.events:
+        lines.append(f"{e.kind:10s} {e.foot:5s} {e.frame_index:5d} {e.t_s:7.3f} {e.decided_frame_index:7d} "
+                     f"{e.lag_frames:6d} {e.lag_s * 1000:6.0f}")
+    return "\n".join(lines)
+
+
 def format_csv(result: AnalysisResult) -> str:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=CSV_FIELDS, lineterminator="\n")
@@ -159,6 +169,8 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     elif args.csv:
         sys.stdout.write(format_csv(result))
+    elif args.events:
+        print(format_events(result))
     else:
         print(format_table(result))
     return 0

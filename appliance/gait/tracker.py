@@ -264,12 +264,14 @@ class GaitTracker:
         for k in (0, 1):
             st = self._fs[k]
             st.history.append((j.index, planted[k], left[k]))
-            if st.grounded is None:
-                st.grounded = planted[k]
+            if st.grounded is None and len(st.history) > w:
+                # The state the foot was in when tracking began (no event for it): the majority of
+                # the first frames, so one jittery first frame does not make a "contact" at once.
+                st.grounded = 2 * sum(x[1] for x in st.history) > len(st.history)
         # Toe-offs first, so a contact decided at the same frame sees the other foot already gone.
         for k in (0, 1):
             st = self._fs[k]
-            if st.grounded and len(st.history) > w:
+            if st.grounded is True and len(st.history) > w:
                 before, *window = list(st.history)[-w - 1:]
                 a = window[0]
                 # a must start a change (the frame before it had not left), else a stance that is
@@ -280,7 +282,7 @@ class GaitTracker:
                     self._toe_off(k, a[0], now)
         for k in (0, 1):
             st = self._fs[k]
-            if not st.grounded and len(st.history) > w:
+            if st.grounded is False and len(st.history) > w:
                 before, *window = list(st.history)[-w - 1:]
                 a = window[0]
                 if (a[1] and not before[1] and sum(x[1] for x in window) >= need

@@ -98,6 +98,7 @@ class StreamingAnalyzer:
         self.strides: list[StrideResult] = []
         self.starts: list[StartResult] = []
         self._recent_running: deque[bool] = deque(maxlen=4)
+        self._ran: list[bool] = []  # per step: flight and faster than walking
 
     def push(self, frame: PoseFrame) -> Update:
         tr = self.tracker
@@ -121,6 +122,7 @@ class StreamingAnalyzer:
         # stance detected on the wrong foot (slow or backward "speed") must not be judged.
         ran = step.running and m.speed_ll_s >= self.config.lean.min_running_speed_ll_s
         self._recent_running.append(ran)
+        self._ran.append(ran)
         recent_start = bool(self.starts) and 0 <= step.contact.t_s - self.starts[-1].initiation.event.t_s < 2.0
         established = len(self._recent_running) >= 3 and sum(self._recent_running) > len(self._recent_running) / 2
         running = ran and (established or recent_start)
@@ -129,11 +131,11 @@ class StreamingAnalyzer:
 
     @property
     def gait(self) -> str | None:
-        """"running" / "walking" by the majority of steps (flight phase or not); None: no steps."""
-        steps = self.tracker.steps
-        if not steps:
+        """"running" when most steps ran (flight phase and faster than walking), else "walking";
+        None when there were no steps at all."""
+        if not self._ran:
             return None
-        return "running" if sum(s.running for s in steps) >= len(steps) / 2 else "walking"
+        return "running" if sum(self._ran) > len(self._ran) / 2 else "walking"
 
 
 @dataclass(frozen=True)

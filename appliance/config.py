@@ -104,6 +104,26 @@ class LeanConfig:
     min_running_speed_ll_s: float = 1.5
 
 
+DIRECTIONS = ("auto", "left_to_right", "right_to_left")
+
+
+@dataclass(frozen=True)
+class UnitConfig:
+    """This unit: its name (web page, MQTT topics) and the runner's direction of travel."""
+
+    # Shown on the web display and used in MQTT topics; a club with several units names each spot.
+    name: str = "LeanCam"
+    # auto = from the pelvis motion (treadmill: from foot swing); fix it where the analysis should
+    # not guess: left_to_right or right_to_left as the camera sees the runner.
+    direction: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.direction not in DIRECTIONS:
+            raise ConfigError(f"unit.direction must be one of {', '.join(DIRECTIONS)}, got {self.direction!r}")
+        if not self.name.strip() or len(self.name) > 40:
+            raise ConfigError("unit.name must be 1 to 40 characters")
+
+
 @dataclass(frozen=True)
 class CameraConfig:
     """Where frames come from (``leancam run --source`` overrides ``source``)."""
@@ -149,6 +169,7 @@ class WebConfig:
 
 @dataclass(frozen=True)
 class Config:
+    unit: UnitConfig = field(default_factory=UnitConfig)
     gait: GaitConfig = field(default_factory=GaitConfig)
     lean: LeanConfig = field(default_factory=LeanConfig)
     camera: CameraConfig = field(default_factory=CameraConfig)

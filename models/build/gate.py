@@ -54,7 +54,7 @@ REPO = Path(__file__).resolve().parents[2]
 BUILT = REPO / "models" / "built"
 MODELS = {"detector": "pose_detection", "landmark": "pose_landmark_full"}
 VARIANT_ORDER = ["fp32", "fp32_noseg", "wi8", "dyn8", "int8", "int8f", "int8_noseg", "int8f_noseg",
-                 "mixed", "mixed_noseg", "mixedhead_noseg"]
+                 "mixed", "mixed_noseg", "mixedhead_noseg", "mixedlite_noseg"]
 GATE = {
     "landmark": {"mean_px": 3.0, "latency_ratio": 0.6},
     "detector": {"recall": 0.95, "kp_mean_px": 3.0, "latency_ratio": 1.0},

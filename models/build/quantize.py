@@ -10,6 +10,10 @@ the appliance, which only loads the .tflite files this writes. Variants per mode
 - ``mixed``    ``int8f`` plus the layers listed in ``mixed_layers.json`` kept float (chosen by
                measured per-layer sensitivity, see ``sensitivity.py``), if that file exists
 - ``mixedhead``  ``int8f`` with the stem and the regression-only branch float (landmark model)
+- ``mixedlite``  ``mixedhead`` plus ops added greedily by px gained per float MAC (landmark model;
+               not built by default: on the hold-out clips it was no better than ``mixedhead``, the
+               greedy choice fits the 40 calibration crops it was made on; build it explicitly with
+               ``--variants mixedlite_noseg`` after ``sensitivity.py --greedy-steps N``)
 - ``*_noseg``  the same recipe applied to ``pose_landmark_full_fp32_noseg.tflite`` (landmark model
                without the unused segmentation branch, see fold_fp16.py)
 
@@ -108,8 +112,9 @@ RECIPES: dict[str, Callable[[str], Recipe]] = {
     "int8f": lambda m: [_static(), *_float_io(m)],
     "mixed": lambda m: _mixed(m, "mixed"),
     "mixedhead": lambda m: _mixed(m, "mixedhead"),
+    "mixedlite": lambda m: _mixed(m, "mixedlite"),
 }
-NEEDS_CALIBRATION = {"int8", "int8f", "mixed", "mixedhead"}
+NEEDS_CALIBRATION = {"int8", "int8f", "mixed", "mixedhead", "mixedlite"}
 
 
 def calibration_samples(model: str, limit: int | None = None) -> list[dict[str, np.ndarray]]:

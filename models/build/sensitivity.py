@@ -146,6 +146,44 @@ def stem_and_regression_branch(path: Path, heads: re.Pattern[str]) -> list[str]:
     return keep
 
 
+def greedy(model: str, base: Path, calib: dict[str, Any], xs: list[np.ndarray], ref: dict[str, np.ndarray],
+           start: list[str], ranked: list[dict[str, Any]], costs: dict[str, float], args: argparse.Namespace,
+           pool_size: int = 16, island_cost: float = 0.5e6) -> dict[str, Any]:
+    """Forward selection from ``start``: each step adds the op with the best px gained per float cost.
+
+    The candidates are the ``pool_size`` most sensitive ops not yet float; ``island_cost`` (MACs) is
+    added to every op's cost for the quantize/dequantize a new float island needs, so near-free ops
+    with no real gain are not chosen on a division by almost zero.
+    """
+    keep = list(start)
+
+    def dev_of(names: list[str]) -> float:
+        recipe = [qz._static(), *qz._float_io(model), qz._float(qz._exact(names))]
+        return deviation(model, ref, outputs(_interp(qz.quantize_recipe(base, recipe, calib)), xs))
+
+    current = dev_of(keep)
+    total = sum(costs.values())
+    trail = [f"start {current:.2f} px"]
+    for step in range(args.greedy_steps):
+        if current <= args.greedy_target:
+            break
+        pool = [s["name"] for s in ranked if s["name"] not in keep][:pool_size]
+        trials = {n: dev_of([*keep, n]) for n in pool}
+        best = max(pool, key=lambda n: (current - trials[n]) / (costs[n] + island_cost))
+        if trials[best] >= current:
+            break
+        keep.append(best)
+        current = trials[best]
+        share = sum(costs.get(n, 0.0) for n in keep) / total
+        trail.append(f"+{best.split(';')[0].split('/')[-1]} → {current:.2f} px, {share:.1%} MACs")
+        log.info("greedy step %d: %s", step + 1, trail[-1])
+    share = sum(costs.get(n, 0.0) for n in keep) / total
+    return {"keep_float": keep, "how": (
+        f"greedy forward selection from the mixedhead set, best px gained per float MAC among the {pool_size} most "
+        f"sensitive remaining ops, on {len(xs)} calibration inputs: " + "; ".join(trail)
+        + f" (final {current:.2f} px, {share:.0%} of the MACs float)")}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", choices=["landmark", "detector"], default="landmark")
@@ -154,6 +192,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-float", type=float, default=0.4, help="largest share of the MACs kept float")
     parser.add_argument("--ks", default="0,8,16,24,32,40,48")
     parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--greedy-steps", type=int, default=0,
+                        help="landmark: also search the cheaper 'mixedlite' set greedily (0 = off)")
+    parser.add_argument("--greedy-target", type=float, default=1.6, help="px at which the greedy search stops")
+    parser.add_argument("--reuse-scores", action="store_true", help="reuse build/model-build/sensitivity_*.json")
     parser.add_argument("--rank", choices=["px", "cost"], default="px",
                         help="order ops by deviation alone (px) or by deviation per float cost (cost)")
     args = parser.parse_args(argv)
@@ -173,6 +215,10 @@ def main(argv: list[str] | None = None) -> int:
 
     ops = [(k, n, c) for k, n, c in op_table(base) if k not in SKIP_OPS and not heads.fullmatch(n)]
     scores: list[dict[str, Any]] = []
+    cached = qz.WORK / f"sensitivity_{model}.json"
+    if args.reuse_scores and cached.is_file():
+        scores = json.loads(cached.read_text())
+        ops = []  # skip re-scoring: same model, same calibration, same crops
     t0 = time.time()
     for i, (kind, name, cost) in enumerate(ops):
         recipe = [qz._static(qz._exact([name])), *qz._float_io(model)]
@@ -237,6 +283,8 @@ def main(argv: list[str] | None = None) -> int:
             f"first conv + depthwise and every op that feeds only the regression heads ({len(keep)} ops, "
             f"{sum(costs.get(n, 0.0) for n in keep) / total_cost:.0%} of the MACs); {dev:.2f} px on {len(xs)} "
             "calibration inputs")}
+        if args.greedy_steps:
+            entry["mixedlite"] = greedy(model, base, calib, xs, ref, base_set, ranked, costs, args)
     chosen[model] = entry
     qz.MIXED_LAYERS.write_text(json.dumps(chosen, indent=1) + "\n")
     return 0

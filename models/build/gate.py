@@ -5,7 +5,9 @@ used for calibration):
 
 - landmark model: 2-D deviation of the 33 landmarks in px at 256 (mean / p95 / max over every
   landmark of every crop the fp32 model calls a pose; crops without a pose are not used downstream),
-  the same mean over landmarks fp32 calls visible, and pose-presence agreement (both sides of 0.5);
+  the same mean over landmarks fp32 calls visible, the trunk-lean angle deviation in degrees (hip
+  centre → shoulder centre, what the lean verdict reads), and pose-presence agreement (both sides
+  of 0.5);
 - detector: recall of the fp32 detections (a variant detection with box IoU ≥ 0.5) and the mean
   keypoint deviation of matched detections in px at 224;
 - both: raw ``invoke()`` latency ratio vs fp32, measured in this run with ai-edge-litert
@@ -118,12 +120,26 @@ def run_landmark(runner: Runner, crops: np.ndarray) -> LandmarkOut:
     return LandmarkOut(np.asarray(xy), np.asarray(vis), np.asarray(pres))
 
 
+def _trunk_angle(xy: np.ndarray) -> np.ndarray:
+    v = (xy[:, 11] + xy[:, 12]) / 2 - (xy[:, 23] + xy[:, 24]) / 2
+    return np.degrees(np.arctan2(v[:, 0], -v[:, 1]))
+
+
+def _wrap_deg(a: np.ndarray) -> np.ndarray:
+    return (a + 180.0) % 360.0 - 180.0
+
+
 def landmark_metrics(ref: LandmarkOut, var: LandmarkOut, clips: np.ndarray) -> dict[str, Any]:
     posed = ref.presence > 0.5
     dist = np.linalg.norm(var.xy - ref.xy, axis=-1)[posed]  # (n_posed, 33)
     visible = ref.visibility[posed] > 0.5
     posed_clips = clips[posed]
+    # What the product reads: the trunk's lean, hip centre (23/24) → shoulder centre (11/12). Both
+    # models see the same crop, so the angle difference needs no un-rotation.
+    angle_dev = np.abs(_wrap_deg(_trunk_angle(var.xy) - _trunk_angle(ref.xy)))[posed]
     return {
+        "trunk_angle_dev_mean_deg": float(angle_dev.mean()),
+        "trunk_angle_dev_p95_deg": float(np.percentile(angle_dev, 95)),
         "mean_px_by_clip": {c: round(float(dist[posed_clips == c].mean()), 3) for c in sorted(set(posed_clips))},
         "mean_px": float(dist.mean()),
         "p95_px": float(np.percentile(dist, 95)),
@@ -243,10 +259,11 @@ def print_table(all_results: dict[str, dict[str, dict[str, Any]]]) -> None:
     lm = all_results.get("landmark", {})
     if lm:
         print("\nlandmark model (hold-out crops; px at 256)")
-        print(f"{'variant':16} {'mean':>6} {'p95':>6} {'max':>7} {'vis.mean':>8} {'agree':>6} {'ms':>7} "
-              f"{'ratio':>6} {'/noseg':>6} {'MB':>6}  gate")
+        print(f"{'variant':16} {'mean':>6} {'p95':>6} {'max':>7} {'vis.mean':>8} {'trunk°':>6} {'p95°':>5} "
+              f"{'agree':>6} {'ms':>7} {'ratio':>6} {'/noseg':>6} {'MB':>6}  gate")
         for v, r in lm.items():
             print(f"{v:16} {r['mean_px']:6.2f} {r['p95_px']:6.2f} {r['max_px']:7.1f} {r['visible_mean_px']:8.2f} "
+                  f"{r['trunk_angle_dev_mean_deg']:6.2f} {r['trunk_angle_dev_p95_deg']:5.1f} "
                   f"{r['presence_agreement']:6.1%} {r['latency_ms']:7.2f} {r['latency_ratio']:6.2f} "
                   f"{r.get('latency_ratio_vs_fp32_noseg', float('nan')):6.2f} {r['size_bytes'] / 1e6:6.2f}  "
                   f"{_verdict(r)}")

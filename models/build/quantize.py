@@ -190,7 +190,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     for model in args.models.split(","):
         wanted = args.variants.split(",") if args.variants else DEFAULT_VARIANTS[model]
-        variants = [v for v in wanted if v in DEFAULT_VARIANTS[model]]
+        unknown = [v for v in wanted if split_variant(v)[0] not in RECIPES]
+        if unknown:
+            raise SystemExit(f"unknown variant(s) {unknown}; recipes {sorted(RECIPES)}, + _noseg for the landmark")
+        # Only the landmark model has a segmentation branch to drop.
+        variants = [v for v in wanted if model == "landmark" or not v.endswith("_noseg")]
         variants = [v for v in variants if not split_variant(v)[0].startswith("mixed")
                     or mixed_layers(model, split_variant(v)[0])]
         for variant in variants:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from appliance import paths
 from appliance.analysis import StreamingAnalyzer
@@ -111,7 +111,8 @@ class LiveAppliance:
             return
         state = paths.state_dir()
         app = create_app(state_dir=state, slot=self.slot, lights=self.lights, config_path=paths.config_path(),
-                         max_upload_bytes=web.max_upload_mb * 1_000_000, upload_threads=1, store=self.store)
+                         max_upload_bytes=web.max_upload_mb * 1_000_000, upload_threads=1, store=self.store,
+                         on_config_saved=self._config_saved)
         port = web.port if self.options.web_port is None else self.options.web_port
         try:
             self.web = start_web(app, web.host, port)
@@ -119,6 +120,13 @@ class LiveAppliance:
             raise LeanCamError(f"web display: cannot listen on {web.host}:{port} ({err.strerror or err}); "
                                "set [web] port in the config or LEANCAM_WEB_PORT") from err
         log.info("web display on %s", self.web.url)
+
+    def _config_saved(self, config: Config) -> None:
+        """The settings page saved the config file: its lean thresholds judge the next strides (the
+        analyzer reads ``config.lean`` per stride); camera, LEDs, gait and recording need a restart."""
+        if self.analyzer is not None:
+            self.analyzer.config = replace(self.analyzer.config, lean=config.lean)
+            log.info("lean thresholds from the settings page apply from the next stride")
 
     def _start_recording(self, source_name: str, fps: float) -> None:
         """Open the store (a clear error if the state dir is unusable) and, if enabled, the recorder."""

@@ -3,7 +3,8 @@
 Covers the live board updating while a real clip replays through the real pipeline (pose engine →
 analysis → feedback → latest-state slot → MJPEG + SSE), the verdict reaching the page within
 100 ms, SSE reconnecting after a server restart, an upload end to end into the replay view,
-scrubbing and markers in replay, and settings refusing a wrong password.
+scrubbing and markers in replay, and settings refusing a wrong password, then a bad pin, then
+saving the direction and camera frame rate into the config file.
 
 Screenshots: set ``LEANCAM_WEB_SCREENSHOTS=docs/img`` to (re)write the ones in docs/web.md (demo
 clip only); otherwise they go to a temporary dir. Never ``playwright install``: the browser is
@@ -296,8 +297,12 @@ def test_upload_of_non_video_shows_clear_message(page: object, uploaded: tuple[W
 # ---------------------------------------------------------------- settings
 
 def test_settings_refuse_wrong_password_then_accept(page: object, tmp_path: Path, shots: Path) -> None:
+    import tomllib
+
     set_password(tmp_path, PASSWORD)
-    server = _serve(create_app(state_dir=tmp_path, config_path=tmp_path / "leancam.toml", unit_name="Track 3"))
+    cfg_path = tmp_path / "leancam.toml"
+    cfg_path.write_text('[unit]\nname = "Track 3"\n')
+    server = _serve(create_app(state_dir=tmp_path, config_path=cfg_path))
     try:
         page.set_viewport_size(DESKTOP)
         page.goto(server.url + "/settings/")
@@ -313,8 +318,35 @@ def test_settings_refuse_wrong_password_then_accept(page: object, tmp_path: Path
         page.click("button[type=submit]")
         page.wait_for_url("**/settings/")
         assert page.locator("#unit-form").is_visible()
+        assert page.inner_text("nav.top .unit") == "Track 3"  # the header's name is the config's unit.name
         cookies = {c["name"]: c for c in page.context.cookies(server.url)}
         assert cookies["leancam_session"]["httpOnly"] and cookies["leancam_session"]["sameSite"] == "Strict"
-        page.screenshot(path=str(shots / "web_settings.png"), full_page=True)
+
+        # A bad pin is refused with its reason, and the file stays as it was.
+        page.fill('[id="leds.red_pin"]', "99")
+        with page.expect_navigation():
+            page.click("#leds-form button[type=submit]")
+        page.wait_for_selector(".flash.error")
+        assert "leds.red_pin: a BCM GPIO number from 0 to 27, got 99" in page.inner_text(".flash.error")
+        assert cfg_path.read_text() == '[unit]\nname = "Track 3"\n'
+
+        # Direction from the select and the camera's frame rate: saved in the config file, and the page
+        # says they take effect after a restart.
+        page.select_option('[id="unit.direction"]', "right_to_left")
+        with page.expect_navigation():
+            page.click("#unit-form button[type=submit]")
+        page.wait_for_selector(".flash.ok")
+        assert "takes effect after a restart of leancam: unit.direction" in page.inner_text(".flash.ok")
+        page.fill('[id="camera.fps"]', "30")
+        with page.expect_navigation():
+            page.click("#camera-form button[type=submit]")
+        page.wait_for_selector(".flash.ok")
+        assert page.inner_text(".flash.ok") == "Saved; takes effect after a restart of leancam: camera.fps."
+        assert tomllib.loads(cfg_path.read_text()) == {"unit": {"name": "Track 3", "direction": "right_to_left"},
+                                                       "camera": {"fps": 30.0}}
+        assert page.input_value('[id="camera.fps"]') == "30.0"
+        # The top of the page (message, Unit, Camera, LEDs); the other sections look the same.
+        page.screenshot(path=str(shots / "web_settings.png"), full_page=True,
+                        clip={"x": 0, "y": 0, "width": DESKTOP["width"], "height": 1400})
     finally:
         server.stop()

@@ -1,4 +1,5 @@
-"""Settings behind a password: scrypt hash, CSRF, cookie flags, rate limit, config writes, LED test."""
+"""Settings behind a password: scrypt hash, CSRF, cookie flags, rate limit, the config file (unit, camera,
+LEDs, thresholds: what is written, what is refused), migration of the old web_settings.json, LED test."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from flask.testing import FlaskClient
 
 from appliance.web import create_app
 from appliance.web.auth import SlidingWindowLimiter, set_password
-from appliance.web.settings import load_unit_settings, to_toml
+from appliance.web.settings import to_toml
 
 PASSWORD = "track-side-secret"
 
@@ -90,8 +91,8 @@ def test_csrf_required(client: FlaskClient) -> None:
     resp = client.post("/settings/login", data={"password": PASSWORD})
     assert resp.status_code == 400
     _login(client)
-    assert client.post("/settings/unit", data={"unit_name": "X", "direction": "auto", "camera": "auto",
-                                               "camera_fps": "60"}).status_code == 400
+    assert client.post("/settings/config", data={"section": "unit", "unit.name": "X",
+                                                 "unit.direction": "auto"}).status_code == 400
 
 
 def test_login_rate_limited(client: FlaskClient) -> None:
@@ -124,51 +125,225 @@ def test_open_redirect_refused(client: FlaskClient) -> None:
     assert resp.headers["Location"] == "/settings/"
 
 
-def test_unit_settings_saved_and_validated(client: FlaskClient, state: Path) -> None:
+# ---------------------------------------------------------------- the config file, section by section
+
+def _form(html: str, section: str) -> dict[str, str]:
+    """What a browser posts for one section's form: text and number fields as shown, the selected
+    option, ticked checkboxes as "on" (unticked ones are absent), the hidden fields."""
+    m = re.search(rf'<form method="post" action="/settings/config" id="{section}-form">(.*?)</form>', html, re.S)
+    assert m, f"no form for [{section}]"
+    body = m.group(1)
+    data = dict(re.findall(r'<input (?:type="(?:hidden|number)" )?(?:id="[\w.]+" )?name="([\w.]+)" value="([^"]*)"',
+                           body))
+    data.update({k: "on" for k in re.findall(r'<input type="checkbox" id="[\w.]+" name="([\w.]+)" checked', body)})
+    for name, options in re.findall(r'<select id="[\w.]+" name="([\w.]+)">(.*?)</select>', body, re.S):
+        data[name] = re.search(r'<option value="([^"]*)" selected', options).group(1)
+    return data
+
+
+def _post(client: FlaskClient, section: str, **changes: str | None) -> str:
+    """Post one section as the browser would, with ``changes`` (keys with __ for the dot; None =
+    an unticked checkbox, which a browser leaves out)."""
+    data = _form(client.get("/settings/").get_data(as_text=True), section)
+    for key, value in changes.items():
+        if value is None:
+            data.pop(key.replace("__", "."), None)
+        else:
+            data[key.replace("__", ".")] = value
+    return client.post("/settings/config", data=data, follow_redirects=True).get_data(as_text=True)
+
+
+def _flash(html: str) -> str:
+    m = re.search(r'<p class="flash (\w+)" role="alert">(.*?)</p>', html, re.S)
+    assert m, "no message on the page"
+    return f"{m.group(1)}: {m.group(2)}".replace("&#39;", "'").replace("&gt;", ">")
+
+
+def test_page_shows_sections_in_order_with_direction_select(client: FlaskClient) -> None:
     _login(client)
-    token = _csrf(client, "/settings/")
-    form = {"unit_name": "Track 3", "direction": "-1", "camera": "webcam:1", "camera_fps": "90", "csrf_token": token}
-    client.post("/settings/unit", data=form)
-    assert load_unit_settings(state) == {"unit_name": "Track 3", "direction": "-1", "camera": "webcam:1",
-                                         "camera_fps": 90}
-    assert "Track 3" in client.get("/").get_data(as_text=True)
-    resp = client.post("/settings/unit", data={**form, "camera_fps": "500", "camera": "rtsp://x"},
-                       follow_redirects=True)
-    assert "Not saved" in resp.get_data(as_text=True)
-    assert load_unit_settings(state)["camera_fps"] == 90
+    html = client.get("/settings/").get_data(as_text=True)
+    legends = re.findall(r"<legend>(.*?)</legend>", html)
+    assert legends == ["Unit", "Camera", "LEDs", "LED test", "Recording", "Retention", "Gait", "Lean", "Web"]
+    options = re.findall(r'<option value="(\w+)"', html[html.index('id="unit.direction"'):])
+    assert options[:3] == ["auto", "left_to_right", "right_to_left"]
+    # [web] is shown, not editable: no form, no inputs.
+    assert 'id="web-form"' not in html and 'name="web.port"' not in html and '<output id="web.port">8080' in html
+
+
+def test_unit_and_camera_saved_in_config_file(client: FlaskClient, tmp_path: Path, state: Path) -> None:
+    cfg_path = tmp_path / "leancam.toml"
+    _login(client)
+    msg = _flash(_post(client, "unit", unit__name="Track 3", unit__direction="right_to_left"))
+    assert msg == ("ok: Saved; applied now: unit.name; takes effect after a restart of leancam: "
+                   "unit.direction.")
+    assert tomllib.loads(cfg_path.read_text()) == {"unit": {"name": "Track 3", "direction": "right_to_left"}}
+    assert '<span class="unit">Track 3</span>' in client.get("/").get_data(as_text=True)
+
+    msg = _flash(_post(client, "camera", camera__source="webcam:1", camera__fps="30", camera__lores_width_px="960",
+                       camera__lores_height_px="540"))
+    assert msg == ("ok: Saved; takes effect after a restart of leancam: camera.source, camera.fps, "
+                   "camera.lores_width_px, camera.lores_height_px.")
+    assert tomllib.loads(cfg_path.read_text()) == {
+        "unit": {"name": "Track 3", "direction": "right_to_left"},
+        "camera": {"source": "webcam:1", "fps": 30.0, "lores_width_px": 960, "lores_height_px": 540}}
+
+    msg = _flash(_post(client, "leds", leds__red_pin="5", leds__buzzer="on"))
+    assert msg == "ok: Saved; takes effect after a restart of leancam: leds.red_pin, leds.buzzer."
+    assert tomllib.loads(cfg_path.read_text())["leds"] == {"red_pin": 5, "buzzer": True}
+
+    # Back to a default: the key leaves the file (only non-default values are kept).
+    _post(client, "unit", unit__direction="auto")
+    _post(client, "leds", leds__red_pin="9", leds__buzzer=None)
+    written = tomllib.loads(cfg_path.read_text())
+    assert written["unit"] == {"name": "Track 3"} and "leds" not in written
+    assert _flash(_post(client, "camera")) == "ok: Saved; nothing changed."
+    from appliance.config import load_appliance_config
+
+    cfg = load_appliance_config(cfg_path, environ={})
+    assert (cfg.unit.name, cfg.unit.direction, cfg.camera.source, cfg.camera.fps) == \
+        ("Track 3", "auto", "webcam:1", 30.0)
+    assert not (state / "web_settings.json").exists()
+
+
+@pytest.mark.parametrize(("section", "changes", "message"), [
+    ("unit", {"unit.direction": "sideways"},
+     "unit.direction must be one of auto, left_to_right, right_to_left, got 'sideways'"),
+    ("unit", {"unit.name": "x" * 41}, "unit.name must be 1 to 40 characters"),
+    ("leds", {"leds.red_pin": "99"}, "leds.red_pin: a BCM GPIO number from 0 to 27, got 99"),
+    ("leds", {"leds.amber_pin": "9"}, "leds.amber_pin: GPIO 9 is already leds.red_pin"),
+    ("leds", {"leds.buzzer_pin": "-2"}, "leds.buzzer_pin: a BCM GPIO number from 0 to 27 or -1 for none, got -2"),
+    ("leds", {"leds.green_pin": "eleven"}, "leds.green_pin: a whole number, got 'eleven'"),
+    ("camera", {"camera.source": "rtsp://x"},
+     "camera.source: auto, picamera, webcam, webcam:N, demo or file:PATH, got 'rtsp://x'"),
+    ("camera", {"camera.lores_width_px": "1920"}, "camera.lores_width_px: an even number from 64 to 1280"),
+    ("retention", {"retention.quota_mb": "-5"}, "retention.quota_mb must be positive, got -5.0"),
+    ("unit", {"unit.colour": "red"}, "unknown setting 'unit.colour'"),
+    ("unit", {"web.port": "80"}, "web.port is read-only here (edit the config file)"),
+    ("unit", {"camera.fps": "30"}, "camera.fps is not part of the [unit] form"),
+])
+def test_bad_values_refused_nothing_written(client: FlaskClient, tmp_path: Path, section: str,
+                                            changes: dict[str, str], message: str) -> None:
+    cfg_path = tmp_path / "leancam.toml"
+    cfg_path.write_text('[unit]\nname = "Track 3"\n')
+    _login(client)
+    data = {**_form(client.get("/settings/").get_data(as_text=True), section), **changes}
+    html = client.post("/settings/config", data=data, follow_redirects=True).get_data(as_text=True)
+    msg = _flash(html)
+    assert msg.startswith("error: Not saved: ") and message in msg, msg
+    assert cfg_path.read_text() == '[unit]\nname = "Track 3"\n'
+
+
+def test_unknown_key_in_file_refused_and_shown(client: FlaskClient, tmp_path: Path) -> None:
+    cfg_path = tmp_path / "leancam.toml"
+    cfg_path.write_text("[leds]\npurple_pin = 5\n")
+    _login(client)
+    page = client.get("/settings/").get_data(as_text=True)
+    assert "The config file has an error: config.leds: unknown key &#39;purple_pin&#39;" in page
+    msg = _flash(_post(client, "unit", unit__name="Track 3"))
+    assert msg.startswith("error: Not saved: config.leds: unknown key 'purple_pin'"), msg
+    assert cfg_path.read_text() == "[leds]\npurple_pin = 5\n"
+
+
+def test_environment_override_is_shown(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, state: Path) -> None:
+    monkeypatch.setenv("LEANCAM_UNIT_NAME", "Lane 2")
+    (tmp_path / "leancam.toml").write_text('[unit]\nname = "Track 3"\n')
+    client = create_app(state_dir=state, config_path=tmp_path / "leancam.toml").test_client()
+    assert '<span class="unit">Lane 2</span>' in client.get("/").get_data(as_text=True)  # as leancam run
+    _login(client)
+    html = client.get("/settings/").get_data(as_text=True)
+    assert 'value="Track 3"' in html  # the form edits the file
+    assert "Overridden by LEANCAM_UNIT_NAME=Lane 2 in the environment" in html
 
 
 def test_thresholds_written_validated_and_reported(tmp_path: Path, state: Path) -> None:
-    config = pytest.importorskip("appliance.config")
-    saved = []
+    from appliance import config
+
+    saved: list[config.Config] = []
     cfg_path = tmp_path / "leancam.toml"
     app = create_app(state_dir=state, config_path=cfg_path, on_config_saved=saved.append)
     client = app.test_client()
     _login(client)
-    html = client.get("/settings/").get_data(as_text=True)
-    fields = dict(re.findall(r'<input type="number" id="([\w.]+)" name="[\w.]+" value="([^"]*)"', html))
-    assert fields, "no threshold fields rendered"
-    # What a browser posts besides the numbers: text fields as they are, ticked checkboxes as "on".
-    others = {**dict(re.findall(r'<input id="(\w+\.\w+)" name="[\w.]+" value="([^"]*)"', html)),
-              **{k: "on" for k in re.findall(r'<input type="checkbox" id="(\w+\.\w+)" name="[\w.]+" checked', html)}}
-    key = next(iter(fields))
-    section, name = key.split(".")
-    default = getattr(getattr(config.Config(), section), name)
-    new_value = default + 1 if isinstance(default, int) else round(default * 0.5 + 0.01, 4)
-    token = _csrf(client, "/settings/")
-    resp = client.post("/settings/thresholds", data={**others, **fields, key: str(new_value), "csrf_token": token},
-                       follow_redirects=True)
-    assert "Thresholds saved" in resp.get_data(as_text=True)
-    written = tomllib.loads(cfg_path.read_text())
-    assert written == {section: {name: new_value}}  # only the changed value
-    assert config.load_config(cfg_path) == saved[0]
-    # Bad input: nothing written, clear message.
+    msg = _flash(_post(client, "lean", lean__min_lean_deg="3.5", lean__max_unsure_fraction="0.25"))
+    assert msg == "ok: Saved; applied now: lean.min_lean_deg, lean.max_unsure_fraction."
+    assert tomllib.loads(cfg_path.read_text()) == {"lean": {"min_lean_deg": 3.5, "max_unsure_fraction": 0.25}}
+    assert saved == [config.load_config(cfg_path)]
+    msg = _flash(_post(client, "gait", gait__confirm_frames="3"))
+    assert msg == "ok: Saved; takes effect after a restart of leancam: gait.confirm_frames."
     before = cfg_path.read_text()
-    resp = client.post("/settings/thresholds", data={**others, **fields, key: "abc", "csrf_token": token},
-                       follow_redirects=True)
-    assert "Not saved" in resp.get_data(as_text=True)
+    msg = _flash(_post(client, "lean", lean__min_lean_deg="abc"))
+    assert msg == "error: Not saved: lean.min_lean_deg: a number, got 'abc'"
+    assert cfg_path.read_text() == before and len(saved) == 2
+
+
+def test_without_live_analysis_thresholds_wait_for_leancam_run(client: FlaskClient) -> None:
+    _login(client)
+    msg = _flash(_post(client, "lean", lean__min_lean_deg="3.5"))
+    assert msg == "ok: Saved; used from the next start of leancam run: lean.min_lean_deg."
+
+
+def test_saved_thresholds_reach_the_running_analyzer(tmp_path: Path, state: Path) -> None:
+    """leancam run's callback: new lean thresholds judge the next strides; gait stays as started."""
+    from gpiozero.pins.mock import MockFactory
+
+    from appliance.analysis import StreamingAnalyzer
+    from appliance.config import Config
+    from appliance.live import LiveAppliance, RunOptions
+
+    appliance = LiveAppliance(RunOptions(web=False), Config(), pin_factory=MockFactory(), engine=object())
+    try:
+        appliance.analyzer = StreamingAnalyzer(appliance.config)
+        tracker_cfg = appliance.analyzer.tracker.cfg
+        client = create_app(state_dir=state, config_path=tmp_path / "leancam.toml",
+                            on_config_saved=appliance._config_saved).test_client()
+        _login(client)
+        _post(client, "lean", lean__min_running_speed_ll_s="2.5")
+        _post(client, "gait", gait__confirm_frames="3")
+        assert appliance.analyzer.config.lean.min_running_speed_ll_s == 2.5
+        assert appliance.analyzer.config.gait == Config().gait and appliance.analyzer.tracker.cfg is tracker_cfg
+    finally:
+        appliance.close()
+
+
+# ---------------------------------------------------------------- web_settings.json from older versions
+
+def test_old_web_settings_migrated_once(tmp_path: Path, state: Path, caplog: pytest.LogCaptureFixture) -> None:
+    cfg_path = tmp_path / "leancam.toml"
+    cfg_path.write_text("[lean]\nmin_lean_deg = 3.0\n")
+    old = state / "web_settings.json"
+    old.write_text('{"unit_name": "Track 3", "direction": "-1", "camera": "webcam:1", "camera_fps": 60}')
+    with caplog.at_level("INFO", logger="appliance.web.settings"):
+        client = create_app(state_dir=state, config_path=cfg_path).test_client()
+    assert tomllib.loads(cfg_path.read_text()) == {
+        "lean": {"min_lean_deg": 3.0},
+        "unit": {"name": "Track 3", "direction": "right_to_left"},
+        "camera": {"source": "webcam:1"}}  # 60 fps was the old page's default, never used by the camera
+    assert not old.exists()
+    log_text = caplog.text
+    assert "migrated" in log_text and "unit.name = 'Track 3'" in log_text and "camera_fps=60" in log_text
+    assert '<span class="unit">Track 3</span>' in client.get("/").get_data(as_text=True)
+    before = cfg_path.read_text()
+    create_app(state_dir=state, config_path=cfg_path)  # once: nothing left to move
     assert cfg_path.read_text() == before
 
+
+def test_old_web_settings_do_not_override_the_file(tmp_path: Path, state: Path,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    cfg_path = tmp_path / "leancam.toml"
+    cfg_path.write_text('[unit]\nname = "Lane 1"\n')
+    (state / "web_settings.json").write_text('{"unit_name": "Track 3", "camera_fps": 90}')
+    with caplog.at_level("INFO", logger="appliance.web.settings"):
+        create_app(state_dir=state, config_path=cfg_path)
+    assert tomllib.loads(cfg_path.read_text()) == {"unit": {"name": "Lane 1"}, "camera": {"fps": 90.0}}
+    assert "unit_name='Track 3' (the config file already sets unit.name = 'Lane 1')" in caplog.text
+
+
+def test_old_web_settings_kept_while_config_file_is_broken(tmp_path: Path, state: Path) -> None:
+    cfg_path = tmp_path / "leancam.toml"
+    cfg_path.write_text("[leds]\npurple_pin = 5\n")
+    old = state / "web_settings.json"
+    old.write_text('{"unit_name": "Track 3"}')
+    create_app(state_dir=state, config_path=cfg_path)
+    assert old.exists() and cfg_path.read_text() == "[leds]\npurple_pin = 5\n"
 
 def test_to_toml_roundtrip() -> None:
     data = {"a": {"x": 1.0, "y": 2, "z": True, "s": 'q"uote'}, "b": {"c": {"d": 0.5}}}

@@ -42,7 +42,7 @@ class WebDeps:
     recordings_dir: Path
     db_path: Path
     config_path: Path | None
-    unit_name: str = "LeanCam"
+    config: Any = None  # appliance.config.Config as the pages show it (file + environment); set by create_app
     lights: Any = None  # appliance.leds.FeedbackLights, or None when no LEDs belong to this process
     on_config_saved: Callable[[Any], None] | None = None
     analyze_upload: Callable[..., Any] | None = None
@@ -84,7 +84,7 @@ def _secret_key(state_dir: Path) -> str:
 
 
 def create_app(*, state_dir: Path, slot: LatestSlot | None = None, recordings_dir: Path | None = None,
-               db_path: Path | None = None, config_path: Path | None = None, unit_name: str = "LeanCam",
+               db_path: Path | None = None, config_path: Path | None = None,
                lights: Any = None, on_config_saved: Callable[[Any], None] | None = None,
                analyze_upload: Callable[..., Any] | None = None,
                max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, secure_cookies: bool = False,
@@ -95,9 +95,14 @@ def create_app(*, state_dir: Path, slot: LatestSlot | None = None, recordings_di
     ``slot`` is the pipeline's latest-state slot (``None`` for ``leancam web``: the live page then
     says there is no camera). Recordings default to ``state_dir/clips`` and the database to
     ``state_dir/leancam.db``. ``on_config_saved(config)`` is called after the settings page wrote a
-    valid config file. ``analyze_upload`` overrides how uploaded videos are analysed (tests);
-    ``store`` is the process's writer ``Store`` (``leancam run`` has one), used for uploads;
+    valid config file, with the config ``leancam run`` would now load (file + environment
+    overrides). ``analyze_upload`` overrides how uploaded videos are analysed (tests); ``store``
+    is the process's writer ``Store`` (``leancam run`` has one), used for uploads;
     ``upload_threads`` is the pose model's thread count for uploads.
+
+    The config file is ``config_path`` (default: ``appliance.paths.config_path()``); the unit name
+    in the page header is its ``unit.name``. A ``STATE_DIR/web_settings.json`` left by older
+    versions is moved into it here, once (see ``settings.migrate_unit_settings``).
     """
     from appliance.web import api, auth, live, replay, settings, upload
 
@@ -123,7 +128,6 @@ def create_app(*, state_dir: Path, slot: LatestSlot | None = None, recordings_di
         recordings_dir=Path(recordings_dir) if recordings_dir else state_dir / "clips",
         db_path=Path(db_path) if db_path else state_dir / "leancam.db",
         config_path=Path(config_path) if config_path else None,
-        unit_name=unit_name,
         lights=lights,
         on_config_saved=on_config_saved,
         analyze_upload=analyze_upload,
@@ -131,6 +135,8 @@ def create_app(*, state_dir: Path, slot: LatestSlot | None = None, recordings_di
         extra={"store": store} if store is not None else {},
     )
     app.extensions["leancam"] = deps
+    settings.migrate_unit_settings(state_dir, settings.config_file(deps))
+    deps.config = settings.load_web_config(deps)
     csrf.init_app(app)
     auth.init_app(app, attempts_per_minute=login_attempts_per_minute)
 

@@ -1,18 +1,26 @@
-"""Settings: analysis thresholds, unit name, direction, camera and an LED test, behind a password.
+"""Settings behind a password: the one config file (unit, camera, LEDs, recording, retention,
+analysis thresholds) and an LED test.
 
-Thresholds are whatever ``appliance.config.Config`` defines: the form is built from its
-dataclasses (help text from the comments above each field), and a save is validated by the same
-strict loader the appliance uses before the TOML file is replaced. The file keeps only values that
-differ from the defaults (plus keys it already had), so later code changes to defaults still apply.
+The form is built from the dataclasses of ``appliance.config.Config`` (help text from the comment
+above each field, as in ``leancam config --defaults``). A save goes through the strict loader
+(``config_from_dict``: unknown keys and wrong types are errors) plus the checks below that only the
+running appliance would otherwise find (GPIO numbers, camera source); only then is the TOML file
+replaced atomically. The file keeps only values that differ from the defaults, so later changes to
+defaults still apply. The ``[web]`` section is shown read-only: a wrong host or port would make
+this very page unreachable after the next restart, with no way back through the page, and the
+service sets the host from the environment anyway.
 
-Unit name, direction of travel and camera are not (yet) part of ``Config``; they are kept in
-``STATE_DIR/web_settings.json`` and read with :func:`load_unit_settings`.
+Some values reach the running appliance at once (lean thresholds via ``on_config_saved``, the unit
+name in the page header); the rest (camera, LEDs, recording, gait, direction) only at the next
+start of ``leancam run``, and the page says so after saving.
+
+Unit name, direction and camera used to live in ``STATE_DIR/web_settings.json``;
+:func:`migrate_unit_settings` moves such a file's values into the config file once and deletes it.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import json
 import logging
 import math
@@ -20,13 +28,17 @@ import os
 import re
 import threading
 import time
+import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 
-from appliance.errors import LeanCamError
+from appliance.config import DIRECTIONS, Config, config_from_dict, env_overrides
+from appliance.config_template import field_comments
+from appliance.errors import ConfigError, LeanCamError
 from appliance.web import WebDeps, deps_of
 from appliance.web.auth import check_password, is_logged_in, limiter, login_required, password_is_set
 
@@ -34,112 +46,220 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
-UNIT_FILE = "web_settings.json"
-DIRECTIONS = {"auto": "automatic", "1": "left → right", "-1": "right → left"}
+# Page order; a config section not listed here is shown after these (editable, restart needed).
+SECTION_TITLES = {"unit": "Unit", "camera": "Camera", "leds": "LEDs", "recording": "Recording",
+                  "retention": "Retention", "gait": "Gait", "lean": "Lean", "web": "Web"}
+READ_ONLY_SECTIONS = frozenset({"web"})
+# What the running appliance picks up without a restart (everything else needs one).
+LIVE_SECTIONS = frozenset({"lean"})  # leancam run's on_config_saved hands them to the analyzer
+LIVE_KEYS = frozenset({"unit.name"})  # the page header reads the saved config
+_DIRECTION_TEXT = {"auto": "automatic", "left_to_right": "left → right", "right_to_left": "right → left"}
+DIRECTION_LABELS = {d: _DIRECTION_TEXT.get(d, d) for d in DIRECTIONS}  # the select offers exactly these
+LABELS = {"unit.name": "Unit name", "unit.direction": "Direction of travel", "camera.source": "Source",
+          "camera.fps": "Frame rate (fps)", "camera.lores_width_px": "Pose stream width (px)",
+          "camera.lores_height_px": "Pose stream height (px)", "leds.buzzer": "Beep on NO-GO",
+          "leds.pin_factory": "GPIO pin factory", "recording.crf": "Quality (x264 CRF)",
+          "recording.pre_roll_s": "Pre-roll (s)", "recording.post_roll_s": "Post-roll (s)",
+          "recording.gop_s": "Keyframe interval (s)"}
+UNIT_SUFFIXES = (("_ll_s", "leg lengths/s"), ("_ll", "leg lengths"), ("_deg", "°"), ("_spm", "steps/min"),
+                 ("_px", "px"), ("_mb", "MB"), ("_hz", "Hz"), ("_days", "days"), ("_s", "s"))
 CAMERA_RE = re.compile(r"^(auto|picamera|demo|webcam(:\d+)?|file:[^\x00]+)$")
-UNIT_DEFAULTS: dict[str, Any] = {"unit_name": "LeanCam", "direction": "auto", "camera": "auto", "camera_fps": 60}
+GPIO_MAX = 27  # BCM GPIO 0..27 on the 40-pin header
+OPTIONAL_PINS = ("button_pin", "buzzer_pin")  # -1 = not fitted
+FILE_HEADER = "# LeanCam configuration (written by the settings page; values not listed are the defaults).\n\n"
+
+OLD_UNIT_FILE = "web_settings.json"
+# web_settings.json key → (section, key, conversion); the old form always wrote all four keys, so a
+# value equal to the old page's default is no choice of the user's and is not moved (60 fps was
+# never used by the camera: the appliance ran at camera.fps).
+_OLD_UNIT_KEYS: dict[str, tuple[str, str, Any]] = {
+    "unit_name": ("unit", "name", str),
+    "direction": ("unit", "direction", lambda v: {"auto": "auto", "1": "left_to_right", "-1": "right_to_left"}[str(v)]),
+    "camera": ("camera", "source", str),
+    "camera_fps": ("camera", "fps", float),
+}
+_OLD_UNIT_DEFAULTS: dict[str, Any] = {"unit_name": "LeanCam", "direction": "auto", "camera": "auto", "camera_fps": 60}
+
+_save_lock = threading.Lock()
 
 
-# ---------------------------------------------------------------- unit settings (JSON in the state dir)
+# ---------------------------------------------------------------- reading the file
 
-def load_unit_settings(state_dir: Path) -> dict[str, Any]:
-    """Unit name, direction ("auto", "1", "-1"), camera source spec and fps; defaults when unset."""
-    data = dict(UNIT_DEFAULTS)
+def config_file(deps: WebDeps) -> Path:
+    if deps.config_path is not None:
+        return deps.config_path
+    from appliance import paths
+
+    return paths.config_path()
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The file's tables ({} when it does not exist); a ConfigError when it is not TOML."""
     try:
-        stored = json.loads((Path(state_dir) / UNIT_FILE).read_text())
-        if isinstance(stored, dict):
-            data.update({k: v for k, v in stored.items() if k in UNIT_DEFAULTS})
-    except (FileNotFoundError, json.JSONDecodeError):
-        pass
-    return data
+        return tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: not valid TOML ({err})") from err
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read ({err.strerror or err})") from err
 
 
-def _save_unit_settings(state_dir: Path, data: dict[str, Any]) -> None:
-    _atomic_write(Path(state_dir) / UNIT_FILE, json.dumps(data, indent=2) + "\n")
+def _with_env(data: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    merged = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
+    for section, values in env_overrides(dict(os.environ if environ is None else environ)).items():
+        if isinstance(merged.get(section, {}), dict):
+            merged.setdefault(section, {}).update(values)
+    return merged
+
+
+def effective_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
+    """What ``leancam run`` would use with this file: the file (defaults when it does not exist)
+    with the ``LEANCAM_<SECTION>_<KEY>`` environment overrides on top. ConfigError if invalid."""
+    return config_from_dict(_with_env(_read_toml(path), environ))
+
+
+def load_web_config(deps: WebDeps) -> Config:
+    """The config the pages show (header's unit name): the effective config, or the defaults with
+    a logged warning when the file is broken (the settings page then shows the error)."""
+    path = config_file(deps)
+    try:
+        return effective_config(path)
+    except ConfigError as err:
+        log.warning("web: %s; using the defaults", err)
+        return Config()
 
 
 def unit_name(deps: WebDeps) -> str:
-    name = load_unit_settings(deps.state_dir).get("unit_name")
-    return str(name) if name and name != UNIT_DEFAULTS["unit_name"] else deps.unit_name
+    """The unit's name for the page header: ``Config.unit.name``."""
+    cfg = deps.config if deps.config is not None else load_web_config(deps)
+    return cfg.unit.name
 
 
-def _validate_unit(form: Any) -> tuple[dict[str, Any], list[str]]:
+# ---------------------------------------------------------------- checks the loader does not make
+
+def appliance_checks(cfg: Config) -> list[str]:
+    """Values the loader accepts but the appliance cannot use: GPIO numbers, camera source and
+    sizes, a unit name with control characters. One message per problem, naming the key."""
+    from appliance.sources.picamera import PicameraConfig
+
     errors = []
-    name = (form.get("unit_name") or "").strip()
-    if not 1 <= len(name) <= 40 or any(ord(c) < 32 for c in name):
-        errors.append("Unit name: 1 to 40 printable characters.")
-    direction = form.get("direction", "auto")
-    if direction not in DIRECTIONS:
-        errors.append("Direction: choose one of the listed values.")
-    camera = (form.get("camera") or "").strip()
-    if not CAMERA_RE.match(camera):
-        errors.append("Camera: auto, picamera, webcam, webcam:N, demo or file:PATH.")
-    try:
-        fps = int(form.get("camera_fps", ""))
-        if not 1 <= fps <= 120:
-            raise ValueError
-    except ValueError:
-        errors.append("Camera fps: a whole number from 1 to 120.")
-        fps = UNIT_DEFAULTS["camera_fps"]
-    return {"unit_name": name, "direction": direction, "camera": camera, "camera_fps": fps}, errors
-
-
-# ---------------------------------------------------------------- thresholds (the strict TOML config)
-
-def _config_module() -> Any:
-    try:
-        from appliance import config
-    except ImportError:  # analysis config not present in this checkout
-        return None
-    return config
-
-
-def _field_help(cls: type) -> dict[str, str]:
-    """Comment lines directly above each ``name: type = default`` line of a dataclass."""
-    try:
-        lines = inspect.getsource(cls).splitlines()
-    except (OSError, TypeError):
-        return {}
-    helps: dict[str, str] = {}
-    pending: list[str] = []
-    for line in lines:
-        s = line.strip()
-        if s.startswith("#"):
-            pending.append(s.lstrip("#").strip())
+    if any(ord(c) < 32 or ord(c) == 127 for c in cfg.unit.name):
+        errors.append("unit.name: printable characters only")
+    cam = cfg.camera
+    if not CAMERA_RE.match(cam.source):
+        errors.append(f"camera.source: auto, picamera, webcam, webcam:N, demo or file:PATH, got {cam.source!r}")
+    if not 1 <= cam.fps <= 120:
+        errors.append(f"camera.fps: 1 to 120, got {cam.fps:g}")
+    main_w, main_h = PicameraConfig().main_size_px
+    for name, top in (("lores_width_px", main_w), ("lores_height_px", main_h)):
+        value = getattr(cam, name)
+        if not 64 <= value <= top or value % 2:
+            errors.append(f"camera.{name}: an even number from 64 to {top} (the pose stream cannot be larger "
+                          f"than the {main_w}×{main_h} main stream), got {value}")
+    used: dict[int, str] = {}
+    for f in dataclasses.fields(cfg.leds):
+        if not f.name.endswith("_pin"):
             continue
-        m = re.match(r"^(\w+)\s*:", s)
-        if m and pending:
-            helps[m.group(1)] = " ".join(pending)
-        pending = []
-    return helps
+        pin = getattr(cfg.leds, f.name)
+        optional = f.name in OPTIONAL_PINS
+        if optional and pin == -1:
+            continue
+        if not 0 <= pin <= GPIO_MAX:
+            errors.append(f"leds.{f.name}: a BCM GPIO number from 0 to {GPIO_MAX}"
+                          f"{' or -1 for none' if optional else ''}, got {pin}")
+        elif pin in used:
+            errors.append(f"leds.{f.name}: GPIO {pin} is already leds.{used[pin]}")
+        else:
+            used[pin] = f.name
+    if not 0 < cfg.leds.button_hold_s <= 60:
+        errors.append(f"leds.button_hold_s: more than 0 and at most 60 s, got {cfg.leds.button_hold_s:g}")
+    return errors
 
 
-def config_sections(cfg: Any) -> list[dict[str, Any]]:
-    """Form description: sections → fields with name, type, value, default and help."""
+# ---------------------------------------------------------------- the form
+
+def needs_restart(key: str) -> bool:
+    """True when the running appliance picks up ``section.key`` only at its next start."""
+    return key not in LIVE_KEYS and key.partition(".")[0] not in LIVE_SECTIONS
+
+
+def _label(section: str, name: str) -> str:
+    if f"{section}.{name}" in LABELS:
+        return LABELS[f"{section}.{name}"]
+    for suffix, unit in UNIT_SUFFIXES:
+        if name.endswith(suffix):
+            words = name[: -len(suffix)].replace("_", " ")
+            return f"{words[:1].upper()}{words[1:]} ({unit})"
+    words = name.replace("_", " ")
+    return words[:1].upper() + words[1:]
+
+
+def _kind(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, str):
+        return "str"
+    return None  # nested or complex values are edited in the file
+
+
+def _ordered_sections(cfg: Config) -> list[str]:
+    names = [f.name for f in dataclasses.fields(cfg) if dataclasses.is_dataclass(getattr(cfg, f.name))]
+    known = [n for n in SECTION_TITLES if n in names and n not in READ_ONLY_SECTIONS]
+    return known + [n for n in names if n not in SECTION_TITLES] + [n for n in names if n in READ_ONLY_SECTIONS]
+
+
+def _section_note(section: str, keys: list[str]) -> str:
+    if section in READ_ONLY_SECTIONS:
+        return ("Read-only here: a wrong host or port would lock this page out after the next restart. "
+                "Change it in the config file or with LEANCAM_WEB_* variables (leancam web takes "
+                "--host and --port instead).")
+    restart = [k for k in keys if needs_restart(k)]
+    if not restart:
+        return "Applies to the next stride while leancam run is running."
+    if len(restart) == len(keys):
+        return "Takes effect after a restart of leancam."
+    return "Fields marked restart take effect after a restart of leancam; the others at once."
+
+
+def config_sections(cfg: Config, environ: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """The form: sections in page order → fields with key, label, kind, value, default, help,
+    choices, whether a restart is needed and the environment variable overriding it, if any."""
+    source = dict(os.environ if environ is None else environ)
+    try:
+        env = env_overrides(source)
+    except ConfigError:
+        env = {}
+    defaults = Config()
     out = []
-    for sec in dataclasses.fields(cfg):
-        value = getattr(cfg, sec.name)
-        if not dataclasses.is_dataclass(value):
-            continue
-        default_sec = type(value)()
-        helps = _field_help(type(value))
+    for name in _ordered_sections(cfg):
+        value = getattr(cfg, name)
+        default_sec = getattr(defaults, name)
+        helps = field_comments(type(value))
         fields = []
         for f in dataclasses.fields(value):
             v = getattr(value, f.name)
-            if isinstance(v, bool):
-                kind = "bool"
-            elif isinstance(v, int):
-                kind = "int"
-            elif isinstance(v, float):
-                kind = "float"
-            elif isinstance(v, str):
-                kind = "str"
-            else:
-                continue  # nested or complex values are edited in the file
-            fields.append({"name": f.name, "kind": kind, "value": v, "default": getattr(default_sec, f.name),
-                           "help": helps.get(f.name, "")})
+            kind = _kind(v)
+            if kind is None:
+                continue
+            key = f"{name}.{f.name}"
+            env_name = f"LEANCAM_{name}_{f.name}".upper() if f.name in env.get(name, {}) else None
+            fields.append({"name": f.name, "key": key, "label": _label(name, f.name), "kind": kind, "value": v,
+                           "default": getattr(default_sec, f.name), "help": helps.get(f.name, "").replace("``", ""),
+                           "choices": DIRECTION_LABELS if key == "unit.direction" else None,
+                           "restart": needs_restart(key), "env": env_name,
+                           "env_value": source.get(env_name, "") if env_name else ""})
+        keys = [f["key"] for f in fields]
         doc = (type(value).__doc__ or "").replace("``", "").strip().splitlines()
-        out.append({"name": sec.name, "title": doc[0].rstrip(".") if doc else sec.name, "fields": fields})
+        out.append({"name": name, "title": SECTION_TITLES.get(name, name.capitalize()),
+                    "doc": doc[0] if doc else "", "editable": name not in READ_ONLY_SECTIONS,
+                    "note": _section_note(name, keys),
+                    "mixed": any(needs_restart(k) for k in keys) and not all(needs_restart(k) for k in keys),
+                    "fields": fields})
     return out
 
 
@@ -162,6 +282,8 @@ def _parse_value(kind: str, raw: str | None, label: str) -> Any:
         return v
     return raw
 
+
+# ---------------------------------------------------------------- writing the file
 
 def _toml_value(v: Any) -> str:
     if isinstance(v, bool):
@@ -191,56 +313,170 @@ def to_toml(data: dict[str, Any], prefix: str = "") -> str:
 
 
 def _atomic_write(path: Path, text: str) -> None:
+    """Write a temp file beside ``path``, fsync it, rename it over ``path`` (a power cut leaves the
+    old or the new file, never half of one)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def _config_path(deps: WebDeps) -> Path:
-    if deps.config_path is not None:
-        return deps.config_path
-    from appliance import paths
-
-    return paths.config_path()
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    import tomllib
-
     try:
-        return tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        return {}
+        with open(tmp, "w") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
-def save_thresholds(deps: WebDeps, form: Any) -> Any:
-    """Validate the form with the strict loader and write the config file; returns the Config."""
-    cfgmod = _config_module()
-    path = _config_path(deps)
-    current = _read_toml(path)
-    merged: dict[str, Any] = {k: (dict(v) if isinstance(v, dict) else v) for k, v in current.items()}
-    errors = []
-    for sec in config_sections(cfgmod.load_config(path if path.is_file() else None)):
-        table = merged.setdefault(sec["name"], {})
-        for f in sec["fields"]:
-            key = f"{sec['name']}.{f['name']}"
-            try:
-                value = _parse_value(f["kind"], form.get(key), key)
-            except ValueError as err:
-                errors.append(str(err))
+def _copy(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: (_copy(v) if isinstance(v, dict) else v) for k, v in data.items()}
+
+
+@dataclasses.dataclass(frozen=True)
+class SaveResult:
+    config: Config  # the effective config after the save (file + environment overrides)
+    changed: tuple[str, ...]  # "section.key" whose value in the file changed
+
+
+def save_config(deps: WebDeps, form: Mapping[str, Any], section: str | None = None) -> SaveResult:
+    """Validate the posted fields of ``section`` (all editable sections when None) and write the
+    config file. Raises ValueError / ConfigError with a message naming every problem; nothing is
+    written then. Posted keys that are not editable fields of those sections are errors too."""
+    path = config_file(deps)
+    with _save_lock:
+        current = _read_toml(path)
+        try:
+            before: Config | None = config_from_dict(current)
+        except ConfigError:
+            before = None  # a broken file: the save must fix it to pass the loader below
+        sections = config_sections(before or Config())
+        by_name = {s["name"]: s for s in sections}
+        if section is not None and section not in by_name:
+            raise ValueError(f"unknown section {section!r}")
+        if section is not None and not by_name[section]["editable"]:
+            raise ValueError(f"[{section}] is read-only here; edit the config file")
+        targets = [by_name[section]] if section else [s for s in sections if s["editable"]]
+        target_keys = {f["key"] for s in targets for f in s["fields"]}
+        errors = []
+        for key in form:
+            if key in ("csrf_token", "section") or key in target_keys:
                 continue
-            if value != f["default"] or f["name"] in table:
-                table[f["name"]] = value
-        if not table:
-            del merged[sec["name"]]
-    if errors:
-        raise ValueError("; ".join(errors))
-    cfg = cfgmod.config_from_dict(merged)  # ConfigError if the loader disagrees
-    header = "# LeanCam configuration (written by the settings page; values not listed are the defaults).\n\n"
-    _atomic_write(path, header + to_toml(merged))
-    log.info("config saved to %s", path)
-    return cfg
+            sec_name = key.partition(".")[0]
+            if sec_name in by_name and not by_name[sec_name]["editable"]:
+                errors.append(f"{key} is read-only here (edit the config file)")
+            elif any(f["key"] == key for s in sections for f in s["fields"]):
+                errors.append(f"{key} is not part of the [{section}] form")
+            else:
+                errors.append(f"unknown setting {key!r}")
+        merged = _copy(current)
+        for sec in targets:
+            table = merged.get(sec["name"], {})
+            if not isinstance(table, dict):
+                errors.append(f"[{sec['name']}] in the file is not a table")
+                continue
+            for f in sec["fields"]:
+                try:
+                    value = _parse_value(f["kind"], form.get(f["key"]), f["key"])
+                except ValueError as err:
+                    errors.append(str(err))
+                    continue
+                if value == f["default"]:
+                    table.pop(f["name"], None)
+                else:
+                    table[f["name"]] = value
+            if table:
+                merged[sec["name"]] = table
+            else:
+                merged.pop(sec["name"], None)
+        if errors:
+            raise ValueError("; ".join(errors))
+        cfg_file = config_from_dict(merged)  # ConfigError if the loader disagrees
+        problems = appliance_checks(cfg_file)
+        if problems:
+            raise ValueError("; ".join(problems))
+        _atomic_write(path, FILE_HEADER + to_toml(merged))
+    changed = tuple(f["key"] for s in targets for f in s["fields"]
+                    if before is None or _get(before, f["key"]) != _get(cfg_file, f["key"]))
+    log.info("config saved to %s (changed: %s)", path, ", ".join(changed) or "nothing")
+    try:
+        effective = config_from_dict(_with_env(merged))
+    except ConfigError as err:
+        log.warning("config saved, but the environment overrides make it invalid (%s)", err)
+        effective = cfg_file
+    return SaveResult(effective, changed)
+
+
+def _get(cfg: Config, key: str) -> Any:
+    section, _, name = key.partition(".")
+    return getattr(getattr(cfg, section), name)
+
+
+# ---------------------------------------------------------------- web_settings.json → config file
+
+def migrate_unit_settings(state_dir: Path, config_path: Path) -> bool:
+    """Move unit name, direction and camera from ``STATE_DIR/web_settings.json`` (the old second
+    store) into the config file once, then delete the JSON file. Every value is logged: moved,
+    or why not (the file already sets that key, or the value is invalid). The JSON file is kept
+    when the config file is broken or cannot be written, so the next start tries again.
+    Returns True when the JSON file was migrated and removed."""
+    old = Path(state_dir) / OLD_UNIT_FILE
+    if not old.is_file():
+        return False
+    try:
+        stored = json.loads(old.read_text())
+        if not isinstance(stored, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError) as err:
+        log.warning("settings: cannot read %s (%s); left in place, not migrated", old, err)
+        return False
+    try:
+        current = _read_toml(config_path)
+        config_from_dict(current)
+    except ConfigError as err:
+        log.warning("settings: %s not migrated into the config file: %s. Fix the file; the next start "
+                    "tries again", old, err)
+        return False
+    merged = _copy(current)
+    moved, skipped = [], []
+    for old_key, (section, name, convert) in _OLD_UNIT_KEYS.items():
+        if old_key not in stored:
+            continue
+        raw = stored[old_key]
+        if raw == _OLD_UNIT_DEFAULTS[old_key]:
+            skipped.append(f"{old_key}={raw!r} (the old page's default, not a choice)")
+            continue
+        table = current.get(section, {})
+        if isinstance(table, dict) and name in table:
+            skipped.append(f"{old_key}={raw!r} (the config file already sets {section}.{name} = {table[name]!r})")
+            continue
+        try:
+            value = convert(raw)
+            candidate = _copy(merged)
+            candidate.setdefault(section, {})[name] = value
+            problems = appliance_checks(config_from_dict(candidate))
+            if problems:
+                raise ValueError("; ".join(problems))
+        except (ConfigError, ValueError, TypeError, KeyError) as err:
+            skipped.append(f"{old_key}={raw!r} (not a valid {section}.{name}: {err})")
+            continue
+        if value == getattr(getattr(Config(), section), name):
+            skipped.append(f"{old_key}={raw!r} (the config default already)")
+            continue
+        merged = candidate
+        moved.append(f"{section}.{name} = {value!r}")
+    if moved:
+        try:
+            _atomic_write(config_path, FILE_HEADER + to_toml(merged))
+        except OSError as err:
+            log.error("settings: cannot write %s (%s); %s left in place, not migrated",
+                      config_path, err.strerror or err, old)
+            return False
+    try:
+        old.unlink()
+    except OSError as err:
+        log.warning("settings: cannot delete %s (%s)", old, err.strerror or err)
+    log.warning("settings: migrated %s into %s and deleted it: moved %s%s", old, config_path,
+                ", ".join(moved) or "nothing", f"; not moved: {', '.join(skipped)}" if skipped else "")
+    return True
 
 
 # ---------------------------------------------------------------- views
@@ -285,48 +521,57 @@ def logout() -> Any:
 @login_required
 def index() -> Any:
     deps = deps_of(current_app)
-    cfgmod = _config_module()
-    sections, config_error = [], None
-    path = _config_path(deps)
-    if cfgmod is not None:
-        try:
-            sections = config_sections(cfgmod.load_config(path if path.is_file() else None))
-        except LeanCamError as err:
-            config_error = str(err)
-    return render_template("settings.html", sections=sections, config_error=config_error, config_path=path,
-                           unit={**load_unit_settings(deps.state_dir), "unit_name": unit_name(deps)},
-                           directions=DIRECTIONS,
-                           has_lights=deps.lights is not None)
-
-
-@bp.post("/thresholds")
-@login_required
-def thresholds() -> Any:
-    deps = deps_of(current_app)
-    if _config_module() is None:
-        flash("This build has no analysis config to edit.", "error")
-        return redirect(url_for("settings.index"))
+    path = config_file(deps)
+    config_error = None
     try:
-        cfg = save_thresholds(deps, request.form)
+        cfg = config_from_dict(_read_toml(path))
+    except ConfigError as err:
+        config_error = str(err)
+        cfg = Config()
+    return render_template("settings.html", sections=config_sections(cfg), config_error=config_error,
+                           config_path=path, has_lights=deps.lights is not None)
+
+
+def _saved_message(deps: WebDeps, changed: tuple[str, ...]) -> str:
+    if not changed:
+        return "Saved; nothing changed."
+    now = [k for k in changed if not needs_restart(k)]
+    restart = [k for k in changed if needs_restart(k)]
+    parts = []
+    if deps.on_config_saved is None:  # leancam web: no analysis in this process
+        live = [k for k in now if k in LIVE_KEYS]
+        later = [k for k in now if k not in LIVE_KEYS]
+        if live:
+            parts.append(f"applied now: {', '.join(live)}")
+        if later:
+            parts.append(f"used from the next start of leancam run: {', '.join(later)}")
+    elif now:
+        parts.append(f"applied now: {', '.join(now)}")
+    if restart:
+        parts.append(f"takes effect after a restart of leancam: {', '.join(restart)}")
+    return "Saved; " + "; ".join(parts) + "."
+
+
+@bp.post("/config")
+@login_required
+def save() -> Any:
+    deps = deps_of(current_app)
+    section = request.form.get("section") or None
+    try:
+        result = save_config(deps, request.form, section)
     except (ValueError, LeanCamError) as err:
+        log.info("settings not saved: %s", err)
         flash(f"Not saved: {err}", "error")
         return redirect(url_for("settings.index"))
+    deps.config = result.config
     if deps.on_config_saved is not None:
-        deps.on_config_saved(cfg)
-    flash("Thresholds saved.", "ok")
-    return redirect(url_for("settings.index"))
-
-
-@bp.post("/unit")
-@login_required
-def unit() -> Any:
-    deps = deps_of(current_app)
-    data, errors = _validate_unit(request.form)
-    if errors:
-        flash("Not saved: " + " ".join(errors), "error")
-    else:
-        _save_unit_settings(deps.state_dir, data)
-        flash("Unit settings saved (camera changes apply at the next start).", "ok")
+        try:
+            deps.on_config_saved(result.config)
+        except Exception:  # the file is saved; the running appliance keeps its old values
+            log.exception("on_config_saved failed")
+            flash("Saved, but the running appliance could not take the new values; restart leancam.", "error")
+            return redirect(url_for("settings.index"))
+    flash(_saved_message(deps, result.changed), "ok")
     return redirect(url_for("settings.index"))
 
 

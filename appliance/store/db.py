@@ -137,7 +137,12 @@ class Store:
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self._lock:
-            cur = self._conn.execute(sql, params)
+            try:
+                cur = self._conn.execute(sql, params)
+            except OverflowError:
+                # An id beyond SQLite's 64-bit integers (e.g. a URL /replay/run/99999999999999999999)
+                # cannot match any row: the answer is "none", not an error.
+                return []
             names = [d[0] for d in cur.description]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 

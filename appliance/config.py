@@ -15,6 +15,7 @@ import dataclasses
 import logging
 import math
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -81,10 +82,23 @@ class LeanConfig:
     # hip_over_foot at midstance below this = sitting_back: the pelvis trails the foot it stands
     # on by more than ~1/6 leg length, the braking posture the seed wants flagged.
     sitting_back_hip_over_foot: float = -0.15
-    # pelvis_offset (late stance) below this = butt_out: pelvis behind the foot→head line.
-    butt_out_pelvis_offset: float = -0.06
+    # pelvis_offset (push-off window: last third of the stance, toe-off frame included) below this =
+    # butt_out: the pelvis behind the contact point → shoulders line, i.e. a bend at the hips. About
+    # 0.38·sin(bend) leg lengths, so -0.12 ≈ an 18-20° hip bend. Why not tighter: the same stride on
+    # our engine and on MediaPipe differs by sd 0.044 (29 sprint strides), so ~0.03 per model; and
+    # the 45 judged sprint-acceleration strides measure median +0.02 (5-95 %: -0.15..+0.13). What is
+    # still flagged is the hip pike of the first steps out of the blocks (trunk 51-56°, leg 32-35°).
+    # Was -0.06 against the foot→head line over frames before toe-off: 35 of 45 strides butt_out.
+    butt_out_pelvis_offset: float = -0.12
     # slouch: trunk leans this much more than the whole-body line while the pelvis is behind it.
     slouch_trunk_minus_lean_deg: float = 12.0
+    # The stance leg (contact point → pelvis) must be this far from vertical in the push-off window,
+    # else the stance ended before push-off and the stride is unsure (no_push_off): complete sprint
+    # stances measure 28-48°; six sprint stances cut short by an early toe-off or a split stance
+    # measured 7-18° and were all flagged butt_out from midstance frames (15° catches four). Kept
+    # low because a jogger's toe-off leg is only ~25° (foot ~0.45 m behind a 0.9 m hip, estimated)
+    # and a runner sitting back has it smaller still: below this the stride is not judged at all.
+    min_push_off_leg_deg: float = 15.0
     # over_lean: cadence below this together with overstride above overstride_limit (design §3).
     over_lean_cadence_spm: float = 170.0
     overstride_limit: float = 0.35
@@ -95,7 +109,11 @@ class LeanConfig:
     min_lean_deg: float = 2.0
     # Initiation: the start wants a clear lean along one straight line foot→pelvis→head.
     initiation_min_lean_deg: float = 10.0
-    initiation_butt_out_pelvis_offset: float = -0.08
+    # At block clearance the trunk is lower than the push leg: the 7 competent sprint starts measure
+    # -0.18..-0.25 (~30° hip bend) against the contact → shoulders line, trunk − lean 11-16°. Only
+    # a pike clearly beyond theirs is flagged (provisional: no faulty start on video yet).
+    initiation_butt_out_pelvis_offset: float = -0.30
+    initiation_slouch_trunk_minus_lean_deg: float = 20.0
     # Stride unsure when more than this fraction of its frames have unsure keypoints.
     max_unsure_fraction: float = 0.3
     # A step slower than this over the ground is not judged as running ("walking"): ~1.4 m/s, a
@@ -105,6 +123,9 @@ class LeanConfig:
 
 
 DIRECTIONS = ("auto", "left_to_right", "right_to_left")
+CAMERA_SOURCE_RE = re.compile(r"^(auto|picamera|demo|webcam(:\d+)?|file:[^\x00]+)$")
+GPIO_MAX = 27  # BCM GPIO 0..27 on the 40-pin header
+MAIN_STREAM_PX = (1280, 720)  # the Pi camera's main (recording) stream, see appliance/sources/picamera.py
 
 
 @dataclass(frozen=True)
@@ -122,6 +143,8 @@ class UnitConfig:
             raise ConfigError(f"unit.direction must be one of {', '.join(DIRECTIONS)}, got {self.direction!r}")
         if not self.name.strip() or len(self.name) > 40:
             raise ConfigError("unit.name must be 1 to 40 characters")
+        if any(ord(c) < 32 or ord(c) == 127 for c in self.name):
+            raise ConfigError("unit.name: printable characters only")
 
 
 @dataclass(frozen=True)
@@ -136,6 +159,21 @@ class CameraConfig:
     # (see `leancam mounting`). 960×540 for track work where the runner is small.
     lores_width_px: int = 640
     lores_height_px: int = 360
+
+    def __post_init__(self) -> None:
+        errors = []
+        if not CAMERA_SOURCE_RE.match(self.source):
+            errors.append(f"camera.source: auto, picamera, webcam, webcam:N, demo or file:PATH, got {self.source!r}")
+        if not 1 <= self.fps <= 120:
+            errors.append(f"camera.fps: 1 to 120, got {self.fps:g}")
+        # The lores stream is scaled from the 1280×720 main stream: it cannot be larger.
+        for name, top in (("lores_width_px", MAIN_STREAM_PX[0]), ("lores_height_px", MAIN_STREAM_PX[1])):
+            value = getattr(self, name)
+            if not 64 <= value <= top or value % 2:
+                errors.append(f"camera.{name}: an even number from 64 to {top} (the pose stream cannot be larger "
+                              f"than the {MAIN_STREAM_PX[0]}×{MAIN_STREAM_PX[1]} main stream), got {value}")
+        if errors:
+            raise ConfigError("; ".join(errors))
 
 
 @dataclass(frozen=True)
@@ -155,6 +193,26 @@ class LedConfig:
     # gpiozero pin factory: auto (gpiozero's choice), lgpio, rpigpio, mock.
     pin_factory: str = "auto"
 
+    def __post_init__(self) -> None:
+        errors = []
+        used: dict[int, str] = {}
+        for name in ("red_pin", "amber_pin", "green_pin", "button_pin", "buzzer_pin"):
+            pin = getattr(self, name)
+            optional = name in ("button_pin", "buzzer_pin")
+            if optional and pin == -1:
+                continue
+            if not 0 <= pin <= GPIO_MAX:
+                errors.append(f"leds.{name}: a BCM GPIO number from 0 to {GPIO_MAX}"
+                              f"{' or -1 for none' if optional else ''}, got {pin}")
+            elif pin in used:
+                errors.append(f"leds.{name}: GPIO {pin} is already leds.{used[pin]}")
+            else:
+                used[pin] = name
+        if not 0 < self.button_hold_s <= 60:
+            errors.append(f"leds.button_hold_s: more than 0 and at most 60 s, got {self.button_hold_s:g}")
+        if errors:
+            raise ConfigError("; ".join(errors))
+
 
 @dataclass(frozen=True)
 class WebConfig:
@@ -168,6 +226,33 @@ class WebConfig:
 
 
 @dataclass(frozen=True)
+class PoseConfig:
+    """Which BlazePose model files the engine loads: ``original`` or a gated build (models/built)."""
+
+    # `mixed`: int8 with its 16 most sensitive ops float, the manifest's default (recall 99.5 %,
+    # keypoints 0.99 px from the original, 0.60× its invoke time, no extra detections). `int8` is
+    # faster still (0.46×) but passes with no margin (2.5 px, 15 extra detections), and the detector
+    # only runs when tracking is lost, so its speed matters little. `original` = MediaPipe's file.
+    detector: str = "mixed"
+    # `mixed_noseg`: no segmentation branch (unused) + int8 with 52 sensitive ops float, the
+    # manifest's default: 1.30 px mean from the original, trunk lean 0.24° mean, 0.54× its invoke
+    # time. `mixedhead_noseg` (0.43×, 2.93 px) passes with no margin and fails 3 of 5 clips alone.
+    landmark: str = "mixed_noseg"
+    # 2 inference threads: the Pi has 4 cores and decode, analysis and the web need the rest.
+    num_threads: int = 2
+
+    def __post_init__(self) -> None:
+        from appliance.pose import variants  # the manifest is read only when a pose config is built
+
+        for model in variants.MODELS:
+            problem = variants.check_name(model, getattr(self, model))
+            if problem is not None:
+                raise ConfigError(problem)
+        if not 1 <= self.num_threads <= 16:
+            raise ConfigError(f"pose.num_threads must be 1 to 16, got {self.num_threads}")
+
+
+@dataclass(frozen=True)
 class Config:
     unit: UnitConfig = field(default_factory=UnitConfig)
     gait: GaitConfig = field(default_factory=GaitConfig)
@@ -177,6 +262,7 @@ class Config:
     web: WebConfig = field(default_factory=WebConfig)
     recording: RecorderConfig = field(default_factory=RecorderConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
+    pose: PoseConfig = field(default_factory=PoseConfig)
 
 
 def _build(cls: type, table: dict[str, Any], where: str) -> Any:

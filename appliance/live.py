@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from appliance import paths
 from appliance.analysis import StreamingAnalyzer
@@ -44,7 +45,7 @@ class RunOptions:
     source: str | None = None  # None: the config's camera.source
     realtime: bool = True
     loop: bool | None = None
-    threads: int = 2
+    threads: int | None = None  # None: the config's pose.num_threads
     max_frames: int | None = None
     duration_s: float | None = None
     web: bool | None = None  # None: the config's web.enabled
@@ -59,12 +60,15 @@ def pin_map(cfg: LedConfig) -> PinMap:
 
 class LiveAppliance:
     def __init__(self, options: RunOptions, config: Config | None = None, pin_factory: object | None = None,
-                 engine: PoseEngine | None = None, stop: threading.Event | None = None) -> None:
+                 engine: PoseEngine | None = None, stop: threading.Event | None = None,
+                 config_path: Path | None = None) -> None:
         self.options = options
         self.config = config or Config()
+        # The file the settings page edits: the one this config came from (--config) or the default.
+        self.config_path = config_path or paths.config_path()
         self.source_spec = options.source or self.config.camera.source
         self.stop = stop or threading.Event()
-        self.engine = engine or PoseEngine.from_assets(num_threads=options.threads)
+        self.engine = engine or PoseEngine.from_config(self.config.pose, num_threads=options.threads)
         leds = self.config.leds
         if pin_factory is None:
             pin_factory, _ = make_pin_factory(leds.pin_factory)
@@ -110,7 +114,7 @@ class LiveAppliance:
         if not enabled:
             return
         state = paths.state_dir()
-        app = create_app(state_dir=state, slot=self.slot, lights=self.lights, config_path=paths.config_path(),
+        app = create_app(state_dir=state, slot=self.slot, lights=self.lights, config_path=self.config_path,
                          max_upload_bytes=web.max_upload_mb * 1_000_000, upload_threads=1, store=self.store,
                          on_config_saved=self._config_saved)
         port = web.port if self.options.web_port is None else self.options.web_port

@@ -6,6 +6,7 @@ import argparse
 import logging
 import signal
 import threading
+from pathlib import Path
 
 from appliance.config import load_appliance_config
 from appliance.live import LiveAppliance, RunOptions
@@ -23,7 +24,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--loop", action=argparse.BooleanOptionalAction, default=None,
                    help="loop a file source (default: loop the demo clip only)")
     p.add_argument("--config", help="config file (default: $LEANCAM_CONFIG or the user config dir)")
-    p.add_argument("--threads", type=int, default=2, help="inference threads (default 2)")
+    p.add_argument("--threads", type=int, default=None, help="inference threads (default: the config's pose.num_threads, 2)")
     p.add_argument("--max-frames", type=int, help="stop after this many processed frames")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     p.add_argument("--web", action=argparse.BooleanOptionalAction, default=None,
@@ -44,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
     options = RunOptions(source=args.source, realtime=args.realtime, loop=args.loop, threads=args.threads,
                          max_frames=args.max_frames, duration_s=args.duration, web=args.web,
                          web_port=args.web_port)
-    appliance = LiveAppliance(options, config=load_appliance_config(args.config), stop=stop)
+    config_path = Path(args.config) if args.config else None
+    appliance = LiveAppliance(options, config=load_appliance_config(config_path), stop=stop, config_path=config_path)
     try:
         stats = appliance.run()
     finally:

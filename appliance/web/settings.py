@@ -25,7 +25,6 @@ import json
 import logging
 import math
 import os
-import re
 import threading
 import time
 import tomllib
@@ -63,9 +62,6 @@ LABELS = {"unit.name": "Unit name", "unit.direction": "Direction of travel", "ca
           "recording.gop_s": "Keyframe interval (s)"}
 UNIT_SUFFIXES = (("_ll_s", "leg lengths/s"), ("_ll", "leg lengths"), ("_deg", "°"), ("_spm", "steps/min"),
                  ("_px", "px"), ("_mb", "MB"), ("_hz", "Hz"), ("_days", "days"), ("_s", "s"))
-CAMERA_RE = re.compile(r"^(auto|picamera|demo|webcam(:\d+)?|file:[^\x00]+)$")
-GPIO_MAX = 27  # BCM GPIO 0..27 on the 40-pin header
-OPTIONAL_PINS = ("button_pin", "buzzer_pin")  # -1 = not fitted
 FILE_HEADER = "# LeanCam configuration (written by the settings page; values not listed are the defaults).\n\n"
 
 OLD_UNIT_FILE = "web_settings.json"
@@ -137,45 +133,6 @@ def unit_name(deps: WebDeps) -> str:
 
 
 # ---------------------------------------------------------------- checks the loader does not make
-
-def appliance_checks(cfg: Config) -> list[str]:
-    """Values the loader accepts but the appliance cannot use: GPIO numbers, camera source and
-    sizes, a unit name with control characters. One message per problem, naming the key."""
-    from appliance.sources.picamera import PicameraConfig
-
-    errors = []
-    if any(ord(c) < 32 or ord(c) == 127 for c in cfg.unit.name):
-        errors.append("unit.name: printable characters only")
-    cam = cfg.camera
-    if not CAMERA_RE.match(cam.source):
-        errors.append(f"camera.source: auto, picamera, webcam, webcam:N, demo or file:PATH, got {cam.source!r}")
-    if not 1 <= cam.fps <= 120:
-        errors.append(f"camera.fps: 1 to 120, got {cam.fps:g}")
-    main_w, main_h = PicameraConfig().main_size_px
-    for name, top in (("lores_width_px", main_w), ("lores_height_px", main_h)):
-        value = getattr(cam, name)
-        if not 64 <= value <= top or value % 2:
-            errors.append(f"camera.{name}: an even number from 64 to {top} (the pose stream cannot be larger "
-                          f"than the {main_w}×{main_h} main stream), got {value}")
-    used: dict[int, str] = {}
-    for f in dataclasses.fields(cfg.leds):
-        if not f.name.endswith("_pin"):
-            continue
-        pin = getattr(cfg.leds, f.name)
-        optional = f.name in OPTIONAL_PINS
-        if optional and pin == -1:
-            continue
-        if not 0 <= pin <= GPIO_MAX:
-            errors.append(f"leds.{f.name}: a BCM GPIO number from 0 to {GPIO_MAX}"
-                          f"{' or -1 for none' if optional else ''}, got {pin}")
-        elif pin in used:
-            errors.append(f"leds.{f.name}: GPIO {pin} is already leds.{used[pin]}")
-        else:
-            used[pin] = f.name
-    if not 0 < cfg.leds.button_hold_s <= 60:
-        errors.append(f"leds.button_hold_s: more than 0 and at most 60 s, got {cfg.leds.button_hold_s:g}")
-    return errors
-
 
 # ---------------------------------------------------------------- the form
 
@@ -389,10 +346,7 @@ def save_config(deps: WebDeps, form: Mapping[str, Any], section: str | None = No
                 merged.pop(sec["name"], None)
         if errors:
             raise ValueError("; ".join(errors))
-        cfg_file = config_from_dict(merged)  # ConfigError if the loader disagrees
-        problems = appliance_checks(cfg_file)
-        if problems:
-            raise ValueError("; ".join(problems))
+        cfg_file = config_from_dict(merged)  # ConfigError (naming every bad key) if the loader disagrees
         _atomic_write(path, FILE_HEADER + to_toml(merged))
     changed = tuple(f["key"] for s in targets for f in s["fields"]
                     if before is None or _get(before, f["key"]) != _get(cfg_file, f["key"]))
@@ -452,9 +406,7 @@ def migrate_unit_settings(state_dir: Path, config_path: Path) -> bool:
             value = convert(raw)
             candidate = _copy(merged)
             candidate.setdefault(section, {})[name] = value
-            problems = appliance_checks(config_from_dict(candidate))
-            if problems:
-                raise ValueError("; ".join(problems))
+            config_from_dict(candidate)
         except (ConfigError, ValueError, TypeError, KeyError) as err:
             skipped.append(f"{old_key}={raw!r} (not a valid {section}.{name}: {err})")
             continue

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from appliance.config import LeanConfig
-from appliance.gait.events import FrameSample
+from appliance.gait.events import FrameSample, GaitEvent, Step
 from appliance.gait.ground import GroundFrame
-from appliance.lean.metrics import StartMetrics, StrideMetrics, angle_deg, line_offset_ll
+from appliance.lean.metrics import StartMetrics, StrideMetrics, angle_deg, line_offset_ll, stride_metrics
 from appliance.lean.verdict import judge_start, judge_stride
 
 LEVEL = GroundFrame((0.0, 500.0), 0.0)
@@ -36,7 +36,8 @@ def test_pelvis_offset_sign_behind_the_foot_head_line_is_negative() -> None:
 
 
 GOOD = StrideMetrics(lean_deg=8.0, pelvis_offset=0.01, trunk_deg=9.0, hip_over_foot=-0.02, overstride=0.15,
-                     cadence_spm=178.0, speed_ll_s=3.5, unsure_fraction=0.0, feet_out_fraction=0.0)
+                     cadence_spm=178.0, speed_ll_s=3.5, unsure_fraction=0.0, feet_out_fraction=0.0,
+                     push_off_leg_deg=25.0)
 
 
 def test_a_good_stride_is_go() -> None:
@@ -45,7 +46,7 @@ def test_a_good_stride_is_go() -> None:
 
 @pytest.mark.parametrize("change, reason", [
     ({"hip_over_foot": -0.3}, "sitting_back"),
-    ({"pelvis_offset": -0.1}, "butt_out"),
+    ({"pelvis_offset": -0.15}, "butt_out"),
     ({"pelvis_offset": -0.02, "trunk_deg": 25.0}, "slouch"),
     ({"cadence_spm": 150.0, "overstride": 0.5, "lean_deg": 20.0}, "over_lean"),
     ({"overstride": 0.5}, "overstride"),
@@ -62,6 +63,8 @@ def test_unsure_wins_and_walking_is_never_judged() -> None:
     assert judge_stride(replace(bad, feet_out_fraction=0.5), cfg, True) == ("unsure", ["feet_out_of_frame"])
     assert judge_stride(replace(bad, unsure_fraction=0.5), cfg, True) == ("unsure", ["low_confidence"])
     assert judge_stride(bad, cfg, running=False) == ("unsure", ["walking"])
+    # A stance cut before its push-off (leg still near vertical) is not judged on its line.
+    assert judge_stride(replace(bad, push_off_leg_deg=8.0), cfg, True) == ("unsure", ["no_push_off"])
 
 
 def test_thresholds_come_from_the_config() -> None:
@@ -84,3 +87,64 @@ def test_frame_sample_contact_point_is_the_lower_of_heel_and_toe() -> None:
     assert s.bottom_px(0) == pytest.approx([20.0, 500.0])  # toe is lower (late stance)
     assert s.raw_bottom_px(0) == pytest.approx([20.0, 500.0])
     assert s.raw_midfoot_px(0) == pytest.approx([10.0, 495.0])
+
+
+LL = 100.0  # leg length, px
+
+
+def _posture(index: int, lean_deg: float, pelvis_back_ll: float = 0.0, head_ahead_ll: float = 0.0,
+             toe_x: float = 0.0) -> FrameSample:
+    """A runner (moving image-right) on one straight line from the toe at ``lean_deg``, with the
+    pelvis pushed ``pelvis_back_ll`` behind the line and the head ``head_ahead_ll`` ahead of it."""
+    a = math.radians(lean_deg)
+    along = np.array([math.sin(a), -math.cos(a)])  # up the line (image y is down)
+    ahead = np.array([math.cos(a), math.sin(a)])  # perpendicular, forward
+    toe = np.array([toe_x, 500.0])
+    heel = toe + np.array([-20.0, -15.0])  # heel up: late stance
+    pelvis = toe + 1.1 * LL * along - pelvis_back_ll * LL * ahead
+    shoulders = toe + 1.7 * LL * along
+    head = toe + 2.0 * LL * along + head_ahead_ll * LL * ahead
+    other = (np.array([toe_x + 80.0, 420.0]), np.array([toe_x + 100.0, 420.0]))  # swing foot, high
+    return FrameSample(index, index / 30, head, shoulders, pelvis, (heel, other[0]), (toe, other[1]), head,
+                       shoulders, pelvis, (heel, other[0]), (toe, other[1]), LEVEL, LL, True, True)
+
+
+def _step(samples: list[FrameSample], toe_off: FrameSample) -> Step:
+    def ev(kind: str, s: FrameSample) -> GaitEvent:
+        return GaitEvent(kind, "left", s.index, s.t_s, s.index + 2, s.t_s + 2 / 30)
+
+    return Step("left", 0, ev("contact", samples[0]), ev("midstance", samples[len(samples) // 2]),
+                ev("toe_off", toe_off), tuple(samples), None, True, 1, LL, LEVEL, toe_off)
+
+
+def test_pelvis_pushed_behind_the_line_is_butt_out_and_a_straight_line_is_not() -> None:
+    """The rule's teeth: a posture along one straight line is go, the same with the hips 0.2 leg
+    lengths behind it (a bend of ~30° at the hips) is butt_out."""
+    straight = _step([_posture(i, 40.0) for i in range(5)], _posture(5, 40.0))
+    m = stride_metrics(straight)
+    assert m.pelvis_offset == pytest.approx(0.0, abs=1e-6) and m.push_off_leg_deg == pytest.approx(40.0)
+    assert judge_stride(m, LeanConfig(), running=True)[0] == "go"
+    bent = _step([_posture(i, 40.0, pelvis_back_ll=0.2) for i in range(5)], _posture(5, 40.0, pelvis_back_ll=0.2))
+    m = stride_metrics(bent)
+    assert m.pelvis_offset == pytest.approx(-0.2)
+    verdict, reasons = judge_stride(m, LeanConfig(), running=True)
+    assert verdict == "no_go" and "butt_out" in reasons
+
+
+def test_head_posture_does_not_move_the_pelvis_offset() -> None:
+    """Sprinters hold the head ~0.16 leg lengths ahead of the foot→shoulders line (eyes down the
+    track); measured against a foot→head line that alone read as "pelvis behind". The pelvis is
+    judged against the foot→shoulders line, so the head moves lean_deg, not pelvis_offset."""
+    base = stride_metrics(_step([_posture(i, 40.0) for i in range(5)], _posture(5, 40.0)))
+    head_down = stride_metrics(_step([_posture(i, 40.0, head_ahead_ll=0.2) for i in range(5)],
+                                     _posture(5, 40.0, head_ahead_ll=0.2)))
+    assert head_down.pelvis_offset == pytest.approx(base.pelvis_offset, abs=1e-6)
+    assert head_down.lean_deg > base.lean_deg + 3.0
+
+
+def test_the_push_off_window_includes_the_toe_off_frame() -> None:
+    """The hip extends until the foot leaves; the toe-off frame (usually still on the ground) is
+    the push-off posture and must be part of what is judged."""
+    samples = [_posture(i, 40.0, pelvis_back_ll=0.3) for i in range(2)]  # hip still flexed
+    m = stride_metrics(_step(samples, _posture(2, 40.0)))  # extended at toe-off
+    assert m.pelvis_offset > -0.12  # window = last third of 3 frames = the toe-off frame

@@ -87,6 +87,10 @@ class Step:
     direction: int  # +1 image-right, -1 image-left
     leg_length_px: float
     ground: GroundFrame  # the ground line as known at toe-off (more evidence than at contact)
+    # The toe-off frame itself: the foot is usually still touching there (detected toe-offs are
+    # 0.2-1.2 frames early against the sprint labels), and it is the push-off posture the lean is
+    # judged on. None when that frame has no pose.
+    toe_off_sample: FrameSample | None = None
 
 
 @dataclass(frozen=True, eq=False)

@@ -332,7 +332,8 @@ class GaitTracker:
         other = self._fs[1 - k].last_contact
         prev_t = other.t_s if other is not None and other.t_s < contact.t_s else None
         self.steps.append(Step(ev.foot, k, contact, mid_ev, ev, samples, prev_t, st.running_contact,
-                               self.direction.sign, self.leg_length_px, self.ground.frame or now.ground))
+                               self.direction.sign, self.leg_length_px, self.ground.frame or now.ground,
+                               self._sample_at(index)))
 
     @staticmethod
     def _midstance(samples: tuple[FrameSample, ...]) -> FrameSample:

@@ -6,6 +6,21 @@ direction of travel, so "+" is always forward; distances are in leg lengths. Poi
 pelvis and head of a sprinter by ~1 frame = 0.25 leg lengths) but not the planted foot, which
 biased every pelvis offset backward (evidence in docs/analysis.md); averaging over the late stance
 removes jitter without that bias.
+
+Where and against what the pelvis is judged (evidence in docs/analysis.md, "Verdicts"):
+
+- **Push-off window**: the last third of the stance *including the toe-off frame*. The toe-off
+  frame is usually still on the ground (detected toe-offs are 0.2-1.2 frames early against the
+  sprint labels), and the hip extends right up to it: at 30 fps the old window (the last third
+  before toe-off) was 1-3 frames before the real push-off and read the still-flexed hip of late
+  midstance as "pelvis behind" (median pelvis offset -0.10 → -0.03 leg lengths on the sprint
+  strides from that change alone).
+- **pelvis_offset** is measured from the line contact point → mid-shoulders, not → head. In every
+  sprint stride the head sat ahead of the foot→shoulders line (median 0.16 leg lengths, 5-95 %:
+  0.06-0.24, growing with the lean: eyes down the track), which pulled the foot→head line forward
+  and put a perfectly straight foot-hip-shoulder line ~0.08 leg lengths "behind". Head posture is
+  not the hips; butt-out is a bend at the hips, which the shoulders line measures.
+  ``lean_deg`` stays contact point → head (the whole-body lean, design §3).
 """
 
 from __future__ import annotations
@@ -21,7 +36,8 @@ from appliance.gait.ground import GroundFrame
 
 log = logging.getLogger(__name__)
 
-# Lean and pelvis offset are judged over the last third of the stance ("toward toe-off", design §3).
+# Lean and pelvis offset are judged over the last third of the stance, toe-off frame included
+# ("toward toe-off", design §3).
 LATE_STANCE_FRACTION = 1 / 3
 
 
@@ -36,6 +52,9 @@ class StrideMetrics:
     speed_ll_s: float
     unsure_fraction: float
     feet_out_fraction: float
+    # Stance leg (contact point → pelvis) from the ground normal over the push-off window, + = the
+    # pelvis ahead of the foot. Small when the stance was cut before push-off (see verdict.py).
+    push_off_leg_deg: float
 
 
 @dataclass(frozen=True)
@@ -69,19 +88,28 @@ def line_offset_ll(g: GroundFrame, a: np.ndarray, b: np.ndarray, p: np.ndarray, 
 
 def _line_metrics(samples: tuple[FrameSample, ...], track: int, direction: int, g: GroundFrame,
                   ll: float) -> tuple[float, float, float]:
+    """Mean (lean_deg, pelvis_offset, trunk_deg) over ``samples`` (see the module docstring)."""
     leans, offsets, trunks = [], [], []
     for s in samples:
         contact = s.raw_bottom_px(track)
         leans.append(angle_deg(g, s.raw_head_px - contact, direction))
-        offsets.append(line_offset_ll(g, contact, s.raw_head_px, s.raw_pelvis_px, direction, ll))
+        offsets.append(line_offset_ll(g, contact, s.raw_shoulders_px, s.raw_pelvis_px, direction, ll))
         trunks.append(angle_deg(g, s.raw_shoulders_px - s.raw_pelvis_px, direction))
     return float(np.mean(leans)), float(np.mean(offsets)), float(np.mean(trunks))
 
 
+def push_off_window(step: Step) -> tuple[FrameSample, ...]:
+    """The frames lean and pelvis offset are judged on: the last third of the stance, toe-off frame included."""
+    frames = step.samples + ((step.toe_off_sample,) if step.toe_off_sample is not None else ())
+    n_late = max(1, math.ceil(len(frames) * LATE_STANCE_FRACTION))
+    return frames[-n_late:]
+
+
 def stride_metrics(step: Step) -> StrideMetrics:
     d, k, samples, g, ll = step.direction, step.track, step.samples, step.ground, step.leg_length_px
-    n_late = max(1, math.ceil(len(samples) * LATE_STANCE_FRACTION))
-    lean, offset, trunk = _line_metrics(samples[-n_late:], k, d, g, ll)
+    window = push_off_window(step)
+    lean, offset, trunk = _line_metrics(window, k, d, g, ll)
+    leg = float(np.mean([angle_deg(g, s.raw_pelvis_px - s.raw_bottom_px(k), d) for s in window]))
     mid = next((s for s in samples if s.index == step.midstance.frame_index), samples[len(samples) // 2])
     hof = _fu(g, mid.raw_pelvis_px - mid.raw_midfoot_px(k), d)[0] / ll
     first = samples[0]
@@ -99,7 +127,7 @@ def stride_metrics(step: Step) -> StrideMetrics:
             speed = float(np.polyfit(ts, rel, 1)[0])
     unsure = float(np.mean([not s.confident for s in samples]))
     feet_out = float(np.mean([not s.feet_in_frame for s in samples]))
-    return StrideMetrics(lean, offset, trunk, float(hof), float(over), cadence, speed, unsure, feet_out)
+    return StrideMetrics(lean, offset, trunk, float(hof), float(over), cadence, speed, unsure, feet_out, leg)
 
 
 def start_metrics(init: Initiation) -> StartMetrics | None:

@@ -2,7 +2,10 @@
 
 Unsure wins over everything: a stride whose keypoints are unsure or out of frame is not judged
 (a wrong "no_go" is worse than no verdict). Walking steps are reported but never judged as
-running strides.
+running strides. A stance that ended before its push-off (``no_push_off``: the stance leg still
+near vertical in the push-off window, i.e. the toe-off was detected early or the stance was split
+by a foot-tracking glitch) is unsure too: its "late stance" frames are midstance frames, where a
+flexed hip is normal, and judging the line there flagged butt_out on 6 of 45 sprint strides.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ def judge_stride(m: StrideMetrics, cfg: LeanConfig, running: bool) -> tuple[str,
         return UNSURE, ["feet_out_of_frame"]
     if m.unsure_fraction > cfg.max_unsure_fraction:
         return UNSURE, ["low_confidence"]
+    if m.push_off_leg_deg < cfg.min_push_off_leg_deg:
+        return UNSURE, ["no_push_off"]
     reasons: list[str] = []
     if m.hip_over_foot < cfg.sitting_back_hip_over_foot:
         reasons.append("sitting_back")
@@ -52,6 +57,6 @@ def judge_start(m: StartMetrics, cfg: LeanConfig) -> tuple[str, list[str]]:
         reasons.append("upright")
     if m.pelvis_offset < cfg.initiation_butt_out_pelvis_offset:
         reasons.append("butt_out")
-    if m.pelvis_offset < 0 and m.trunk_deg - m.lean_deg > cfg.slouch_trunk_minus_lean_deg:
+    if m.pelvis_offset < 0 and m.trunk_deg - m.lean_deg > cfg.initiation_slouch_trunk_minus_lean_deg:
         reasons.append("slouch")
     return (NO_GO, reasons) if reasons else (GO, [])

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from appliance.analysis import AnalysisResult, analyze_frames
-from appliance.config import Config, load_config
+from appliance.config import Config, PoseConfig, load_config
 from appliance.errors import BadInputError
 from appliance.pose import keypoints_io
 from appliance.pose.types import PoseFrame
@@ -32,7 +32,8 @@ def add_common(p: argparse.ArgumentParser) -> None:
                    help="read keypoints from this file instead of running the pose model")
     p.add_argument("--capture-fps", type=float, metavar="F",
                    help="real capture rate of a slow-motion clip (times and cadence are scaled to it)")
-    p.add_argument("--config", type=Path, metavar="FILE.toml", help="thresholds (default: built-in)")
+    p.add_argument("--config", type=Path, metavar="FILE.toml",
+                   help="thresholds and [pose] model variants (default: built-in)")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -52,17 +53,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _engine_frames(video: Path) -> Iterator[PoseFrame]:
+def _engine_frames(video: Path, pose: PoseConfig | None = None) -> Iterator[PoseFrame]:
     from appliance.pose.engine import PoseEngine  # the model is loaded only when needed
     from appliance.sources.video_file import VideoFileSource
 
-    engine = PoseEngine.from_assets()
+    engine = PoseEngine.from_config(pose or PoseConfig())
     with VideoFileSource(video) as source:
         for frame in source.frames():
             yield engine.process(frame)
 
 
-def load_frames(video: Path, keypoints: Path | None) -> list[PoseFrame]:
+def load_frames(video: Path, keypoints: Path | None, pose: PoseConfig | None = None) -> list[PoseFrame]:
     """Pose frames of ``video``: from ``keypoints`` if given, else by running our engine."""
     if keypoints is not None:
         if not keypoints.is_file():
@@ -77,7 +78,7 @@ def load_frames(video: Path, keypoints: Path | None) -> list[PoseFrame]:
         return out
     if not video.is_file():
         raise BadInputError(f"{video}: no such file")
-    return list(_engine_frames(video))
+    return list(_engine_frames(video, pose))
 
 
 def check_capture_fps(value: float | None) -> float | None:
@@ -93,7 +94,7 @@ def run_analysis(args: argparse.Namespace) -> AnalysisResult:
 def run_analysis_frames(args: argparse.Namespace) -> tuple[AnalysisResult, list[PoseFrame]]:
     capture = check_capture_fps(args.capture_fps)
     cfg: Config = load_config(args.config)
-    frames = load_frames(args.video, args.keypoints)
+    frames = load_frames(args.video, args.keypoints, cfg.pose)
     return analyze_frames(frames, cfg, capture_fps=capture, video_path=str(args.video)), frames
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from appliance import overlay
+from appliance.config import load_config
 from appliance.errors import BadInputError
 from appliance.pose import keypoints_io
 from appliance.pose.engine import PoseEngine
@@ -26,7 +27,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("video", type=Path, help="video file (mp4, mov, …)")
     p.add_argument("--out", type=Path, help="write keypoints as JSON Lines (header + one line per frame)")
     p.add_argument("--annotate", type=Path, metavar="OUT.mp4", help="write the video with the skeleton drawn")
-    p.add_argument("--threads", type=int, default=2, help="inference threads (default 2)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="inference threads (default: the config's pose.num_threads, 2)")
+    p.add_argument("--config", type=Path, metavar="FILE.toml", help="pose model variants ([pose]; default: built-in)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -36,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         if out is not None and not out.parent.is_dir():
             raise BadInputError(f"{out.parent}: output folder does not exist")
     with VideoFileSource(args.video) as source:  # a bad file fails here, before the model loads
-        engine = PoseEngine.from_assets(num_threads=args.threads)
+        engine = PoseEngine.from_config(load_config(args.config).pose, num_threads=args.threads)
         info = source.info
         writer = Mp4Writer(args.annotate, info.fps, info.width_px, info.height_px) if args.annotate else None
         kp_tmp = args.out.with_name(args.out.name + ".part") if args.out else None

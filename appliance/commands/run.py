@@ -24,7 +24,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--loop", action=argparse.BooleanOptionalAction, default=None,
                    help="loop a file source (default: loop the demo clip only)")
     p.add_argument("--config", help="config file (default: $LEANCAM_CONFIG or the user config dir)")
-    p.add_argument("--threads", type=int, default=None, help="inference threads (default: the config's pose.num_threads, 2)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="inference threads (default: the config's pose.num_threads, 2)")
     p.add_argument("--max-frames", type=int, help="stop after this many processed frames")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     p.add_argument("--web", action=argparse.BooleanOptionalAction, default=None,

@@ -26,7 +26,7 @@ import numpy as np
 
 from appliance.errors import ModelError
 from appliance.pose.anchors import generate_anchors
-from appliance.pose.runtime import load_interpreter
+from appliance.pose.runtime import input_lut, load_interpreter, quantization, tensor_details
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,8 @@ MIN_SCORE = 0.5  # mp.solutions.pose's min_detection_confidence default, applied
 SCORE_CLIPPING = 100.0
 NMS_IOU_THRESHOLD = 0.3
 N_KEYPOINTS = 4
+# Output tensors by name (the same in the original and every models/built variant).
+OUTPUT_NAMES = {"boxes": "Identity", "scores": "Identity_1"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,6 +49,14 @@ class Detection:
     score: float
     box: tuple[float, float, float, float]
     keypoints: np.ndarray
+
+
+def _dequantize(q: np.ndarray, params: tuple[float, int] | None) -> np.ndarray:
+    """float64 copy of an output (dequantized when the tensor is int8)."""
+    if params is None:
+        return q.astype(np.float64)
+    scale, zero = params
+    return (q.astype(np.float64) - zero) * scale
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -114,20 +124,26 @@ class PoseDetector:
         self._interpreter = load_interpreter(model_path, num_threads)
         inp = self._interpreter.get_input_details()[0]
         _, h, w, c = (int(v) for v in inp["shape"])
-        if h != w or c != 3 or inp["dtype"] != np.float32:
+        if h != w or c != 3 or inp["dtype"] not in (np.float32, np.int8):
             raise ModelError(f"{model_path.name}: unexpected detector input {inp['shape']} {inp['dtype']}")
         self.input_size_px = h
         self._input = self._interpreter.tensor(inp["index"])
+        # [0, 255] → [-1, 1] (quantized with the tensor's scale for an int8 model) as one lookup.
+        self._lut = input_lut(inp, 2.0 / 255.0, -1.0)
         self.anchors = generate_anchors()
-        outs = {tuple(d["shape"][1:]): d["index"] for d in self._interpreter.get_output_details()}
+        outs = tensor_details(self._interpreter, OUTPUT_NAMES, model_path)
         n = len(self.anchors)
-        if (n, 12) not in outs or (n, 1) not in outs:
+        if tuple(outs["boxes"]["shape"][1:]) != (n, 12) or tuple(outs["scores"]["shape"][1:]) != (n, 1):
             raise ModelError(
-                f"{model_path.name}: outputs {sorted(outs)} do not match {n} anchors × 12 coords + score"
+                f"{model_path.name}: outputs {[tuple(d['shape']) for d in outs.values()]} do not match "
+                f"{n} anchors × 12 coords + score"
             )
         # Zero-copy views on the outputs (see landmarks.py); only taken inside detect().
-        self._boxes_out = self._interpreter.tensor(outs[(n, 12)])
-        self._scores_out = self._interpreter.tensor(outs[(n, 1)])
+        self._boxes_out = self._interpreter.tensor(outs["boxes"]["index"])
+        self._scores_out = self._interpreter.tensor(outs["scores"]["index"])
+        # int8 outputs (the full-int8 build) are dequantized as (q - zero) * scale.
+        self._boxes_q = quantization(outs["boxes"])
+        self._scores_q = quantization(outs["scores"])
         self.min_score = min_score
         # uint8 letterboxed frame: the warp writes here every call, no per-frame allocation.
         self._canvas = np.zeros((h, h, 3), dtype=np.uint8)
@@ -142,18 +158,17 @@ class PoseDetector:
         cv2.warpAffine(rgb, matrix, (size, size), dst=self._canvas, flags=cv2.INTER_LINEAR,
                        borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
         view = self._input()[0]
-        np.multiply(self._canvas, 2.0 / 255.0, out=view, casting="unsafe")
-        view -= 1.0
+        np.take(self._lut, self._canvas, out=view)
         del view  # the interpreter refuses to run while a view into its buffers is alive
         self._interpreter.invoke()
 
         # float64 copy: exp(100) overflows float32.
-        logits = self._scores_out()[0, :, 0].astype(np.float64)
+        logits = _dequantize(self._scores_out()[0, :, 0], self._scores_q)
         scores = sigmoid(np.clip(logits, -SCORE_CLIPPING, SCORE_CLIPPING))
         keep = np.nonzero(scores >= self.min_score)[0]
         if keep.size == 0:
             return []
-        raw = self._boxes_out()[0, keep].astype(np.float64)  # copies only the kept rows
+        raw = _dequantize(self._boxes_out()[0, keep], self._boxes_q)  # copies only the kept rows
         anchors = self.anchors[keep].astype(np.float64)
         ax, ay, aw, ah = anchors[:, 0:1], anchors[:, 1:2], anchors[:, 2:3], anchors[:, 3:4]
         xc = raw[:, 0:1] / size * aw + ax

@@ -20,16 +20,21 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from appliance import assets
+from appliance.pose import variants
 from appliance.pose.detector import MIN_SCORE, PoseDetector
 from appliance.pose.landmarks import LandmarkModel
 from appliance.pose.roi import RotatedRect, rect_from_alignment_points
 from appliance.pose.roi_smoothing import AuxLandmarkSmoother
 from appliance.pose.types import PoseFrame
 from appliance.sources.base import Frame
+
+if TYPE_CHECKING:
+    from appliance.config import PoseConfig
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +63,33 @@ class PoseEngine:
         self._roi: RotatedRect | None = None
         self._size_px: tuple[int, int] | None = None
         self._frames = self._detector_runs = self._with_pose = 0
+        # (detector, landmark) variant names for logs and benchmarks; file names unless a
+        # constructor below knows better.
+        self.variant_names: tuple[str, str] = (Path(detector_path).name, Path(landmark_path).name)
 
     @classmethod
     def from_assets(cls, num_threads: int = 2) -> PoseEngine:
-        """Engine on the fetched, checksum-verified models (ModelError tells the user to run setup)."""
-        return cls(assets.require("pose_detection"), assets.require("pose_landmark_full"), num_threads)
+        """Engine on the fetched, checksum-verified originals (ModelError tells the user to run setup).
+
+        The MediaPipe files themselves: what the golden tests compare with mp.solutions.pose.
+        """
+        engine = cls(assets.require("pose_detection"), assets.require("pose_landmark_full"), num_threads)
+        engine.variant_names = (variants.ORIGINAL, variants.ORIGINAL)
+        return engine
+
+    @classmethod
+    def from_config(cls, cfg: PoseConfig, num_threads: int | None = None) -> PoseEngine:
+        """Engine on the variants ``cfg`` names (``original`` or a gated build, sha256-verified).
+
+        ``num_threads`` overrides ``cfg.num_threads`` (the CLI's ``--threads``).
+        """
+        detector = variants.resolve("detector", cfg.detector)
+        landmark = variants.resolve("landmark", cfg.landmark)
+        threads = cfg.num_threads if num_threads is None else num_threads
+        log.info("pose models: detector %s, landmark %s, %d threads", cfg.detector, cfg.landmark, threads)
+        engine = cls(detector, landmark, threads)
+        engine.variant_names = (cfg.detector, cfg.landmark)
+        return engine
 
     @property
     def stats(self) -> EngineStats:

@@ -4,11 +4,11 @@ Post-processing follows ``tensors_to_pose_landmarks_and_segmentation.pbtxt`` and
 ``pose_landmark_by_roi_cpu.pbtxt``:
 
 - input: the ROI warped to 256×256 RGB, float in [0, 1];
-- output 0 (195 = 39×5): x, y, z in crop pixels (divided by 256 → crop-normalised; z likewise),
+- ``Identity`` (195 = 39×5): x, y, z in crop pixels (divided by 256 → crop-normalised; z likewise),
   visibility and presence as logits → sigmoid. Rows 33 and 34 are auxiliary points (body centre and
   size/rotation point) used only to place the next frame's ROI;
-- output 1: pose-presence score, already a probability (TensorsToFloats applies no activation);
-- output 3 (64×64×39 logits): RefineLandmarksFromHeatmapCalculator, kernel 7, min confidence 0.5:
+- ``Identity_1``: pose-presence score, already a probability (TensorsToFloats applies no activation);
+- ``Identity_3`` (64×64×39 logits): RefineLandmarksFromHeatmapCalculator, kernel 7, min confidence 0.5:
   each point moves to the sigmoid-weighted mean cell of the 7×7 window around it when the window's
   peak is confident. Reproduced exactly, including MediaPipe's quirks (truncation toward zero, the
   row bound checked against the column, cell index without +0.5), because matching MediaPipe is the
@@ -26,7 +26,7 @@ import numpy as np
 
 from appliance.errors import ModelError
 from appliance.pose.roi import RotatedRect, project_to_image, warp_roi
-from appliance.pose.runtime import load_interpreter
+from appliance.pose.runtime import input_lut, load_interpreter, quantization, tensor_details
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,8 @@ N_BODY = 33
 AUX_CENTER, AUX_SCALE = 33, 34
 HEATMAP_KERNEL = 7
 MIN_CONFIDENCE_TO_REFINE = 0.5
+# Output tensors by name: the _noseg builds lack Identity_2 (segmentation), so indices shift.
+OUTPUT_NAMES = {"landmarks": "Identity", "flag": "Identity_1", "heatmap": "Identity_3"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,39 +105,55 @@ class LandmarkModel:
         self._interpreter = load_interpreter(model_path, num_threads)
         inp = self._interpreter.get_input_details()[0]
         _, h, w, c = (int(v) for v in inp["shape"])
-        if h != w or c != 3 or inp["dtype"] != np.float32:
+        if h != w or c != 3 or inp["dtype"] not in (np.float32, np.int8):
             raise ModelError(f"{model_path.name}: unexpected landmark input {inp['shape']} {inp['dtype']}")
         self.input_size_px = h
         self._input = self._interpreter.tensor(inp["index"])
-        by_shape = {tuple(int(v) for v in d["shape"][1:]): d["index"] for d in self._interpreter.get_output_details()}
+        # [0, 255] → [0, 1] (or its int8 quantization) as one table lookup into the input buffer.
+        self._lut = input_lut(inp, 1.0 / 255.0, 0.0)
+        outs = tensor_details(self._interpreter, OUTPUT_NAMES, model_path)
         hm = h // 4
         needed = {"landmarks": (N_OUTPUT_LANDMARKS * 5,), "flag": (1,), "heatmap": (hm, hm, N_OUTPUT_LANDMARKS)}
-        missing = [name for name, shape in needed.items() if shape not in by_shape]
-        if missing:
-            raise ModelError(f"{model_path.name}: outputs {sorted(by_shape)} lack {', '.join(missing)}")
+        wrong = [f"{outs[r]['name']} {tuple(outs[r]['shape'])}" for r, shape in needed.items()
+                 if tuple(int(v) for v in outs[r]["shape"][1:]) != shape]
+        if wrong:
+            raise ModelError(f"{model_path.name}: unexpected output shapes {', '.join(wrong)}")
         # tensor(i) returns a function giving a zero-copy view; get_tensor would copy the 640 kB
         # heatmap every frame. Views are only taken inside run() and dropped before the next invoke.
-        self._landmarks_out = self._interpreter.tensor(by_shape[needed["landmarks"]])
-        self._flag_out = self._interpreter.tensor(by_shape[needed["flag"]])
-        self._heatmap_out = self._interpreter.tensor(by_shape[needed["heatmap"]])
+        self._landmarks_out = self._interpreter.tensor(outs["landmarks"]["index"])
+        self._flag_out = self._interpreter.tensor(outs["flag"]["index"])
+        self._heatmap_out = self._interpreter.tensor(outs["heatmap"]["index"])
+        # (scale, zero point) of int8 outputs; None for float ones (every shipped landmark build).
+        self._quant = {role: quantization(d) for role, d in outs.items()}
         self.refine_with_heatmap = refine_with_heatmap
         # The uint8 crop lives here; exposed read-only for debugging overlays and benchmarks.
         self.crop = np.zeros((h, h, 3), dtype=np.uint8)
+
+    def _output(self, role: str, view: np.ndarray) -> np.ndarray:
+        """float64 copy of a small output, dequantized if the model's output is int8."""
+        q = self._quant[role]
+        if q is None:
+            return view.astype(np.float64)
+        return (view.astype(np.float64) - q[1]) * q[0]
 
     def run(self, rgb: np.ndarray, rect: RotatedRect) -> LandmarkResult:
         """Crop ``rect`` from ``rgb``, run the model and return landmarks in source pixels."""
         warp_roi(rgb, rect, self.crop)
         view = self._input()[0]
-        np.multiply(self.crop, 1.0 / 255.0, out=view, casting="unsafe")
+        np.take(self._lut, self.crop, out=view)
         del view  # no live view into the interpreter's memory during invoke
         self._interpreter.invoke()
 
-        score = float(self._flag_out().reshape(-1)[0])
-        raw = self._landmarks_out().reshape(N_OUTPUT_LANDMARKS, 5).astype(np.float64)  # small copy
+        score = float(self._output("flag", self._flag_out().reshape(-1)[:1])[0])
+        raw = self._output("landmarks", self._landmarks_out().reshape(N_OUTPUT_LANDMARKS, 5))  # small copy
         size = float(self.input_size_px)
         xy = raw[:, :2] / size
         if self.refine_with_heatmap:
-            xy = refine_from_heatmap(xy, self._heatmap_out()[0])  # gathers 39 windows from the view
+            heatmap = self._heatmap_out()[0]  # zero-copy view; the refinement gathers 39 windows from it
+            if self._quant["heatmap"] is not None:  # int8 build: dequantize (copies; no shipped file has it)
+                heatmap = self._output("heatmap", heatmap)
+            xy = refine_from_heatmap(xy, heatmap)
+            del heatmap
         xy_px = project_to_image(xy, rect)
 
         lms = np.empty((N_BODY, 5), dtype=np.float32)

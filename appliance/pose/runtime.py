@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from appliance.errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -81,3 +83,44 @@ def load_interpreter(path: Path, num_threads: int = 2) -> Any:
         ) from err
     log.debug("loaded %s with %s (%d threads)", path.name, runtime, num_threads)
     return interpreter
+
+
+def tensor_details(interpreter: Any, names: dict[str, str], path: Path) -> dict[str, dict[str, Any]]:
+    """Output details looked up by tensor *name* (``{role: name}`` → ``{role: details}``).
+
+    By name, not position or shape: the ``_noseg`` builds drop ``Identity_2`` (the segmentation
+    mask), which shifts every later output's index. A missing name is a ModelError naming what the
+    file does have.
+    """
+    by_name = {d["name"]: d for d in interpreter.get_output_details()}
+    missing = [n for n in names.values() if n not in by_name]
+    if missing:
+        raise ModelError(f"{Path(path).name}: outputs {sorted(by_name)} lack {', '.join(missing)}")
+    return {role: by_name[n] for role, n in names.items()}
+
+
+def quantization(details: dict[str, Any]) -> tuple[float, int] | None:
+    """(scale, zero point) of an int8/uint8 tensor, None for a float one."""
+    if details["dtype"] == np.float32:
+        return None
+    scale, zero = details["quantization"]
+    if details["dtype"] not in (np.int8, np.uint8) or not scale:
+        raise ModelError(f"tensor {details['name']}: unsupported type {details['dtype']} {details['quantization']}")
+    return float(scale), int(zero)
+
+
+def input_lut(details: dict[str, Any], scale: float, offset: float) -> np.ndarray:
+    """256-entry table mapping a uint8 pixel to the model input value ``pixel * scale + offset``.
+
+    For a float input the values are exactly what ``pixel * scale`` in float64 then float32 gives
+    (so float models see bit-identical inputs); for an int8 input they are quantized with the
+    tensor's own scale and zero point. Normalising is then one ``np.take`` into the input buffer.
+    """
+    values = np.arange(256, dtype=np.float64) * scale
+    q = quantization(details)
+    if q is None:
+        return values.astype(np.float32) + np.float32(offset)
+    s, zero = q
+    info = np.iinfo(details["dtype"])
+    real = values.astype(np.float32) + np.float32(offset)
+    return np.clip(np.round(real / s + zero), info.min, info.max).astype(details["dtype"])

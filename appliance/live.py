@@ -116,7 +116,8 @@ class LiveAppliance:
         state = paths.state_dir()
         app = create_app(state_dir=state, slot=self.slot, lights=self.lights, config_path=self.config_path,
                          max_upload_bytes=web.max_upload_mb * 1_000_000, upload_threads=1, store=self.store,
-                         on_config_saved=self._config_saved)
+                         on_config_saved=self._config_saved,
+                         recorder_status=(lambda: self.recorder.status) if self.recorder is not None else None)
         port = web.port if self.options.web_port is None else self.options.web_port
         try:
             self.web = start_web(app, web.host, port)

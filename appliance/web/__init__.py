@@ -45,6 +45,8 @@ class WebDeps:
     config: Any = None  # appliance.config.Config as the pages show it (file + environment); set by create_app
     lights: Any = None  # appliance.leds.FeedbackLights, or None when no LEDs belong to this process
     on_config_saved: Callable[[Any], None] | None = None
+    # () -> appliance.recording.recorder.RecorderStatus of the running appliance (None: no recorder here)
+    recorder_status: Callable[[], Any] | None = None
     analyze_upload: Callable[..., Any] | None = None
     upload_threads: int = 1  # pose threads for uploads: 1 beside a live pipeline
     max_stream_fps: float = MAX_STREAM_FPS
@@ -89,6 +91,7 @@ def create_app(*, state_dir: Path, slot: LatestSlot | None = None, recordings_di
                analyze_upload: Callable[..., Any] | None = None,
                max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, secure_cookies: bool = False,
                login_attempts_per_minute: int = 5, upload_threads: int = 1, store: Any = None,
+               recorder_status: Callable[[], Any] | None = None,
                test_config: dict[str, Any] | None = None) -> Flask:
     """Build the LeanCam web app.
 
@@ -98,7 +101,8 @@ def create_app(*, state_dir: Path, slot: LatestSlot | None = None, recordings_di
     valid config file, with the config ``leancam run`` would now load (file + environment
     overrides). ``analyze_upload`` overrides how uploaded videos are analysed (tests); ``store``
     is the process's writer ``Store`` (``leancam run`` has one), used for uploads;
-    ``upload_threads`` is the pose model's thread count for uploads.
+    ``upload_threads`` is the pose model's thread count for uploads; ``recorder_status()`` gives the
+    running recorder's state (the live page warns when recording stopped, e.g. disk full).
 
     The config file is ``config_path`` (default: ``appliance.paths.config_path()``); the unit name
     in the page header is its ``unit.name``. A ``STATE_DIR/web_settings.json`` left by older
@@ -130,6 +134,7 @@ def create_app(*, state_dir: Path, slot: LatestSlot | None = None, recordings_di
         config_path=Path(config_path) if config_path else None,
         lights=lights,
         on_config_saved=on_config_saved,
+        recorder_status=recorder_status,
         analyze_upload=analyze_upload,
         upload_threads=upload_threads,
         extra={"store": store} if store is not None else {},

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify
 
 from appliance.web import deps_of
-from appliance.web.reasons import status_payload, verdict_payload
+from appliance.web.reasons import status_payload, storage_status, verdict_payload
 from appliance.web.streams import shown_light
 
 log = logging.getLogger(__name__)
@@ -30,4 +30,4 @@ def live() -> Any:
     return jsonify({"available": deps.slot is not None,
                     "verdict": verdict_payload(state.verdict if state else None, state, time.monotonic(),
                                                deps.verdict_hold_s, shown_light(deps.lights)),
-                    "status": status_payload(state)})
+                    "status": status_payload(state, storage_status(deps.recordings_dir, deps.recorder_status))})

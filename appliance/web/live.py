@@ -13,6 +13,7 @@ import threading
 from flask import Blueprint, Response, abort, current_app, render_template, stream_with_context
 
 from appliance.web import deps_of
+from appliance.web.reasons import storage_status
 from appliance.web.streams import BOUNDARY, encode_jpeg, mjpeg_frames, render_frame, stop_event, verdict_events
 
 log = logging.getLogger(__name__)
@@ -66,8 +67,9 @@ def events() -> Response:
     if deps.slot is None:
         abort(404, "no camera in this process (leancam web browses recordings only)")
     sem = _slot_or_503("sse", deps.max_sse_clients)
+    recordings, recorder = deps.recordings_dir, deps.recorder_status
     gen = verdict_events(deps.slot, stop_event(current_app), deps.heartbeat_s, deps.verdict_hold_s,
-                         lights=deps.lights)
+                         lights=deps.lights, storage=lambda: storage_status(recordings, recorder))
     resp = Response(stream_with_context(gen), mimetype="text/event-stream", headers=_NO_CACHE)
     resp.call_on_close(sem.release)
     return resp

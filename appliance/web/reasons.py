@@ -6,9 +6,12 @@ underscores as spaces, so a new reason still shows something readable.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from appliance.live_state import LiveState, Verdict
+from appliance.retention import free_space_mb
 
 WORDS: dict[str, str] = {
     "go": "GO",
@@ -99,8 +102,29 @@ def verdict_payload(verdict: Verdict | None, state: LiveState | None, now_mono_s
     }
 
 
-def status_payload(state: LiveState | None) -> dict[str, Any]:
+def status_payload(state: LiveState | None, storage: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Pipeline health for the live page; ``storage`` (see ``storage_status``) adds recording/disk."""
     if state is None:
-        return {"source": None, "fps": 0.0, "dropped_frames": 0, "person_in_view": False, "t_s": 0.0}
-    return {"source": state.source, "fps": round(float(state.fps), 1), "dropped_frames": int(state.dropped_frames),
-            "person_in_view": bool(state.person_in_view), "t_s": round(float(state.t_s), 3)}
+        out = {"source": None, "fps": 0.0, "dropped_frames": 0, "person_in_view": False, "t_s": 0.0}
+    else:
+        out = {"source": state.source, "fps": round(float(state.fps), 1),
+               "dropped_frames": int(state.dropped_frames), "person_in_view": bool(state.person_in_view),
+               "t_s": round(float(state.t_s), 3)}
+    return {**out, **(storage or {})}
+
+
+def storage_status(recordings_dir: Path, recorder_status: Callable[[], Any] | None) -> dict[str, Any]:
+    """Recording state and free space, cheap enough for every status event (one statvfs).
+
+    ``recorder_status()`` gives the running recorder's RecorderStatus; None: no recorder here.
+    """
+    probe = recordings_dir if recordings_dir.exists() else recordings_dir.parent
+    try:
+        free_mb = round(free_space_mb(probe), 1)
+    except OSError:
+        free_mb = None
+    rec = None
+    if recorder_status is not None:
+        status = recorder_status()
+        rec = {"state": status.state, "reason": status.reason}
+    return {"recording": rec, "disk_free_mb": free_mb}

@@ -24,6 +24,7 @@ import av
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, send_file, url_for
 
 from appliance.errors import BadInputError, LeanCamError
+from appliance.retention import disk_space
 from appliance.web import WebDeps, deps_of
 from appliance.web.frames import FrameCache
 from appliance.web.reasons import reason_text
@@ -190,7 +191,9 @@ def sessions() -> str:
                                  "no_go": sum(1 for x in strides if x.verdict == "no_go"),
                                  "initiation": r.initiation})
                 rows.append({"session": s, "runs": srun})
-    return render_template("sessions.html", sessions=rows, has_db=deps.db_path.is_file())
+        space = disk_space(deps.recordings_dir if deps.recordings_dir.exists() else deps.state_dir, store,
+                           deps.config.retention if deps.config is not None else None)
+    return render_template("sessions.html", sessions=rows, has_db=deps.db_path.is_file(), space=space)
 
 
 @bp.get("/run/<int:run_id>")

@@ -12,7 +12,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import cv2
@@ -136,11 +136,13 @@ def _sse(event: str, data: dict, event_id: str | None = None) -> str:
 
 
 def verdict_events(slot: LatestSlot, stop: threading.Event, heartbeat_s: float, hold_s: float | None = None,
-                   max_s: float | None = None, lights: Any = None) -> Iterator[str]:
+                   max_s: float | None = None, lights: Any = None,
+                   storage: Callable[[], dict[str, Any]] | None = None) -> Iterator[str]:
     """SSE: a ``verdict`` event whenever what the board shows changes (a new decision, a verdict
     expiring after ``hold_s``, the runner appearing or leaving), ``status`` once a second, and a
     heartbeat comment every ``heartbeat_s`` so proxies and the browser know the link is alive.
-    ``lights`` (``FeedbackLights``), when given, makes the board follow the LEDs exactly."""
+    ``lights`` (``FeedbackLights``), when given, makes the board follow the LEDs exactly;
+    ``storage()`` adds recording state and free space to each status event."""
     t0 = time.monotonic()
     yield "retry: 1000\n\n"
     state = slot.latest()
@@ -157,7 +159,7 @@ def verdict_events(slot: LatestSlot, stop: threading.Event, heartbeat_s: float, 
             yield _sse("verdict", {**payload, "sent_epoch_s": time.time()}, str(version))
             last_beat = now
         if now - last_status >= STATUS_EVERY_S:
-            yield _sse("status", status_payload(state))
+            yield _sse("status", status_payload(state, storage() if storage is not None else None))
             last_status = last_beat = now
         if now - last_beat >= heartbeat_s:
             yield f": heartbeat {int(time.time())}\n\n"

@@ -23,6 +23,20 @@
     state.shownEpochMs = performance.timeOrigin + performance.now();
   }
 
+  // Recording state and free space; a stopped recorder (disk full, write error) gets a warning that
+  // stays until recording works again — the LEDs keep judging either way.
+  const rec = $("rec"), disk = $("disk"), recwarn = $("recwarn");
+  function showStorage(s) {
+    const r = s.recording;
+    rec.textContent = r ? (r.state === "recording" ? "● rec" : r.state === "disabled" ? "recording off" : "") : "";
+    disk.textContent = s.disk_free_mb === null || s.disk_free_mb === undefined ? ""
+      : "· " + (s.disk_free_mb >= 1000 ? (s.disk_free_mb / 1000).toFixed(1) + " GB" : s.disk_free_mb.toFixed(0) + " MB") + " free";
+    const stopped = r && r.state === "stopped";
+    recwarn.hidden = !stopped;
+    recwarn.textContent = stopped ? "Recording stopped: " + (r.reason === "disk_full" ? "disk full — free space or lower the quota"
+      : (r.reason || "write error")) + ". Feedback continues." : "";
+  }
+
   function connect() {
     const es = new EventSource(board.dataset.events);
     es.addEventListener("open", () => { state.connected = true; conn.textContent = "live"; conn.className = "conn ok"; });
@@ -33,6 +47,7 @@
       state.statuses += 1;
       state.lastStatus = s;
       fps.textContent = s.fps ? s.fps.toFixed(0) + " fps" + (s.dropped_frames ? " · " + s.dropped_frames + " dropped" : "") : "";
+      showStorage(s);
     });
   }
 

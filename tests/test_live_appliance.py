@@ -76,3 +76,39 @@ def test_run_serves_the_web_display(demo_clip: Path, tmp_path: Path, monkeypatch
         app.stop.set()
         runner.join(10)
         app.close()
+
+
+class _CachedPose:
+    """The real engine's output for this clip, computed once per session (conftest.pose_frames) and
+    handed back frame by frame, so seven clips replay through the live wiring in seconds."""
+
+    def __init__(self, frames: list) -> None:
+        self._frames = frames
+
+    def process(self, frame: object) -> object:
+        return self._frames[frame.index]  # type: ignore[attr-defined]
+
+    def reset(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("name", ["b2", "b3", "b4", "b5", "b6", "b7", "b8"])
+def test_sprint_start_light_sequence_matches_labels(shared_data: Path, pose_frames: object, name: str) -> None:
+    """READY while the sprinter is set, then the start's own verdict within 2 frames of the labelled
+    block clearance (the clip authors' first label row), decided and shown within a few frames."""
+    clip = shared_data / "sprint_starts" / f"{name}.mp4"
+    clearance = int((shared_data / "sprint_starts" / f"{name}.csv").read_text().splitlines()[1].split(",")[0])
+    app = LiveAppliance(RunOptions(source=f"file:{clip}", realtime=False, web=False), pin_factory=MockFactory(),
+                        engine=_CachedPose(pose_frames(clip)))  # type: ignore[arg-type]
+    try:
+        app.run()
+    finally:
+        app.close()
+    lights = [c.light for c in app.lights.changes]
+    assert lights[0] == Light.READY
+    first = app.feedback.latency[0]
+    assert first.kind == "initiation", "the first thing judged on a sprint start is the start itself"
+    assert abs(first.event_frame_index - clearance) <= 2
+    assert first.decided_frame_index - first.event_frame_index <= 10
+    judged = [i for i, light in enumerate(lights) if light in (Light.GO, Light.NO_GO, Light.UNSURE)]
+    assert judged and all(light in (Light.READY, Light.FAULT) for light in lights[: judged[0]])

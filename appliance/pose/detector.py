@@ -18,6 +18,7 @@ the upper-body equivalents, unused here).
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,6 +148,21 @@ class PoseDetector:
         self.min_score = min_score
         # uint8 letterboxed frame: the warp writes here every call, no per-frame allocation.
         self._canvas = np.zeros((h, h, 3), dtype=np.uint8)
+        # Time spent in invoke() alone and how often: the bench divides the pose stage by it.
+        self.invoke_s = 0.0
+        self.invokes = 0
+
+    @property
+    def canvas(self) -> np.ndarray:
+        """The last letterboxed uint8 input (read-only use: benchmarks, debugging)."""
+        return self._canvas
+
+    def invoke_on(self, canvas: np.ndarray) -> None:
+        """Load a uint8 letterboxed frame (input size, RGB) and invoke only (raw-latency benchmarks)."""
+        view = self._input()[0]
+        np.take(self._lut, canvas, out=view)
+        del view
+        self._interpreter.invoke()
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
         """Detections in ``rgb`` (HxWx3 uint8), best first, coordinates normalised to the frame."""
@@ -160,7 +176,10 @@ class PoseDetector:
         view = self._input()[0]
         np.take(self._lut, self._canvas, out=view)
         del view  # the interpreter refuses to run while a view into its buffers is alive
+        t0 = time.perf_counter()
         self._interpreter.invoke()
+        self.invoke_s += time.perf_counter() - t0
+        self.invokes += 1
 
         # float64 copy: exp(100) overflows float32.
         logits = _dequantize(self._scores_out()[0, :, 0], self._scores_q)

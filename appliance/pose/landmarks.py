@@ -19,6 +19,7 @@ Post-processing follows ``tensors_to_pose_landmarks_and_segmentation.pbtxt`` and
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,6 +129,16 @@ class LandmarkModel:
         self.refine_with_heatmap = refine_with_heatmap
         # The uint8 crop lives here; exposed read-only for debugging overlays and benchmarks.
         self.crop = np.zeros((h, h, 3), dtype=np.uint8)
+        # Time spent in invoke() alone and how often: the bench divides the pose stage by it.
+        self.invoke_s = 0.0
+        self.invokes = 0
+
+    def invoke_on(self, crop: np.ndarray) -> None:
+        """Load a uint8 crop (input size, RGB) into the input and invoke only (raw-latency benchmarks)."""
+        view = self._input()[0]
+        np.take(self._lut, crop, out=view)
+        del view
+        self._interpreter.invoke()
 
     def _output(self, role: str, view: np.ndarray) -> np.ndarray:
         """float64 copy of a small output, dequantized if the model's output is int8."""
@@ -142,7 +153,10 @@ class LandmarkModel:
         view = self._input()[0]
         np.take(self._lut, self.crop, out=view)
         del view  # no live view into the interpreter's memory during invoke
+        t0 = time.perf_counter()
         self._interpreter.invoke()
+        self.invoke_s += time.perf_counter() - t0
+        self.invokes += 1
 
         score = float(self._output("flag", self._flag_out().reshape(-1)[:1])[0])
         raw = self._output("landmarks", self._landmarks_out().reshape(N_OUTPUT_LANDMARKS, 5))  # small copy

@@ -1,5 +1,5 @@
 """Settings behind a password: scrypt hash, CSRF, cookie flags, rate limit, the config file (unit, camera,
-LEDs, thresholds: what is written, what is refused), migration of the old web_settings.json, LED test."""
+LEDs, thresholds: what is written, what is refused), LED test."""
 
 from __future__ import annotations
 
@@ -202,7 +202,6 @@ def test_unit_and_camera_saved_in_config_file(client: FlaskClient, tmp_path: Pat
     cfg = load_appliance_config(cfg_path, environ={})
     assert (cfg.unit.name, cfg.unit.direction, cfg.camera.source, cfg.camera.fps) == \
         ("Track 3", "auto", "webcam:1", 30.0)
-    assert not (state / "web_settings.json").exists()
 
 
 @pytest.mark.parametrize(("section", "changes", "message"), [
@@ -303,47 +302,6 @@ def test_saved_thresholds_reach_the_running_analyzer(tmp_path: Path, state: Path
     finally:
         appliance.close()
 
-
-# ---------------------------------------------------------------- web_settings.json from older versions
-
-def test_old_web_settings_migrated_once(tmp_path: Path, state: Path, caplog: pytest.LogCaptureFixture) -> None:
-    cfg_path = tmp_path / "leancam.toml"
-    cfg_path.write_text("[lean]\nmin_lean_deg = 3.0\n")
-    old = state / "web_settings.json"
-    old.write_text('{"unit_name": "Track 3", "direction": "-1", "camera": "webcam:1", "camera_fps": 60}')
-    with caplog.at_level("INFO", logger="appliance.web.settings"):
-        client = create_app(state_dir=state, config_path=cfg_path).test_client()
-    assert tomllib.loads(cfg_path.read_text()) == {
-        "lean": {"min_lean_deg": 3.0},
-        "unit": {"name": "Track 3", "direction": "right_to_left"},
-        "camera": {"source": "webcam:1"}}  # 60 fps was the old page's default, never used by the camera
-    assert not old.exists()
-    log_text = caplog.text
-    assert "migrated" in log_text and "unit.name = 'Track 3'" in log_text and "camera_fps=60" in log_text
-    assert '<span class="unit">Track 3</span>' in client.get("/").get_data(as_text=True)
-    before = cfg_path.read_text()
-    create_app(state_dir=state, config_path=cfg_path)  # once: nothing left to move
-    assert cfg_path.read_text() == before
-
-
-def test_old_web_settings_do_not_override_the_file(tmp_path: Path, state: Path,
-                                                   caplog: pytest.LogCaptureFixture) -> None:
-    cfg_path = tmp_path / "leancam.toml"
-    cfg_path.write_text('[unit]\nname = "Lane 1"\n')
-    (state / "web_settings.json").write_text('{"unit_name": "Track 3", "camera_fps": 90}')
-    with caplog.at_level("INFO", logger="appliance.web.settings"):
-        create_app(state_dir=state, config_path=cfg_path)
-    assert tomllib.loads(cfg_path.read_text()) == {"unit": {"name": "Lane 1"}, "camera": {"fps": 90.0}}
-    assert "unit_name='Track 3' (the config file already sets unit.name = 'Lane 1')" in caplog.text
-
-
-def test_old_web_settings_kept_while_config_file_is_broken(tmp_path: Path, state: Path) -> None:
-    cfg_path = tmp_path / "leancam.toml"
-    cfg_path.write_text("[leds]\npurple_pin = 5\n")
-    old = state / "web_settings.json"
-    old.write_text('{"unit_name": "Track 3"}')
-    create_app(state_dir=state, config_path=cfg_path)
-    assert old.exists() and cfg_path.read_text() == "[leds]\npurple_pin = 5\n"
 
 def test_to_toml_roundtrip() -> None:
     data = {"a": {"x": 1.0, "y": 2, "z": True, "s": 'q"uote'}, "b": {"c": {"d": 0.5}}}

@@ -105,8 +105,7 @@ def create_app(*, state_dir: Path, slot: LatestSlot | None = None, recordings_di
     running recorder's state (the live page warns when recording stopped, e.g. disk full).
 
     The config file is ``config_path`` (default: ``appliance.paths.config_path()``); the unit name
-    in the page header is its ``unit.name``. A ``STATE_DIR/web_settings.json`` left by older
-    versions is moved into it here, once (see ``settings.migrate_unit_settings``).
+    in the page header is its ``unit.name``.
     """
     from appliance.web import api, auth, live, replay, settings, upload
 
@@ -140,7 +139,6 @@ def create_app(*, state_dir: Path, slot: LatestSlot | None = None, recordings_di
         extra={"store": store} if store is not None else {},
     )
     app.extensions["leancam"] = deps
-    settings.migrate_unit_settings(state_dir, settings.config_file(deps))
     deps.config = settings.load_web_config(deps)
     csrf.init_app(app)
     auth.init_app(app, attempts_per_minute=login_attempts_per_minute)

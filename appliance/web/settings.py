@@ -13,9 +13,6 @@ service sets the host from the environment anyway.
 Some values reach the running appliance at once (lean thresholds via ``on_config_saved``, the unit
 name in the page header); the rest (camera, LEDs, recording, gait, direction) only at the next
 start of ``leancam run``, and the page says so after saving.
-
-Unit name, direction and camera used to live in ``STATE_DIR/web_settings.json``;
-:func:`migrate_unit_settings` moves such a file's values into the config file once and deletes it.
 """
 
 from __future__ import annotations
@@ -63,18 +60,6 @@ LABELS = {"unit.name": "Unit name", "unit.direction": "Direction of travel", "ca
 UNIT_SUFFIXES = (("_ll_s", "leg lengths/s"), ("_ll", "leg lengths"), ("_deg", "°"), ("_spm", "steps/min"),
                  ("_px", "px"), ("_mb", "MB"), ("_hz", "Hz"), ("_days", "days"), ("_s", "s"))
 FILE_HEADER = "# LeanCam configuration (written by the settings page; values not listed are the defaults).\n\n"
-
-OLD_UNIT_FILE = "web_settings.json"
-# web_settings.json key → (section, key, conversion); the old form always wrote all four keys, so a
-# value equal to the old page's default is no choice of the user's and is not moved (60 fps was
-# never used by the camera: the appliance ran at camera.fps).
-_OLD_UNIT_KEYS: dict[str, tuple[str, str, Any]] = {
-    "unit_name": ("unit", "name", str),
-    "direction": ("unit", "direction", lambda v: {"auto": "auto", "1": "left_to_right", "-1": "right_to_left"}[str(v)]),
-    "camera": ("camera", "source", str),
-    "camera_fps": ("camera", "fps", float),
-}
-_OLD_UNIT_DEFAULTS: dict[str, Any] = {"unit_name": "LeanCam", "direction": "auto", "camera": "auto", "camera_fps": 60}
 
 _save_lock = threading.Lock()
 
@@ -362,73 +347,6 @@ def save_config(deps: WebDeps, form: Mapping[str, Any], section: str | None = No
 def _get(cfg: Config, key: str) -> Any:
     section, _, name = key.partition(".")
     return getattr(getattr(cfg, section), name)
-
-
-# ---------------------------------------------------------------- web_settings.json → config file
-
-def migrate_unit_settings(state_dir: Path, config_path: Path) -> bool:
-    """Move unit name, direction and camera from ``STATE_DIR/web_settings.json`` (the old second
-    store) into the config file once, then delete the JSON file. Every value is logged: moved,
-    or why not (the file already sets that key, or the value is invalid). The JSON file is kept
-    when the config file is broken or cannot be written, so the next start tries again.
-    Returns True when the JSON file was migrated and removed."""
-    old = Path(state_dir) / OLD_UNIT_FILE
-    if not old.is_file():
-        return False
-    try:
-        stored = json.loads(old.read_text())
-        if not isinstance(stored, dict):
-            raise ValueError("not a JSON object")
-    except (OSError, ValueError) as err:
-        log.warning("settings: cannot read %s (%s); left in place, not migrated", old, err)
-        return False
-    try:
-        current = _read_toml(config_path)
-        config_from_dict(current)
-    except ConfigError as err:
-        log.warning("settings: %s not migrated into the config file: %s. Fix the file; the next start "
-                    "tries again", old, err)
-        return False
-    merged = _copy(current)
-    moved, skipped = [], []
-    for old_key, (section, name, convert) in _OLD_UNIT_KEYS.items():
-        if old_key not in stored:
-            continue
-        raw = stored[old_key]
-        if raw == _OLD_UNIT_DEFAULTS[old_key]:
-            skipped.append(f"{old_key}={raw!r} (the old page's default, not a choice)")
-            continue
-        table = current.get(section, {})
-        if isinstance(table, dict) and name in table:
-            skipped.append(f"{old_key}={raw!r} (the config file already sets {section}.{name} = {table[name]!r})")
-            continue
-        try:
-            value = convert(raw)
-            candidate = _copy(merged)
-            candidate.setdefault(section, {})[name] = value
-            config_from_dict(candidate)
-        except (ConfigError, ValueError, TypeError, KeyError) as err:
-            skipped.append(f"{old_key}={raw!r} (not a valid {section}.{name}: {err})")
-            continue
-        if value == getattr(getattr(Config(), section), name):
-            skipped.append(f"{old_key}={raw!r} (the config default already)")
-            continue
-        merged = candidate
-        moved.append(f"{section}.{name} = {value!r}")
-    if moved:
-        try:
-            _atomic_write(config_path, FILE_HEADER + to_toml(merged))
-        except OSError as err:
-            log.error("settings: cannot write %s (%s); %s left in place, not migrated",
-                      config_path, err.strerror or err, old)
-            return False
-    try:
-        old.unlink()
-    except OSError as err:
-        log.warning("settings: cannot delete %s (%s)", old, err.strerror or err)
-    log.warning("settings: migrated %s into %s and deleted it: moved %s%s", old, config_path,
-                ", ".join(moved) or "nothing", f"; not moved: {', '.join(skipped)}" if skipped else "")
-    return True
 
 
 # ---------------------------------------------------------------- views

@@ -163,7 +163,7 @@ def test_page_shows_sections_in_order_with_direction_select(client: FlaskClient)
     _login(client)
     html = client.get("/settings/").get_data(as_text=True)
     legends = re.findall(r"<legend>(.*?)</legend>", html)
-    assert legends == ["Unit", "Camera", "LEDs", "LED test", "Recording", "Retention", "Gait", "Lean", "Web"]
+    assert legends == ["Unit", "Camera", "LEDs", "LED test", "Recording", "Retention", "Gait", "Lean", "Pose", "Web"]
     options = re.findall(r'<option value="(\w+)"', html[html.index('id="unit.direction"'):])
     assert options[:3] == ["auto", "left_to_right", "right_to_left"]
     # [web] is shown, not editable: no form, no inputs.

@@ -6,6 +6,7 @@
 #   ./setup.sh run        install if needed, then run the appliance on its default source
 #   ./setup.sh test       install with test dependencies if needed, then run all tests
 #   ./setup.sh service    install as a systemd service in /opt/leancam (own user, starts at boot)
+#   ./setup.sh bench      also create .venv-bench (mediapipe 0.10.14) for `leancam bench pose`
 #   ./setup.sh --dev      install test dependencies too (pytest, ruff, Playwright + Debian's chromium)
 #
 # On Raspberry Pi OS, picamera2 comes from apt (python3-picamera2) and the venv sees system packages;
@@ -19,9 +20,9 @@ ACTION=install
 DEV=0
 for arg in "$@"; do
   case "$arg" in
-    install|run|test|service) ACTION=$arg ;;
+    install|run|test|service|bench) ACTION=$arg ;;
     --dev) DEV=1 ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -143,4 +144,18 @@ case "$ACTION" in
     exec "$VENV/bin/leancam" run ;;
   test)
     exec "$VENV/bin/python" -m pytest ;;
+  bench)
+    # --- bench venv (issue 8): MediaPipe, the reference `leancam bench pose` compares with --------
+    # A separate venv because mediapipe 0.10.14 needs numpy < 2 and the appliance's venv has numpy 2;
+    # the bench runs it as a subprocess on the same decoded frames. Not needed on the appliance.
+    BENCH_VENV="$ROOT/.venv-bench"
+    if "$BENCH_VENV/bin/python" -c 'import mediapipe, numpy' >/dev/null 2>&1; then
+      say "bench venv $BENCH_VENV already has mediapipe; nothing changed"
+    else
+      say "creating bench venv $BENCH_VENV with mediapipe==0.10.14 (needs Python 3.9-3.12)"
+      "$PY" -m venv "$BENCH_VENV" || fail "could not create $BENCH_VENV (apt-get install python3-venv)"
+      "$BENCH_VENV/bin/python" -m pip install -q --disable-pip-version-check "mediapipe==0.10.14" "numpy<2" \
+        || fail "pip install mediapipe==0.10.14 failed (no wheel for $("$PY" --version 2>&1)? use PYTHON=python3.11)"
+    fi
+    say "run: $VENV/bin/leancam bench pose" ;;
 esac

@@ -7,12 +7,11 @@ exit code, never a traceback. ``--debug`` shows tracebacks for developers.
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
 
 from appliance import __version__
-from appliance.commands import COMMAND_MODULES
+from appliance.commands import COMMAND_MODULES, register
 from appliance.errors import LeanCamError
 
 log = logging.getLogger(__name__)
@@ -27,14 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"appliance.commands.{name}")
-        except ModuleNotFoundError as err:
-            if err.name != f"appliance.commands.{name}":
-                raise
-            continue  # command not built yet in this checkout
-        module.add_parser(sub)
+    register(sub, "appliance.commands", COMMAND_MODULES)
     return parser
 
 

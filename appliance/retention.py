@@ -18,10 +18,9 @@ import logging
 import math
 import shutil
 import time
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Collection
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from appliance.errors import ConfigError
 from appliance.store import Clip, Store
@@ -50,21 +49,6 @@ class RetentionConfig:
                 raise ConfigError(f"retention.{name} must be a finite number, got {value!r}")
             if value < 0 or (value == 0 and name != "min_free_mb"):
                 raise ConfigError(f"retention.{name} must be positive, got {value!r}")
-
-    @classmethod
-    def from_mapping(cls, table: Mapping[str, Any]) -> RetentionConfig:
-        """Strict loader for a parsed TOML table: unknown keys and bad values are ConfigErrors."""
-        return _strict(cls, table, "retention")
-
-
-def _strict(cls: type, table: Mapping[str, Any], where: str) -> Any:
-    if not isinstance(table, Mapping):
-        raise ConfigError(f"{where} must be a table")
-    known = {f.name for f in fields(cls)}
-    for key in table:
-        if key not in known:
-            raise ConfigError(f"{where}: unknown key {key!r} (known: {', '.join(sorted(known))})")
-    return cls(**table)
 
 
 @dataclass(frozen=True)

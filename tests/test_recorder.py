@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
+from appliance.config import config_from_dict
 from appliance.errors import ConfigError
 from appliance.pose.types import N_LANDMARKS, PoseFrame
 from appliance.recording import EncodedPacket, PacketRing, Recorder, RecorderConfig, StreamFormat, recover
@@ -241,7 +242,7 @@ def test_retention_keeps_min_free_space(state) -> None:
 ])
 def test_recorder_config_rejects_bad_values(bad: dict) -> None:
     with pytest.raises(ConfigError):
-        RecorderConfig.from_mapping(bad)
+        config_from_dict({"recording": bad})
 
 
 @pytest.mark.parametrize("bad", [
@@ -250,7 +251,7 @@ def test_recorder_config_rejects_bad_values(bad: dict) -> None:
 ])
 def test_retention_config_rejects_bad_values(bad: dict) -> None:
     with pytest.raises(ConfigError):
-        RetentionConfig.from_mapping(bad)
+        config_from_dict({"retention": bad})
 
 
 def test_hardware_output_timestamps_share_the_sources_origin(tmp_path: Path) -> None:

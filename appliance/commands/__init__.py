@@ -3,6 +3,11 @@
 ``add_parser`` registers the subcommand and sets ``func`` (``args -> exit code``) as its default.
 """
 
+from __future__ import annotations
+
+import argparse
+import importlib
+
 COMMAND_MODULES: tuple[str, ...] = (
     "run",
     "pose",
@@ -15,3 +20,19 @@ COMMAND_MODULES: tuple[str, ...] = (
     "web",
     "mounting",
 )
+
+
+def register(sub: argparse._SubParsersAction, package: str, names: tuple[str, ...]) -> None:
+    """Call ``add_parser(sub)`` of ``package.<name>`` for each name whose module exists.
+
+    A name whose module is missing is skipped (a checkout where that command is not built yet);
+    any other import error is a real bug and propagates.
+    """
+    for name in names:
+        try:
+            module = importlib.import_module(f"{package}.{name}")
+        except ModuleNotFoundError as err:
+            if err.name != f"{package}.{name}":
+                raise
+            continue
+        module.add_parser(sub)

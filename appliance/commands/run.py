@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
-import threading
 from pathlib import Path
 
 from appliance.config import load_appliance_config
 from appliance.live import LiveAppliance, RunOptions
+from appliance.signals import stop_on_signals
 
 log = logging.getLogger(__name__)
 
@@ -35,14 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    stop = threading.Event()
-
-    def _on_signal(signum: int, _frame: object) -> None:
-        log.info("received %s, stopping", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
+    stop = stop_on_signals()
     options = RunOptions(source=args.source, realtime=args.realtime, loop=args.loop, threads=args.threads,
                          max_frames=args.max_frames, duration_s=args.duration, web=args.web,
                          web_port=args.web_port)

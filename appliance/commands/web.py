@@ -9,13 +9,12 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
-import signal
 import sys
-import threading
 from pathlib import Path
 
 from appliance import paths
 from appliance.errors import BadInputError, LeanCamError
+from appliance.signals import stop_on_signals
 
 log = logging.getLogger(__name__)
 
@@ -69,14 +68,7 @@ def run(args: argparse.Namespace) -> int:
         raise BadInputError("--max-upload-mb must be at least 1")
     app = create_app(state_dir=state_dir, config_path=paths.config_path(), upload_threads=2,
                      max_upload_bytes=args.max_upload_mb * 1024 * 1024)
-    stop = threading.Event()
-
-    def _on_signal(signum: int, _frame: object) -> None:
-        log.info("received %s, stopping", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
+    stop = stop_on_signals()
     try:
         server = start_web(app, args.host, args.port)
     except OSError as err:

@@ -34,8 +34,8 @@ import sqlite3
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields, replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -93,16 +93,6 @@ class RecorderConfig:
         if isinstance(self.crf, bool) or not isinstance(self.crf, int) or not 0 <= self.crf <= 51:
             raise ConfigError(f"recording.crf must be an integer 0..51, got {self.crf!r}")
 
-    @classmethod
-    def from_mapping(cls, table: Mapping[str, Any]) -> RecorderConfig:
-        """Strict loader for a parsed TOML table: unknown keys and bad values are ConfigErrors."""
-        if not isinstance(table, Mapping):
-            raise ConfigError("recording must be a table")
-        known = {f.name for f in fields(cls)}
-        for key in table:
-            if key not in known:
-                raise ConfigError(f"recording: unknown key {key!r} (known: {', '.join(sorted(known))})")
-        return cls(**table)
 
 
 @dataclass(frozen=True)

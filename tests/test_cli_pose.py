@@ -35,7 +35,11 @@ def test_pose_writes_33_keypoints_per_frame_and_fps(tmp_path: Path, demo_clip: P
 
 def test_missing_model_names_setup(tmp_path: Path, demo_clip: Path) -> None:
     env = {**os.environ, "LEANCAM_MODELS_DIR": str(tmp_path)}
-    proc = subprocess.run([*LEANCAM, "pose", str(demo_clip)], capture_output=True, text=True, env=env, timeout=60)
+    # The fetched originals are what is missing (the default variants ship in models/built).
+    cfg = tmp_path / "original.toml"
+    cfg.write_text('[pose]\ndetector = "original"\nlandmark = "original"\n')
+    proc = subprocess.run([*LEANCAM, "pose", str(demo_clip), "--config", str(cfg)], capture_output=True, text=True,
+                          env=env, timeout=60)
     assert proc.returncode == 3
     assert "./setup.sh" in proc.stderr and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1

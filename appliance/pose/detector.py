@@ -27,7 +27,7 @@ import numpy as np
 
 from appliance.errors import ModelError
 from appliance.pose.anchors import generate_anchors
-from appliance.pose.runtime import input_lut, load_interpreter, quantization, tensor_details
+from appliance.pose.runtime import input_lut, load_interpreter, normalize_into, quantization, tensor_details
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +160,7 @@ class PoseDetector:
     def invoke_on(self, canvas: np.ndarray) -> None:
         """Load a uint8 letterboxed frame (input size, RGB) and invoke only (raw-latency benchmarks)."""
         view = self._input()[0]
-        np.take(self._lut, canvas, out=view)
+        normalize_into(self._lut, canvas, view)
         del view
         self._interpreter.invoke()
 
@@ -174,7 +174,7 @@ class PoseDetector:
         cv2.warpAffine(rgb, matrix, (size, size), dst=self._canvas, flags=cv2.INTER_LINEAR,
                        borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
         view = self._input()[0]
-        np.take(self._lut, self._canvas, out=view)
+        normalize_into(self._lut, self._canvas, view)
         del view  # the interpreter refuses to run while a view into its buffers is alive
         t0 = time.perf_counter()
         self._interpreter.invoke()

@@ -27,7 +27,7 @@ import numpy as np
 
 from appliance.errors import ModelError
 from appliance.pose.roi import RotatedRect, project_to_image, warp_roi
-from appliance.pose.runtime import input_lut, load_interpreter, quantization, tensor_details
+from appliance.pose.runtime import input_lut, load_interpreter, normalize_into, quantization, tensor_details
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ class LandmarkModel:
     def invoke_on(self, crop: np.ndarray) -> None:
         """Load a uint8 crop (input size, RGB) into the input and invoke only (raw-latency benchmarks)."""
         view = self._input()[0]
-        np.take(self._lut, crop, out=view)
+        normalize_into(self._lut, crop, view)
         del view
         self._interpreter.invoke()
 
@@ -151,7 +151,7 @@ class LandmarkModel:
         """Crop ``rect`` from ``rgb``, run the model and return landmarks in source pixels."""
         warp_roi(rgb, rect, self.crop)
         view = self._input()[0]
-        np.take(self._lut, self.crop, out=view)
+        normalize_into(self._lut, self.crop, view)
         del view  # no live view into the interpreter's memory during invoke
         t0 = time.perf_counter()
         self._interpreter.invoke()

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from appliance.errors import ModelError
@@ -114,13 +115,25 @@ def input_lut(details: dict[str, Any], scale: float, offset: float) -> np.ndarra
 
     For a float input the values are exactly what ``pixel * scale`` in float64 then float32 gives
     (so float models see bit-identical inputs); for an int8 input they are quantized with the
-    tensor's own scale and zero point. Normalising is then one ``np.take`` into the input buffer.
+    tensor's own scale and zero point. Normalising is then one table lookup into the input buffer
+    (:func:`normalize_into`). Shape (1, 256), as ``cv2.LUT`` wants it.
     """
     values = np.arange(256, dtype=np.float64) * scale
     q = quantization(details)
     if q is None:
-        return values.astype(np.float32) + np.float32(offset)
+        return (values.astype(np.float32) + np.float32(offset)).reshape(1, 256)
     s, zero = q
     info = np.iinfo(details["dtype"])
     real = values.astype(np.float32) + np.float32(offset)
-    return np.clip(np.round(real / s + zero), info.min, info.max).astype(details["dtype"])
+    return np.clip(np.round(real / s + zero), info.min, info.max).astype(details["dtype"]).reshape(1, 256)
+
+
+def normalize_into(lut: np.ndarray, image: np.ndarray, dst: np.ndarray) -> None:
+    """``dst[...] = lut[image]`` for a uint8 image, written straight into ``dst`` (the model input view).
+
+    cv2.LUT: ~0.06 ms for a 256×256×3 crop against ~0.09 ms for ``np.multiply`` into float32 and
+    ~0.26 ms for ``np.take`` (measured on the 2-core dev machine), and bit-identical to both.
+    """
+    out = cv2.LUT(image, lut, dst=dst)
+    if out.ctypes.data != dst.ctypes.data:  # OpenCV allocated elsewhere (never seen): copy it in
+        dst[...] = out

@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 
 SCHEMA = 1
 
+# ``[unit] direction`` → the fixed sign of travel (None = estimate it from the feet's swing).
+DIRECTION_SIGNS: dict[str, int | None] = {"auto": None, "left_to_right": 1, "right_to_left": -1}
+
 
 @dataclass(frozen=True)
 class StrideResult:
@@ -94,7 +97,10 @@ class StreamingAnalyzer:
         if capture_fps and source_fps:
             scale = source_fps / capture_fps
         self.time_scale = scale
-        self.tracker = GaitTracker(self.config.gait, time_scale=scale)
+        # A configured direction of travel replaces the estimate (a set-up where it cannot be
+        # guessed well: a treadmill seen from the side the runner faces, a panning camera).
+        self.tracker = GaitTracker(self.config.gait, time_scale=scale,
+                                   direction=DIRECTION_SIGNS[self.config.unit.direction])
         self.strides: list[StrideResult] = []
         self.starts: list[StartResult] = []
         self._recent_running: deque[bool] = deque(maxlen=4)

@@ -10,6 +10,7 @@ import pytest
 
 from appliance.config import Config, ConfigError, config_from_dict, load_config
 from appliance.gait.body import body_points
+from appliance.gait.direction import DirectionEstimator
 from appliance.gait.feet import FootTracker
 from appliance.gait.filters import OneEuroFilter
 from appliance.gait.ground import GroundEstimator, GroundFrame
@@ -149,3 +150,15 @@ def test_degenerate_poses_are_skipped_not_crashed_on() -> None:
     for i in range(40):
         tr.push(PoseFrame(i, i / 30, 640, 480, collapsed if i % 2 else nan, 1.0))
     assert tr.frames_with_pose == 0 and tr.events == []
+
+
+def test_a_fixed_direction_is_never_estimated_nor_seeded() -> None:
+    """``[unit] direction`` fixes the sign: swing-foot votes and a start's seed do not move it."""
+    fixed = DirectionEstimator(fixed=-1)
+    assert fixed.sign == -1 and fixed.known
+    fixed.seed(1)
+    assert fixed.sign == -1 and fixed.votes_ll == 0.0
+    assert DirectionEstimator().sign == 1 and not DirectionEstimator().known
+    with pytest.raises(ValueError):
+        DirectionEstimator(fixed=2)
+    assert GaitTracker(direction=-1).direction.sign == -1

@@ -5,6 +5,9 @@ set-up shares is the swing: a foot in the air travels forward relative to the pe
 it to ahead of it). So the vote is the swing foot's displacement relative to the pelvis, along the
 ground line, summed over frames when that foot is clearly off the ground. A start seeds the vote
 with the pelvis's first move, before any swing has been seen.
+
+Where the set-up is known (``[unit] direction`` = left_to_right / right_to_left) the direction is
+fixed instead: no estimate, no seed, the same sign from the first frame.
 """
 
 from __future__ import annotations
@@ -22,24 +25,29 @@ SWING_HEIGHT_LL = 0.15
 
 
 class DirectionEstimator:
-    def __init__(self, decay: float = 0.999) -> None:
+    def __init__(self, decay: float = 0.999, fixed: int | None = None) -> None:
+        if fixed not in (None, 1, -1):
+            raise ValueError(f"fixed direction must be +1, -1 or None, got {fixed!r}")
         self.votes_ll = 0.0
         self.decay = decay
+        self.fixed = fixed  # configured direction of travel: never estimated
 
     @property
     def sign(self) -> int:
+        if self.fixed is not None:
+            return self.fixed
         return -1 if self.votes_ll < 0 else 1
 
     @property
     def known(self) -> bool:
-        return abs(self.votes_ll) > 0.5
+        return self.fixed is not None or abs(self.votes_ll) > 0.5
 
     def seed(self, direction: int) -> None:
         if not self.known:
             self.votes_ll = 0.6 * direction
 
     def update(self, s: FrameSample, prev: FrameSample | None, heights_ll: list[float]) -> None:
-        if prev is None or s.t_s <= prev.t_s:
+        if self.fixed is not None or prev is None or s.t_s <= prev.t_s:
             return
         g = s.ground
         pelvis_move = float(g.along_px(s.pelvis_px) - g.along_px(prev.pelvis_px))

@@ -71,13 +71,15 @@ class _StartState:
 class GaitTracker:
     """Feed ``push(frame)``; collect ``events``, ``steps`` and ``initiations`` as they are decided."""
 
-    def __init__(self, config: GaitConfig | None = None, time_scale: float = 1.0) -> None:
+    def __init__(self, config: GaitConfig | None = None, time_scale: float = 1.0,
+                 direction: int | None = None) -> None:
+        """``direction``: +1 / −1 to fix the direction of travel (``[unit] direction``), None to estimate it."""
         self.cfg = config or GaitConfig()
         # Real seconds per source second (slow motion: source fps / capture fps).
         self.time_scale = time_scale
         self.feet = FootTracker(self.cfg.max_gap_s)
         self.ground = GroundEstimator()
-        self.direction = DirectionEstimator()
+        self.direction = DirectionEstimator(fixed=direction)
         self.filter = OneEuroFilter(self.cfg.filter_min_cutoff_hz, self.cfg.filter_beta,
                                     max_gap_s=self.cfg.max_gap_s)
         self.buffer: deque[FrameSample] = deque(maxlen=BUFFER_FRAMES)
@@ -403,7 +405,7 @@ class GaitTracker:
         # The start is the push foot leaving: the foot that leaves last.
         push = 0 if st.departed[0] >= st.departed[1] else 1
         index = st.departed[push]
-        direction = 1 if shift > 0 else -1
+        direction = self.direction.fixed or (1 if shift > 0 else -1)
         self.direction.seed(direction)
         st.armed = False
         ev = self._event("initiation", push, index, now)

@@ -32,6 +32,9 @@ SCHEMA = 1
 
 # ``[unit] direction`` → the fixed sign of travel (None = estimate it from the feet's swing).
 DIRECTION_SIGNS: dict[str, int | None] = {"auto": None, "left_to_right": 1, "right_to_left": -1}
+# Contacts of both feet closer than this (s) are one two-footed landing (a jump), not running steps:
+# at 30 fps the same or the next frame. Running steps are 0.15 s apart or more (≤ 400 steps/min).
+JUMP_LANDING_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -126,10 +129,16 @@ class StreamingAnalyzer:
         # the gait is established: most of the last steps (at least 3) ran, or a start was just
         # seen. A walker's odd "flight" (a foot detected late), the first steps of a clip and a
         # stance detected on the wrong foot (slow or backward "speed") must not be judged.
+        recent_start = bool(self.starts) and 0 <= step.contact.t_s - self.starts[-1].initiation.event.t_s < 2.0
+        # Running alternates feet: both feet landing within JUMP_LANDING_S of each other is a jump
+        # (the end of the demo clip: a two-footed landing, then a "stride" judged go with our
+        # engine's keypoints), or the foot tracking lost which foot is which. Such a step is no
+        # evidence of any gait: not judged (feet_together), left out of the running/walking counts.
+        if self.tracker.other_foot_landed_near(step.track, step.contact.t_s, JUMP_LANDING_S):
+            return StrideResult(step, m, "unsure", ("feet_together",))
         ran = step.running and m.speed_ll_s >= self.config.lean.min_running_speed_ll_s
         self._recent_running.append(ran)
         self._ran.append(ran)
-        recent_start = bool(self.starts) and 0 <= step.contact.t_s - self.starts[-1].initiation.event.t_s < 2.0
         established = len(self._recent_running) >= 3 and sum(self._recent_running) > len(self._recent_running) / 2
         running = ran and (established or recent_start)
         verdict, reasons = judge_stride(m, self.config.lean, running)

@@ -120,6 +120,11 @@ class LeanConfig:
     # brisk walk for a 0.9 m leg. Sprint strides measured 3-9 leg lengths/s; strides detected on
     # the wrong foot show slow or negative speeds, so this also keeps them from being judged.
     min_running_speed_ll_s: float = 1.5
+    # A running stance lasts 0.07-0.35 s (sprint clips 2-8 frames at 30 fps; the treadmill's ~0.3 s).
+    # Longer, as timed, means the time base is wrong (slow motion without --capture-fps, a screen
+    # recording that changes playback speed: the panned track clip's stances read 0.5-1.1 s) or two
+    # stances merged: the stride is unsure (implausible_timing) instead of judged on wrong times.
+    max_running_stance_s: float = 0.45
 
 
 DIRECTIONS = ("auto", "left_to_right", "right_to_left")

@@ -37,7 +37,7 @@ def test_pelvis_offset_sign_behind_the_foot_head_line_is_negative() -> None:
 
 GOOD = StrideMetrics(lean_deg=8.0, pelvis_offset=0.01, trunk_deg=9.0, hip_over_foot=-0.02, overstride=0.15,
                      cadence_spm=178.0, speed_ll_s=3.5, unsure_fraction=0.0, feet_out_fraction=0.0,
-                     push_off_leg_deg=25.0)
+                     push_off_leg_deg=25.0, stance_s=0.2)
 
 
 def test_a_good_stride_is_go() -> None:
@@ -65,6 +65,8 @@ def test_unsure_wins_and_walking_is_never_judged() -> None:
     assert judge_stride(bad, cfg, running=False) == ("unsure", ["walking"])
     # A stance cut before its push-off (leg still near vertical) is not judged on its line.
     assert judge_stride(replace(bad, push_off_leg_deg=8.0), cfg, True) == ("unsure", ["no_push_off"])
+    # A stance longer than any running stance: the clip's time base is wrong, nothing is judged.
+    assert judge_stride(replace(bad, stance_s=0.8), cfg, True) == ("unsure", ["implausible_timing"])
 
 
 def test_thresholds_come_from_the_config() -> None:

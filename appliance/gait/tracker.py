@@ -54,6 +54,7 @@ class _FootState:
     last_change: int = -1  # frame of the last contact / toe-off: the next one must come after it
     last_contact: GaitEvent | None = None
     running_contact: bool = True
+    recent_contacts_t_s: deque[float] = field(default_factory=lambda: deque(maxlen=8))
 
 
 @dataclass
@@ -133,6 +134,10 @@ class GaitTracker:
         self._ground_v.clear()
         self._fs = [_FootState(), _FootState()]
         self._start = _StartState()
+
+    def other_foot_landed_near(self, track: int, t_s: float, window_s: float) -> bool:
+        """Did the other foot track land within ``window_s`` of ``t_s`` (one of its recent contacts)?"""
+        return any(abs(t - t_s) <= window_s for t in self._fs[1 - track].recent_contacts_t_s)
 
     def height_ll(self, s: FrameSample, track: int, raw: bool = True) -> float:
         p = s.raw_bottom_px(track) if raw else s.bottom_px(track)
@@ -316,6 +321,7 @@ class GaitTracker:
         st.running_contact = not other_down
         st.stance_contact = ev
         st.last_contact = ev
+        st.recent_contacts_t_s.append(ev.t_s)
 
     def _toe_off(self, k: int, index: int, now: FrameSample) -> None:
         st = self._fs[k]

@@ -22,9 +22,11 @@ COLOURS = {"go": overlay.GREEN, "no_go": overlay.RED, "unsure": overlay.AMBER}
 
 
 def stride_figure(result: StrideResult, landmarks: np.ndarray, frame_index: int, size_px: int = 420) -> np.ndarray:
-    """An RGB picture (white background) of the stride's pose at ``frame_index`` (one of its stance frames)."""
+    """An RGB picture (white background) of the stride's pose at ``frame_index`` (a stance frame or
+    the toe-off frame, the last frame the metrics judge)."""
     step = result.step
-    sample = next(s for s in step.samples if s.index == frame_index)
+    frames = step.samples + ((step.toe_off_sample,) if step.toe_off_sample is not None else ())
+    sample = next(s for s in frames if s.index == frame_index)
     g, d, ll = step.ground, step.direction, step.leg_length_px
     origin = sample.raw_bottom_px(step.track)
 
@@ -41,11 +43,12 @@ def stride_figure(result: StrideResult, landmarks: np.ndarray, frame_index: int,
     for a, b in SKELETON_EDGES:
         cv2.line(img, tuple(pts[a]), tuple(pts[b]), (60, 60, 60), 3, cv2.LINE_AA)
     colour = COLOURS.get(result.verdict, overlay.WHITE)
-    foot_pelvis_head = np.stack([sample.raw_bottom_px(step.track), sample.raw_pelvis_px, sample.raw_head_px])
-    line = np.round(to_fig(foot_pelvis_head)).astype(np.int32)
-    cv2.line(img, tuple(line[0]), tuple(line[2]), colour, 2, cv2.LINE_AA)  # the foot→head line
-    cv2.line(img, tuple(line[0]), tuple(line[1]), colour, 4, cv2.LINE_AA)
-    cv2.line(img, tuple(line[1]), tuple(line[2]), colour, 4, cv2.LINE_AA)
+    chain = np.stack([sample.raw_bottom_px(step.track), sample.raw_pelvis_px, sample.raw_shoulders_px,
+                      sample.raw_head_px])
+    line = np.round(to_fig(chain)).astype(np.int32)
+    cv2.line(img, tuple(line[0]), tuple(line[2]), colour, 2, cv2.LINE_AA)  # foot→shoulders: the reference
+    for a, b in ((0, 1), (1, 2), (2, 3)):
+        cv2.line(img, tuple(line[a]), tuple(line[b]), colour, 4, cv2.LINE_AA)
     for p in line:
         cv2.circle(img, tuple(p), 6, colour, -1, cv2.LINE_AA)
     m = result.metrics

@@ -55,6 +55,7 @@ class StrideMetrics:
     # Stance leg (contact point → pelvis) from the ground normal over the push-off window, + = the
     # pelvis ahead of the foot. Small when the stance was cut before push-off (see verdict.py).
     push_off_leg_deg: float
+    stance_s: float  # contact → toe-off, real seconds
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,8 @@ def stride_metrics(step: Step) -> StrideMetrics:
             speed = float(np.polyfit(ts, rel, 1)[0])
     unsure = float(np.mean([not s.confident for s in samples]))
     feet_out = float(np.mean([not s.feet_in_frame for s in samples]))
-    return StrideMetrics(lean, offset, trunk, float(hof), float(over), cadence, speed, unsure, feet_out, leg)
+    stance = step.toe_off.t_s - step.contact.t_s
+    return StrideMetrics(lean, offset, trunk, float(hof), float(over), cadence, speed, unsure, feet_out, leg, stance)
 
 
 def start_metrics(init: Initiation) -> StartMetrics | None:

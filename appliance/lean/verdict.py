@@ -6,6 +6,8 @@ running strides. A stance that ended before its push-off (``no_push_off``: the s
 near vertical in the push-off window, i.e. the toe-off was detected early or the stance was split
 by a foot-tracking glitch) is unsure too: its "late stance" frames are midstance frames, where a
 flexed hip is normal, and judging the line there flagged butt_out on 6 of 45 sprint strides.
+A stance longer than any running stance (``implausible_timing``) means the clip's time base is
+wrong (slow motion without its capture rate, variable playback speed): cadence and speed would be.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ def judge_stride(m: StrideMetrics, cfg: LeanConfig, running: bool) -> tuple[str,
         return UNSURE, ["feet_out_of_frame"]
     if m.unsure_fraction > cfg.max_unsure_fraction:
         return UNSURE, ["low_confidence"]
+    if m.stance_s > cfg.max_running_stance_s:
+        return UNSURE, ["implausible_timing"]
     if m.push_off_leg_deg < cfg.min_push_off_leg_deg:
         return UNSURE, ["no_push_off"]
     reasons: list[str] = []

@@ -56,6 +56,8 @@ APT_PKGS=()
 if [ $DEV = 1 ]; then
   # Debian's chromium for the browser tests (Playwright's own browser download cannot work offline).
   APT_PKGS+=(chromium)
+  # Debian's mosquitto: the MQTT tests start their own broker on a random loopback port.
+  APT_PKGS+=(mosquitto)
 fi
 MISSING=()
 for pkg in "${APT_PKGS[@]}"; do

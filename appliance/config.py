@@ -257,6 +257,59 @@ class PoseConfig:
             raise ConfigError(f"pose.num_threads must be 1 to 16, got {self.num_threads}")
 
 
+MQTT_TOPIC_RE = re.compile(r"^[^#+/\x00][^#+\x00]*(?<!/)$")  # a topic level path: no wildcards, no edge slashes
+
+
+@dataclass(frozen=True)
+class MqttConfig:
+    """Publishing verdicts to an MQTT broker: the fleet view and Home Assistant (docs/fleet.md)."""
+
+    # Off by default: a unit on its own needs no broker.
+    enabled: bool = False
+    # The broker's host name or address (mosquitto on the club's laptop, a Pi, Home Assistant's add-on).
+    host: str = "localhost"
+    # 1883 plain, 8883 is the usual port with tls = true.
+    port: int = 1883
+    # Broker login; empty = anonymous (mosquitto then needs allow_anonymous true).
+    username: str = ""
+    # Empty = none. Keep it out of this file: set the environment override LEANCAM_MQTT_PASSWORD
+    # instead (e.g. in a systemd EnvironmentFile readable only by the service user).
+    password: str = ""
+    # TLS to the broker; ca_file = the CA certificate that signed the broker's (PEM), empty = the system's CAs.
+    tls: bool = False
+    ca_file: str = ""
+    # Topics are <topic_prefix>/<unit>/availability, /state and /event; <unit> is a slug of [unit] name.
+    topic_prefix: str = "leancam"
+    # Home Assistant MQTT discovery under this prefix (its default); empty = no discovery messages.
+    discovery_prefix: str = "homeassistant"
+    # Delivered events stay this long in the outbox: what `leancam fleet --export` can fetch from the unit.
+    keep_delivered_days: float = 7.0
+    # While the broker is away events wait in the outbox; above this many the oldest are dropped (logged).
+    # 100 000 events ≈ 50 MB of SQLite and weeks of running.
+    max_pending_events: int = 100_000
+
+    def __post_init__(self) -> None:
+        errors = []
+        if self.enabled and not self.host.strip():
+            errors.append("mqtt.host: the broker's host name is needed when mqtt.enabled is true")
+        if not 1 <= self.port <= 65535:
+            errors.append(f"mqtt.port: 1 to 65535, got {self.port}")
+        if not MQTT_TOPIC_RE.match(self.topic_prefix):
+            errors.append(f"mqtt.topic_prefix: a topic without + or # and no leading/trailing /, got "
+                          f"{self.topic_prefix!r}")
+        if self.discovery_prefix and not MQTT_TOPIC_RE.match(self.discovery_prefix):
+            errors.append(f"mqtt.discovery_prefix: a topic without + or # and no leading/trailing /, or empty, "
+                          f"got {self.discovery_prefix!r}")
+        if not 0 <= self.keep_delivered_days <= 366:
+            errors.append(f"mqtt.keep_delivered_days: 0 to 366, got {self.keep_delivered_days:g}")
+        if not 100 <= self.max_pending_events <= 10_000_000:
+            errors.append(f"mqtt.max_pending_events: 100 to 10000000, got {self.max_pending_events}")
+        if self.enabled and self.tls and self.ca_file and not Path(self.ca_file).is_file():
+            errors.append(f"mqtt.ca_file: no such file {self.ca_file!r}")
+        if errors:
+            raise ConfigError("; ".join(errors))
+
+
 @dataclass(frozen=True)
 class Config:
     unit: UnitConfig = field(default_factory=UnitConfig)
@@ -268,6 +321,7 @@ class Config:
     recording: RecorderConfig = field(default_factory=RecorderConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     pose: PoseConfig = field(default_factory=PoseConfig)
+    mqtt: MqttConfig = field(default_factory=MqttConfig)
 
 
 def _build(cls: type, table: dict[str, Any], where: str) -> Any:

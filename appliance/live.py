@@ -20,6 +20,7 @@ from appliance.errors import LeanCamError
 from appliance.feedback import FeedbackController
 from appliance.leds import DrillButton, FeedbackLights, PinMap, make_pin_factory
 from appliance.live_state import LatestSlot
+from appliance.mqtt.sink import MqttSink
 from appliance.pipeline import Pipeline, PipelineStats
 from appliance.pose.engine import PoseEngine
 from appliance.pose.types import PoseFrame
@@ -90,6 +91,7 @@ class LiveAppliance:
         self.recorder: Recorder | None = None
         self.runs: RunLogger | None = None
         self.session: Session | None = None
+        self.mqtt: MqttSink | None = None
 
     def _camera(self) -> PicameraConfig:
         cam = self.config.camera
@@ -157,6 +159,33 @@ class LiveAppliance:
                         self.store.end_session(self.session.id)
                     self.store.close()
 
+    # -- MQTT (docs/fleet.md): events through the store's outbox, never blocking this pipeline --------
+
+    def _start_mqtt(self) -> None:
+        """With ``[mqtt] enabled``: start the sink (needs the store). A broker that is down or refuses
+        the login is logged and retried in the background; the appliance runs on regardless."""
+        if not self.config.mqtt.enabled or self.store is None:
+            return
+        self.mqtt = MqttSink(self.config.mqtt, self.config.unit.name, self.store,
+                             self.session.id if self.session is not None else None)
+        self.mqtt.start()
+
+    def _feed_mqtt(self, frame: Frame, update: object, state: object) -> None:
+        if self.mqtt is None:
+            return
+        recording = self.recorder is not None and self.recorder.status.state == "recording"
+        run = self.runs.run if self.runs is not None else None
+        self.mqtt.on_update(frame.t_s, update, state, light=self.lights.current.value, recording=recording,
+                            run_id=run.id if run is not None else None)
+
+    def _stop_mqtt(self) -> None:
+        if self.mqtt is not None:
+            try:
+                self.mqtt.close()
+            except Exception:  # closing must not keep the store (and the session record) from closing
+                log.exception("MQTT: error while closing")
+            self.mqtt = None
+
     def _sink(self, frame: Frame, pose: PoseFrame) -> None:
         assert self.analyzer is not None and self.pipeline is not None
         update = self.analyzer.push(pose)
@@ -166,10 +195,11 @@ class LiveAppliance:
             self.runs.on_update(frame.t_s, update)
         self.notifier.ready()
         stats = self.pipeline
-        self.slot.publish(source=self.source.info.name if self.source else "", t_s=frame.t_s,
-                          frame_rgb=frame.rgb, landmarks=pose.landmarks, verdict=self.feedback.verdict,
-                          fps=stats.recent_fps, dropped_frames=stats.queue.dropped,
-                          person_in_view=pose.has_pose)
+        state = self.slot.publish(source=self.source.info.name if self.source else "", t_s=frame.t_s,
+                                  frame_rgb=frame.rgb, landmarks=pose.landmarks, verdict=self.feedback.verdict,
+                                  fps=stats.recent_fps, dropped_frames=stats.queue.dropped,
+                                  person_in_view=pose.has_pose)
+        self._feed_mqtt(frame, update, state)
 
     def run(self) -> PipelineStats:
         opts = self.options
@@ -179,6 +209,7 @@ class LiveAppliance:
             log.info("source %s: %d×%d at %.2f fps", info.name, info.width_px, info.height_px, info.fps)
             self.analyzer = StreamingAnalyzer(self.config, source_fps=info.fps or None)
             self._start_recording(info.name, info.fps)
+            self._start_mqtt()
             self._start_web()
             self.notifier.status(f"running on {info.name}")
             self.pipeline = Pipeline(source, self.engine.process, sinks=[self._sink], stop=self.stop,
@@ -187,6 +218,7 @@ class LiveAppliance:
                 return self.pipeline.run(max_frames=opts.max_frames, duration_s=opts.duration_s)
             finally:
                 self.notifier.stopping()
+                self._stop_mqtt()
                 self._stop_recording()
 
     def close(self) -> None:

@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,19 @@ from appliance.store.schema import check_not_newer, current_version, migrate
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """One event waiting in (or delivered from) the MQTT outbox; ``id`` is the publish order."""
+
+    id: int
+    event_id: str
+    topic: str
+    payload: str  # the JSON text published, byte for byte
+    session_id: int | None
+    created_at_s: float
+    delivered_at_s: float | None = None
 
 
 def _num(value: float | None) -> float | None:
@@ -276,6 +289,71 @@ class Store:
 
     def clip_bytes_total(self) -> int:
         return int(self._rows("SELECT COALESCE(SUM(size_bytes), 0) AS n FROM clips")[0]["n"])
+
+    # -- MQTT outbox (appliance/mqtt) ----------------------------------------------------------------
+
+    def outbox_add(self, event_id: str, topic: str, payload: str, session_id: int | None,
+                   created_at_s: float) -> int:
+        """Queue one event (one small transaction: cheap enough for the pipeline thread); its row id."""
+        with self._write() as c:
+            cur = c.execute("INSERT INTO outbox (event_id, topic, payload, session_id, created_at_s) "
+                            "VALUES (?, ?, ?, ?, ?)", (event_id, topic, payload, session_id, created_at_s))
+        return int(cur.lastrowid or 0)
+
+    @staticmethod
+    def _outbox_row(r: dict[str, Any]) -> OutboxRow:
+        return OutboxRow(r["id"], r["event_id"], r["topic"], r["payload"], r["session_id"], r["created_at_s"],
+                         r["delivered_at_s"])
+
+    def outbox_pending(self, after_id: int = 0, limit: int = 100) -> list[OutboxRow]:
+        """Undelivered events with ``id > after_id``, oldest first."""
+        rows = self._rows("SELECT * FROM outbox WHERE delivered_at_s IS NULL AND id > ? ORDER BY id LIMIT ?",
+                          (after_id, limit))
+        return [self._outbox_row(r) for r in rows]
+
+    def outbox_pending_count(self) -> int:
+        return int(self._rows("SELECT COUNT(*) AS n FROM outbox WHERE delivered_at_s IS NULL")[0]["n"])
+
+    def outbox_mark_delivered(self, ids: Sequence[int], delivered_at_s: float | None = None) -> None:
+        if not ids:
+            return
+        at = time.time() if delivered_at_s is None else delivered_at_s
+        with self._write() as c:
+            c.executemany("UPDATE outbox SET delivered_at_s = ? WHERE id = ? AND delivered_at_s IS NULL",
+                          [(at, i) for i in ids])
+
+    def outbox_drop_oldest_pending(self, keep: int) -> int:
+        """Delete the oldest undelivered events beyond the newest ``keep``; the number deleted."""
+        with self._write() as c:
+            cur = c.execute("DELETE FROM outbox WHERE delivered_at_s IS NULL AND id NOT IN "
+                            "(SELECT id FROM outbox WHERE delivered_at_s IS NULL ORDER BY id DESC LIMIT ?)", (keep,))
+        return cur.rowcount
+
+    def outbox_prune_delivered(self, before_s: float) -> int:
+        """Delete delivered events created before ``before_s`` (wall clock); the number deleted."""
+        with self._write() as c:
+            cur = c.execute("DELETE FROM outbox WHERE delivered_at_s IS NOT NULL AND created_at_s < ?", (before_s,))
+        return cur.rowcount
+
+    def outbox_events(self, since_s: float | None = None, until_s: float | None = None,
+                      session_id: int | None = None, limit: int = 100_000) -> list[OutboxRow]:
+        """Events (delivered or not) by creation time and/or session, oldest first: the export's source."""
+        where, params = ["1"], []
+        if since_s is not None:
+            where.append("created_at_s >= ?")
+            params.append(since_s)
+        if until_s is not None:
+            where.append("created_at_s < ?")
+            params.append(until_s)
+        if session_id is not None:
+            where.append("session_id = ?")
+            params.append(session_id)
+        rows = self._rows(f"SELECT * FROM outbox WHERE {' AND '.join(where)} ORDER BY id LIMIT ?", (*params, limit))
+        return [self._outbox_row(r) for r in rows]
+
+    def outbox_last_session(self) -> int | None:
+        rows = self._rows("SELECT MAX(session_id) AS s FROM outbox")
+        return rows[0]["s"] if rows else None
 
     # -- health ----------------------------------------------------------------------------------
 

@@ -87,6 +87,22 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
         "CREATE INDEX events_by_run ON events(run_id, t_s)",
         "CREATE INDEX runs_by_session ON runs(session_id, start_t_s)",
     )),
+    # Version 3: the MQTT outbox (appliance/mqtt). Every event is written here before it is sent;
+    # id = publish order, delivered_at_s set on the broker's PUBACK. No foreign keys: an event
+    # outlives nothing it points at, and retention of sessions must not wait for a broker.
+    (3, (
+        """CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            event_id TEXT NOT NULL UNIQUE,
+            topic TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            session_id INTEGER,
+            created_at_s REAL NOT NULL,
+            delivered_at_s REAL
+        )""",
+        "CREATE INDEX outbox_pending ON outbox(id) WHERE delivered_at_s IS NULL",
+        "CREATE INDEX outbox_by_time ON outbox(created_at_s)",
+    )),
 )
 
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -8,6 +8,7 @@ already means several failed attempts); the mechanism does not depend on the len
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import signal
@@ -303,3 +304,98 @@ def test_tls_with_login_delivers_and_fleet_reads_it(tmp_path: Path) -> None:
             sink.close()
     assert fleet.returncode == 0, fleet.stderr
     assert any(line.startswith("secure ") and " online" in line for line in fleet.stdout.splitlines()), fleet.stdout
+
+
+# -- a lost PUBACK: the broker passes an event on twice, the id tells them apart -----------------------
+
+class AckEatingProxy:
+    """TCP proxy unit → broker that can swallow everything the broker sends back (PUBACKs
+    included) and then cut the connection: exactly the case QoS 1 re-sends an event."""
+
+    def __init__(self, broker_port: int) -> None:
+        import socket
+
+        self.broker_port = broker_port
+        self.block_down = threading.Event()
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.conns: list[object] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.broker_port))
+            self.conns += [client, upstream]
+            threading.Thread(target=self._pump, args=(client, upstream, False), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, True), daemon=True).start()
+
+    def _pump(self, src: object, dst: object, down: bool) -> None:
+        while True:
+            try:
+                data = src.recv(65536)  # type: ignore[attr-defined]
+                if not data:
+                    break
+                if not (down and self.block_down.is_set()):
+                    dst.sendall(data)  # type: ignore[attr-defined]
+            except OSError:
+                break
+        for s in (src, dst):
+            with contextlib.suppress(OSError):
+                s.close()  # type: ignore[attr-defined]
+
+    def cut(self) -> None:
+        import socket
+
+        for s in self.conns:
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)  # type: ignore[attr-defined]
+        self.conns = []
+
+    def close(self) -> None:
+        self.cut()
+        self.server.close()
+
+
+def test_lost_puback_means_a_repeat_that_dedup_by_id_removes(tmp_path: Path, broker: LocalMosquitto) -> None:
+    proxy = AckEatingProxy(broker.port)
+    sub = Recorder(broker.port, ["leancam/acks/event"])
+    time.sleep(0.3)
+    stride = SimpleNamespace(to_json=lambda: {"verdict": "go", "reasons": []})
+    with Store.open(tmp_path / "leancam.db") as store:
+        sink = MqttSink(mqtt_config(proxy.port), "Acks", store, session_id=1, reconnect_max_s=1)
+        sink.start()
+        try:
+            for i in range(5):
+                sink.on_update(float(i), SimpleNamespace(start=None, strides=(stride,)))
+            assert sub.wait_for(lambda: store.outbox_pending_count() == 0 and len(sub.messages) == 5)
+            proxy.block_down.set()  # from now on the unit hears nothing back: no PUBACK
+            for i in range(5, 10):
+                sink.on_update(float(i), SimpleNamespace(start=None, strides=(stride,)))
+            assert sub.wait_for(lambda: len(sub.messages) == 10)  # the broker did pass them on …
+            time.sleep(0.3)
+            assert store.outbox_pending_count() == 5  # … but the unit cannot know: not delivered
+            proxy.block_down.clear()
+            proxy.cut()  # connection lost; the unit reconnects and sends the 5 again (DUP)
+            assert sub.wait_for(lambda: store.outbox_pending_count() == 0, 15)
+            assert sub.wait_for(lambda: len(sub.messages) >= 15, 5)
+        finally:
+            sink.close()
+            sub.close()
+            proxy.close()
+    ids = [json.loads(p)["id"] for _, p, _ in sub.messages]
+    unique = list(dict.fromkeys(ids))
+    print(f"\nlost PUBACK: 10 events published, {len(ids)} received, {len(ids) - len(unique)} duplicates dropped")
+    assert len(ids) == 15 and len(unique) == 10  # 5 repeats, told apart by id only
+    assert [json.loads(p)["seq"] for _, p, _ in sub.messages][-5:] == [6, 7, 8, 9, 10]  # repeated in order
+    assert unique == [r.event_id for r in store_rows(tmp_path / "leancam.db")]
+
+
+def store_rows(db: Path) -> list:
+    with Store.open(db, readonly=True) as store:
+        return store.outbox_events()

@@ -163,7 +163,8 @@ def test_page_shows_sections_in_order_with_direction_select(client: FlaskClient)
     _login(client)
     html = client.get("/settings/").get_data(as_text=True)
     legends = re.findall(r"<legend>(.*?)</legend>", html)
-    assert legends == ["Unit", "Camera", "LEDs", "LED test", "Recording", "Retention", "Gait", "Lean", "Pose", "Web"]
+    assert legends == ["Unit", "Camera", "LEDs", "LED test", "Recording", "Retention", "Gait", "Lean", "Pose", "MQTT",
+                       "Web"]
     options = re.findall(r'<option value="(\w+)"', html[html.index('id="unit.direction"'):])
     assert options[:3] == ["auto", "left_to_right", "right_to_left"]
     # [web] is shown, not editable: no form, no inputs.
@@ -332,3 +333,16 @@ def test_logout(client: FlaskClient) -> None:
     token = _csrf(client, "/settings/")
     client.post("/settings/logout", data={"csrf_token": token})
     assert client.get("/settings/").status_code == 302
+
+
+def test_mqtt_password_never_shown(tmp_path: Path, state: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The broker password (file or LEANCAM_MQTT_PASSWORD) never reaches the LAN page; MQTT is read-only."""
+    cfg_path = tmp_path / "leancam.toml"
+    cfg_path.write_text('[mqtt]\nhost = "broker.lan"\npassword = "file-secret-123"\n')
+    monkeypatch.setenv("LEANCAM_MQTT_PASSWORD", "env-secret-456")
+    client = create_app(state_dir=state, config_path=cfg_path).test_client()
+    _login(client)
+    page = client.get("/settings/").get_data(as_text=True)
+    assert "broker.lan" in page and "set (hidden)" in page
+    assert "file-secret-123" not in page and "env-secret-456" not in page
+    assert 'name="mqtt.password"' not in page  # not an input: read-only section

@@ -44,8 +44,13 @@ bp = Blueprint("settings", __name__, url_prefix="/settings")
 
 # Page order; a config section not listed here is shown after these (editable, restart needed).
 SECTION_TITLES = {"unit": "Unit", "camera": "Camera", "leds": "LEDs", "recording": "Recording",
-                  "retention": "Retention", "gait": "Gait", "lean": "Lean", "web": "Web"}
-READ_ONLY_SECTIONS = frozenset({"web"})
+                  "retention": "Retention", "gait": "Gait", "lean": "Lean", "pose": "Pose", "mqtt": "MQTT",
+                  "web": "Web"}
+# Web: a wrong host/port would lock the page out. MQTT: broker credentials belong in the file or the
+# environment (LEANCAM_MQTT_PASSWORD), not in a LAN page.
+READ_ONLY_SECTIONS = frozenset({"web", "mqtt"})
+# Never shown, neither the value nor an environment override's value.
+SECRET_KEYS = frozenset({"mqtt.password"})
 # What the running appliance picks up without a restart (everything else needs one).
 LIVE_SECTIONS = frozenset({"lean"})  # leancam run's on_config_saved hands them to the analyzer
 LIVE_KEYS = frozenset({"unit.name"})  # the page header reads the saved config
@@ -152,7 +157,8 @@ def _kind(value: Any) -> str | None:
 def _ordered_sections(cfg: Config) -> list[str]:
     names = [f.name for f in dataclasses.fields(cfg) if dataclasses.is_dataclass(getattr(cfg, f.name))]
     known = [n for n in SECTION_TITLES if n in names and n not in READ_ONLY_SECTIONS]
-    return known + [n for n in names if n not in SECTION_TITLES] + [n for n in names if n in READ_ONLY_SECTIONS]
+    read_only = [n for n in SECTION_TITLES if n in names and n in READ_ONLY_SECTIONS]
+    return known + [n for n in names if n not in SECTION_TITLES] + read_only
 
 
 def _section_note(section: str, keys: list[str]) -> str:
@@ -190,11 +196,14 @@ def config_sections(cfg: Config, environ: Mapping[str, str] | None = None) -> li
                 continue
             key = f"{name}.{f.name}"
             env_name = f"LEANCAM_{name}_{f.name}".upper() if f.name in env.get(name, {}) else None
+            default = getattr(default_sec, f.name)
+            env_value = source.get(env_name, "") if env_name else ""
+            if key in SECRET_KEYS:
+                v, default, env_value = ("set (hidden)" if v else "not set"), "not set", "(hidden)"
             fields.append({"name": f.name, "key": key, "label": _label(name, f.name), "kind": kind, "value": v,
-                           "default": getattr(default_sec, f.name), "help": helps.get(f.name, "").replace("``", ""),
+                           "default": default, "help": helps.get(f.name, "").replace("``", ""),
                            "choices": DIRECTION_LABELS if key == "unit.direction" else None,
-                           "restart": needs_restart(key), "env": env_name,
-                           "env_value": source.get(env_name, "") if env_name else ""})
+                           "restart": needs_restart(key), "env": env_name, "env_value": env_value})
         keys = [f["key"] for f in fields]
         doc = (type(value).__doc__ or "").replace("``", "").strip().splitlines()
         out.append({"name": name, "title": SECTION_TITLES.get(name, name.capitalize()),

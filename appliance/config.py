@@ -57,6 +57,14 @@ class GaitConfig:
     # Share of the confirmation window that must hold the new state (at 30 fps the window is 2
     # frames: both). Lets a long slow-motion window tolerate single jittery frames.
     confirm_fraction: float = 0.7
+    # A contact sooner than this after the same foot's toe-off is ignored: no running swing is that
+    # short (sprint swings 0.25 s and more); it is the foot points jumping within one stance. Only
+    # matters above ~50 fps (at 30 fps one frame is already longer). Slow-motion treadmill clip
+    # (--capture-fps 300), extra contacts / contacts matched of 10, without → with 0.02: engine
+    # (original models) 28 → 23, 10 → 10; engine (mixed models) 23 → 21, 8 → 8; MediaPipe 24 → 22,
+    # 10 → 10. Larger values merge more (0.05: 28 → 18) but lose contacts on the mixed-model
+    # keypoints (8 → 7) and, from 0.067 (2 frames at 30 fps), a sprint contact. No added lag.
+    min_swing_s: float = 0.02
     # Still (design §2): pelvis and both feet within still_range_ll for still_min_s, feet planted.
     still_range_ll: float = 0.08
     still_min_s: float = 0.5

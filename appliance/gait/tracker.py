@@ -55,6 +55,7 @@ class _FootState:
     last_contact: GaitEvent | None = None
     running_contact: bool = True
     recent_contacts_t_s: deque[float] = field(default_factory=lambda: deque(maxlen=8))
+    last_toe_off_t_s: float | None = None
 
 
 @dataclass
@@ -295,6 +296,13 @@ class GaitTracker:
                 if (a[1] and not before[1] and sum(x[1] for x in window) >= need
                         and a[0] > st.last_change):
                     st.last_change = a[0]
+                    landed_t = (self._sample_at(a[0]) or now).t_s
+                    if st.last_toe_off_t_s is not None and landed_t - st.last_toe_off_t_s < self.cfg.min_swing_s:
+                        # Back down sooner than any swing: the "lift" was the pose model's foot
+                        # points jumping inside one stance. No new stance (and so no second
+                        # toe-off) is opened; the foot counts as in the air until it lands again.
+                        log.debug("track %d: contact at frame %d ignored (swing too short)", k, a[0])
+                        continue
                     self._contact(k, a[0], now)
         self._update_start(j, now)
 
@@ -326,6 +334,7 @@ class GaitTracker:
     def _toe_off(self, k: int, index: int, now: FrameSample) -> None:
         st = self._fs[k]
         st.grounded = False
+        st.last_toe_off_t_s = (self._sample_at(index) or now).t_s
         if self._start.armed:
             return  # leaving the start position is judged by _update_start
         ev = self._event("toe_off", k, index, now)

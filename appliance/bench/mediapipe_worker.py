@@ -20,6 +20,19 @@ import sys
 import time
 
 
+def _peak_rss_mb() -> float:
+    """This process's own peak RSS: VmHWM belongs to the memory map exec() made. (ru_maxrss would not
+    do: Linux carries it over fork and exec, so it would report the parent's RSS at fork time.)"""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
 def main(argv: list[str]) -> int:
     import mediapipe as mp
     import numpy as np
@@ -41,7 +54,7 @@ def main(argv: list[str]) -> int:
                 found += result.pose_landmarks is not None
         clips.append({"frames": n, "found": found, "times_s": times_s})
     print(json.dumps({"mediapipe": mp.__version__, "numpy": np.__version__, "clips": clips,
-                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}))
+                      "peak_rss_mb": _peak_rss_mb()}))
     return 0
 
 

@@ -22,27 +22,24 @@ WORDS: dict[str, str] = {
 }
 
 REASONS: dict[str, str] = {
+    # judged faults (appliance.lean.verdict)
     "sitting_back": "hips behind your foot",
     "butt_out": "hips behind the line — push them forward",
     "slouch": "rounded back",
     "over_lean": "leaning too far — quicker, shorter steps",
     "overstride": "foot lands too far ahead",
-    "overstriding": "foot lands too far ahead",
     "upright": "lean forward from the ankles",
-    "no_lean": "lean forward from the ankles",
-    "too_upright": "lean forward from the ankles",
-    "low_cadence": "quicker steps",
-    "low_confidence": "can't see you clearly",
-    "unsure_keypoints": "can't see you clearly",
-    "out_of_frame": "step fully into view",
-    "partly_out_of_frame": "step fully into view",
-    "no_runner": "no runner in view",
-    "no_person": "no runner in view",
-    "camera_fault": "camera not working",
-    "camera": "camera not working",
-    "not_still": "stand still to start",
-    "waiting": "stand still, then go",
+    # not judged (unsure): why
     "walking": "walking — not judged",
+    "low_confidence": "can't see you clearly",
+    "feet_out_of_frame": "step fully into view — feet not seen",
+    "no_push_off": "push-off not seen clearly",
+    "implausible_timing": "step timing unclear — not judged",
+    "feet_together": "both feet landed together — not judged",
+    "no_samples": "start not seen clearly",
+    # appliance states (appliance.feedback, the web)
+    "no_runner": "no runner in view",
+    "camera_fault": "camera not working",
     "drill_armed": "stand still, then go",
 }
 

@@ -1,0 +1,34 @@
+"""Every reason code the analysis and the appliance can emit has plain words on the live board."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from appliance.web.reasons import REASONS, reason_text
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def emitted_codes() -> set[str]:
+    """Reason codes as they are written in the code that makes verdicts and states."""
+    codes: set[str] = set()
+    for rel in ("appliance/lean/verdict.py", "appliance/analysis.py", "appliance/feedback.py"):
+        text = (ROOT / rel).read_text()
+        codes |= set(re.findall(r'reasons\.append\("([a-z_]+)"\)', text))
+        codes |= set(re.findall(r'return UNSURE, \["([a-z_]+)"\]', text))
+        codes |= set(re.findall(r'\("(?:unsure|no_go|go|ready|fault)",\s*\[?\(?"([a-z_]+)"', text))
+        codes |= set(re.findall(r'\("(?:unsure|no_go|go|ready|fault)", \("([a-z_]+)",\)', text))
+        codes |= set(re.findall(r'"status", \("([a-z_]+)",\)', text))
+    return codes
+
+
+def test_every_emitted_reason_has_words() -> None:
+    codes = emitted_codes()
+    assert {"sitting_back", "butt_out", "slouch", "over_lean", "walking"} <= codes  # the scan works
+    missing = sorted(c for c in codes if c not in REASONS)
+    assert not missing, f"reasons without plain words on the board: {missing}"
+
+
+def test_unknown_code_still_reads() -> None:
+    assert reason_text("some_new_reason") == "some new reason"

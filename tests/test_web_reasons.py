@@ -17,8 +17,7 @@ def emitted_codes() -> set[str]:
         text = (ROOT / rel).read_text()
         codes |= set(re.findall(r'reasons\.append\("([a-z_]+)"\)', text))
         codes |= set(re.findall(r'return UNSURE, \["([a-z_]+)"\]', text))
-        codes |= set(re.findall(r'\("(?:unsure|no_go|go|ready|fault)",\s*\[?\(?"([a-z_]+)"', text))
-        codes |= set(re.findall(r'\("(?:unsure|no_go|go|ready|fault)", \("([a-z_]+)",\)', text))
+        codes |= set(re.findall(r'"unsure", \[?\(?"([a-z_]+)"', text))
         codes |= set(re.findall(r'"status", \("([a-z_]+)",\)', text))
     return codes
 

@@ -19,6 +19,7 @@ import numpy as np
 from gpiozero.pins.mock import MockFactory
 
 from appliance import assets, paths
+from appliance.config import load_appliance_config
 from appliance.feedback import LatencySample
 from appliance.live import LiveAppliance, RunOptions
 from appliance.pose.engine import PoseEngine
@@ -48,14 +49,15 @@ def _stats_ms(values_s: list[float]) -> dict[str, float | None]:
 
 
 def measure(clips: list[Path]) -> dict[str, object]:
-    engine = PoseEngine.from_assets()
+    config = load_appliance_config()
+    engine = PoseEngine.from_config(config.pose)
     samples: list[LatencySample] = []
     periods_s: list[float] = []
     dropped = processed = 0
     for clip in clips:
         engine.reset()
-        app = LiveAppliance(RunOptions(source=f"file:{clip}", realtime=True, web=False), pin_factory=MockFactory(),
-                            engine=engine)
+        app = LiveAppliance(RunOptions(source=f"file:{clip}", realtime=True, web=False), config=config,
+                            pin_factory=MockFactory(), engine=engine)
         try:
             stats = app.run()
         finally:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance import assets
+from appliance.config import load_appliance_config
 from appliance.errors import BadInputError, LeanCamError
 
 log = logging.getLogger(__name__)
@@ -135,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         store, clips_dir = open_state_dir(state_dir)
         session = store.add_session(Session(time.time(), f"soak:{clip.name}"))
-        engine = PoseEngine.from_assets(num_threads=args.threads)
+        engine = PoseEngine.from_config(load_appliance_config().pose, num_threads=args.threads)
         lights = FeedbackLights(None, pin_factory=MockFactory())
         feedback = FeedbackController(lights)
         stop = threading.Event()

@@ -182,7 +182,7 @@ def analyze_into_store(video_path: Path, *, recordings_dir: Path, db_path: Path,
     a live pipeline (it keeps the other core), 2 when nothing else runs (``leancam web``).
     """
     from appliance.analysis import analyze_frames
-    from appliance.config import load_config
+    from appliance.config import load_appliance_config
     from appliance.pose import keypoints_io
     from appliance.pose.engine import PoseEngine
     from appliance.recording.clip import SIDECAR_KIND, SIDECAR_SCHEMA, clip_to_sidecar_dict, write_atomic
@@ -198,7 +198,9 @@ def analyze_into_store(video_path: Path, *, recordings_dir: Path, db_path: Path,
     sidecar_final = recordings_dir / f"{name}.json"
     tmp_video = upload_dir(recordings_dir) / f"{name}.mp4.part"
     created: list[Path] = []
-    engine = PoseEngine.from_assets(num_threads=num_threads)
+    # The same config leancam run uses (file + environment): thresholds and the pose model variants.
+    cfg = load_appliance_config(config_path if config_path is not None and config_path.is_file() else None)
+    engine = PoseEngine.from_config(cfg.pose, num_threads=num_threads)
     poses = []
     out = ostream = None
     try:
@@ -223,7 +225,6 @@ def analyze_into_store(video_path: Path, *, recordings_dir: Path, db_path: Path,
             out = None
         if not poses:
             raise BadInputError("the video has no frames")
-        cfg = load_config(config_path if config_path is not None and config_path.is_file() else None)
         result = analyze_frames(poses, cfg, capture_fps=capture_fps, video_path=original_name, source_fps=fps)
         doc = result.to_json()
         now = time.time()

@@ -196,23 +196,25 @@ def sessions() -> str:
     return render_template("sessions.html", sessions=rows, has_db=deps.db_path.is_file(), space=space)
 
 
-@bp.get("/run/<int:run_id>")
-def run_page(run_id: int) -> str:
+def _run_or_404(run_id: int) -> dict[str, Any]:
+    """The run's replay data (strides, events, clip) from a fresh read-only store, or a 404."""
     deps = deps_of(current_app)
     with open_store(deps) as store:
         data = run_data(deps, store, run_id) if store is not None else None
     if data is None:
         abort(404, "no such run")
+    return data
+
+
+@bp.get("/run/<int:run_id>")
+def run_page(run_id: int) -> str:
+    data = _run_or_404(run_id)
     return render_template("replay.html", data=data)
 
 
 @bp.get("/run/<int:run_id>.json")
 def run_json(run_id: int) -> Response:
-    deps = deps_of(current_app)
-    with open_store(deps) as store:
-        data = run_data(deps, store, run_id) if store is not None else None
-    if data is None:
-        abort(404, "no such run")
+    data = _run_or_404(run_id)
     resp = jsonify(data)
     resp.headers["Content-Disposition"] = f'inline; filename="leancam-run-{run_id}.json"'
     return resp
@@ -220,11 +222,7 @@ def run_json(run_id: int) -> Response:
 
 @bp.get("/run/<int:run_id>.csv")
 def run_csv(run_id: int) -> Response:
-    deps = deps_of(current_app)
-    with open_store(deps) as store:
-        data = run_data(deps, store, run_id) if store is not None else None
-    if data is None:
-        abort(404, "no such run")
+    data = _run_or_404(run_id)
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["stride", *STRIDE_FIELDS, "reasons"])

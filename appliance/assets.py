@@ -134,6 +134,6 @@ def fetch(names: list[str] | None = None) -> list[tuple[str, Path, bool]]:
             tmp.unlink()
             raise ModelError(f"{name}: extracted sha256 {actual} does not match the pinned {asset.sha256}")
         os.replace(tmp, dest)
-        log.info("fetched %s -> %s", name, dest)
+        log.debug("fetched %s -> %s", name, dest)  # `leancam fetch` / setup.sh print it for the user
         results.append((name, dest, True))
     return results

@@ -36,9 +36,12 @@ def frame_from_dict(d: Any) -> PoseFrame:
         lms = d.get("landmarks")
         arr = None
         if lms is not None:
-            arr = np.asarray(lms, dtype=np.float32)
+            with np.errstate(over="ignore"):  # a value beyond float32 becomes inf, refused just below
+                arr = np.asarray(lms, dtype=np.float32)
             if arr.shape != (N_LANDMARKS, 5):
                 raise BadInputError(f"frame {d.get('i')!r}: landmarks must be 33×5, got shape {arr.shape}")
+            if not np.isfinite(arr).all():
+                raise BadInputError(f"frame {d.get('i')!r}: landmarks must be finite numbers")
         frame = PoseFrame(int(d["i"]), float(d["t_s"]), int(d["w"]), int(d["h"]), arr, float(d["score"]))
     except KeyError as err:
         raise BadInputError(f"frame line is missing the field {err.args[0]!r}") from err

@@ -2,8 +2,8 @@
 
 A real sprint clip is replayed through ``LiveAppliance`` (realtime=False: lossless and fast) with
 ``[mqtt] enabled``; a plain paho subscriber checks what a fleet tool or Home Assistant would get.
-The issue's 30 s broker outage is scaled to 4 s here (the reconnect backoff starts at 1 s, so 4 s
-already means several failed attempts); the mechanism does not depend on the length.
+The broker is down for the issue's full 30 s while the replay goes on (the reconnect backoff then
+reaches its 30 s cap, the case a real outage produces).
 """
 
 from __future__ import annotations
@@ -159,7 +159,7 @@ def test_broker_outage_during_replay_every_event_once_after_dedup(tmp_path: Path
                                                                  caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setenv("LEANCAM_STATE_DIR", str(tmp_path / "state"))
     caplog.set_level(logging.INFO, logger="appliance.mqtt")
-    outage_s = 4.0  # the issue's 30 s, scaled for the suite's time budget
+    outage_s = 30.0  # as the issue asks
     with LocalMosquitto(tmp_path / "broker", persistence=True) as b:
         # A consumer with a persistent session (as Home Assistant should): the broker queues QoS 1
         # events for it while it reconnects after the restart.
@@ -167,7 +167,7 @@ def test_broker_outage_during_replay_every_event_once_after_dedup(tmp_path: Path
         time.sleep(0.3)
         config = Config(unit=UnitConfig(name="Bend"), mqtt=mqtt_config(b.port))
         app = LiveAppliance(RunOptions(source=f"file:{shared_data / 'sprint_starts' / 'b3.mp4'}", realtime=False,
-                                       loop=True, duration_s=16, web=False), config=config, pin_factory=MockFactory())
+                                       loop=True, duration_s=50, web=False), config=config, pin_factory=MockFactory())
         runner = threading.Thread(target=app.run, name="replay")
         runner.start()
         try:
@@ -178,7 +178,7 @@ def test_broker_outage_during_replay_every_event_once_after_dedup(tmp_path: Path
             time.sleep(outage_s)
             queued_while_down = app.mqtt.events_queued if app.mqtt else 0
             b.start()
-            runner.join(timeout=60)
+            runner.join(timeout=120)
         finally:
             app.stop.set()
             runner.join(timeout=30)

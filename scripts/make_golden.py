@@ -24,7 +24,6 @@ asking for the graph's ROI outputs as well; the script checks that the twin's la
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import time
@@ -36,6 +35,10 @@ import numpy as np
 from mediapipe.python.solution_base import SolutionBase
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))  # run by the reference venv, where leancam is not installed
+
+from appliance.assets import sha256_of  # noqa: E402  (stdlib-only module; needs the path above)
+
 GOLDEN_DIR = REPO_ROOT / "tests" / "data" / "golden"
 
 # The settings the golden is made with; the test reads them back so both sides stay in step.
@@ -83,14 +86,6 @@ def rect_px(rect, width: int, height: int) -> list[float] | None:
         return None
     return [round(rect.x_center * width, 2), round(rect.y_center * height, 2), round(rect.width * width, 2),
             round(rect.height * height, 2), round(rect.rotation, 5)]
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def decode_rgb(path: Path, max_frames: int | None):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
+from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, render_template, stream_with_context
 
@@ -32,6 +34,14 @@ def _slot_or_503(kind: str, limit: int) -> threading.BoundedSemaphore:
     return sem
 
 
+def _limited_stream(kind: str, limit: int, gen: Iterator[Any], mimetype: str) -> Response:
+    """An endless streamed response holding one of ``limit`` viewer slots until the client leaves."""
+    sem = _slot_or_503(kind, limit)
+    resp = Response(stream_with_context(gen), mimetype=mimetype, headers=_NO_CACHE)
+    resp.call_on_close(sem.release)
+    return resp
+
+
 @bp.get("/")
 def board() -> str:
     return render_template("live.html")
@@ -42,12 +52,8 @@ def stream() -> Response:
     deps = deps_of(current_app)
     if deps.slot is None:
         abort(404, "no camera in this process (leancam web browses recordings only)")
-    sem = _slot_or_503("mjpeg", deps.max_mjpeg_clients)
     gen = mjpeg_frames(deps.slot, stop_event(current_app), deps.max_stream_fps, deps.stream_width_px)
-    resp = Response(stream_with_context(gen), mimetype=f"multipart/x-mixed-replace; boundary={BOUNDARY}",
-                    headers=_NO_CACHE)
-    resp.call_on_close(sem.release)
-    return resp
+    return _limited_stream("mjpeg", deps.max_mjpeg_clients, gen, f"multipart/x-mixed-replace; boundary={BOUNDARY}")
 
 
 @bp.get("/live/frame.jpg")
@@ -66,10 +72,7 @@ def events() -> Response:
     deps = deps_of(current_app)
     if deps.slot is None:
         abort(404, "no camera in this process (leancam web browses recordings only)")
-    sem = _slot_or_503("sse", deps.max_sse_clients)
     recordings, recorder = deps.recordings_dir, deps.recorder_status
     gen = verdict_events(deps.slot, stop_event(current_app), deps.heartbeat_s, deps.verdict_hold_s,
                          lights=deps.lights, storage=lambda: storage_status(recordings, recorder))
-    resp = Response(stream_with_context(gen), mimetype="text/event-stream", headers=_NO_CACHE)
-    resp.call_on_close(sem.release)
-    return resp
+    return _limited_stream("sse", deps.max_sse_clients, gen, "text/event-stream")

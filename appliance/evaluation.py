@@ -7,6 +7,13 @@ tolerance; unpaired labels are *missed*, unpaired detections *extra*. Errors are
 and in milliseconds of real time: for slow-motion clips pass the capture rate, so 1 frame of a
 240 fps clip played at 30 fps counts as 4.2 ms, not 33 ms.
 
+A label the causal analysis could not have decided is *undecidable*, not missed: contact and
+toe-off are decided a motion window plus the confirmation frames after they happen (11 frames of a
+300 fps slow-motion clip, 2 at 30 fps), so an event closer than that to the clip's end, or to the
+runner leaving the picture (no pose in the frames that follow), cannot be seen yet. Midstance is
+decided with its stance's toe-off. Such labels are reported apart (``n/a``) unless something was
+detected for them anyway.
+
 Labels may cover only part of a clip (the sprint-start authors label the first steps, and one foot
 only); ``extra`` counts every unpaired detection inside the labelled span (first label − tolerance
 to last label + tolerance), so detections after the labeller stopped do not count against us.
@@ -16,7 +23,7 @@ from __future__ import annotations
 
 import csv
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +53,7 @@ class EventScore:
     matched: int
     missed: int
     extra: int
+    undecidable: int  # unmatched labels too close to the end of the pose data (see module doc)
     median_error_frames: float | None  # of |detected − label|
     p95_error_frames: float | None
     median_error_ms: float | None
@@ -92,12 +100,37 @@ def match(detected: Sequence[int], labelled: Sequence[int], tolerance_frames: in
     return [(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if cost[r, c] < big]
 
 
+def undecidable_labels(labels: Sequence[Label], pose_frames: Collection[int], lag_frames: int) -> set[Label]:
+    """Labels whose decision needs pose frames that do not exist (``lag_frames`` after the event).
+
+    Midstance is decided with the toe-off that ends its stance: it is undecidable when the next
+    toe-off label is (or there is none).
+    """
+    def needs_missing(frame: int) -> bool:
+        return any(f not in pose_frames for f in range(frame + 1, frame + lag_frames + 1))
+
+    toe_offs = sorted(lb.frame for lb in labels if lb.event == "toe_off")
+    out: set[Label] = set()
+    for lb in labels:
+        if lb.event == "midstance":
+            nxt = next((f for f in toe_offs if f > lb.frame), None)
+            if nxt is None or needs_missing(nxt):
+                out.add(lb)
+        elif needs_missing(lb.frame):
+            out.add(lb)
+    return out
+
+
 def score(detections: Sequence[tuple[str, int]], labels: Sequence[Label], frame_ms: float,
-          tolerance_frames: int) -> list[EventScore]:
-    """Score ``(event, frame)`` detections against labels for each event type that has labels."""
+          tolerance_frames: int, undecidable: Collection[Label] = ()) -> list[EventScore]:
+    """Score ``(event, frame)`` detections against labels for each event type that has labels.
+
+    ``undecidable``: labels (from ``undecidable_labels``) that count as ``n/a`` when unmatched.
+    """
     out: list[EventScore] = []
     for kind in EVENT_KINDS:
-        lab = sorted(lb.frame for lb in labels if lb.event == kind)
+        kind_labels = sorted((lb for lb in labels if lb.event == kind), key=lambda lb: lb.frame)
+        lab = [lb.frame for lb in kind_labels]
         if not lab:
             continue
         lo, hi = lab[0] - tolerance_frames, lab[-1] + tolerance_frames
@@ -106,8 +139,10 @@ def score(detections: Sequence[tuple[str, int]], labels: Sequence[Label], frame_
         signed = np.array([det[i] - lab[j] for i, j in pairs], dtype=float)
         err = np.abs(signed)
         has = len(err) > 0
+        paired = {j for _, j in pairs}
+        na = sum(1 for j, lb in enumerate(kind_labels) if j not in paired and lb in undecidable)
         out.append(EventScore(
-            kind, len(lab), len(det), len(pairs), len(lab) - len(pairs), len(det) - len(pairs),
+            kind, len(lab), len(det), len(pairs), len(lab) - len(pairs) - na, len(det) - len(pairs), na,
             float(np.median(err)) if has else None, float(np.percentile(err, 95)) if has else None,
             float(np.median(err) * frame_ms) if has else None,
             float(np.percentile(err, 95) * frame_ms) if has else None,
@@ -119,10 +154,10 @@ def format_table(scores: Sequence[EventScore]) -> str:
     def f(x: float | None, nd: int = 1) -> str:
         return "-" if x is None else f"{x:.{nd}f}"
 
-    lines = [f"{'event':11s} {'labels':>6s} {'matched':>7s} {'missed':>6s} {'extra':>5s} "
+    lines = [f"{'event':11s} {'labels':>6s} {'matched':>7s} {'missed':>6s} {'n/a':>3s} {'extra':>5s} "
              f"{'med fr':>6s} {'p95 fr':>6s} {'med ms':>6s} {'p95 ms':>6s} {'bias fr':>7s}"]
     for s in scores:
-        lines.append(f"{s.event:11s} {s.labels:6d} {s.matched:7d} {s.missed:6d} {s.extra:5d} "
+        lines.append(f"{s.event:11s} {s.labels:6d} {s.matched:7d} {s.missed:6d} {s.undecidable:3d} {s.extra:5d} "
                      f"{f(s.median_error_frames):>6s} {f(s.p95_error_frames):>6s} {f(s.median_error_ms, 0):>6s} "
                      f"{f(s.p95_error_ms, 0):>6s} {f(s.mean_signed_error_frames, 2):>7s}")
     return "\n".join(lines)

@@ -8,7 +8,9 @@ import pytest
 
 from appliance import paths
 from appliance.errors import BadInputError
-from appliance.evaluation import Label, format_table, match, read_labels, score
+from appliance.config import GaitConfig
+from appliance.evaluation import Label, format_table, match, read_labels, score, undecidable_labels
+from appliance.gait.tracker import decision_lag_frames
 
 
 def test_match_is_one_to_one_and_minimises_total_error() -> None:
@@ -39,6 +41,28 @@ def test_slow_motion_errors_are_scaled_to_real_time() -> None:
     # 300 fps capture played at 30 fps: one decoded frame is 3.3 ms of real time, not 33 ms.
     s = score([("contact", 104)], labels, frame_ms=1000 / 300, tolerance_frames=30)[0]
     assert s.median_error_frames == 4 and s.median_error_ms == pytest.approx(13.33, abs=0.01)
+
+
+def test_decision_lag_follows_the_real_frame_interval() -> None:
+    cfg = GaitConfig()
+    assert decision_lag_frames(cfg, 1 / 30) == 2  # motion window 1 frame + confirmation 2 frames - 1
+    assert decision_lag_frames(cfg, 1 / 300) == 11  # slow motion: the 33 ms window is 10 frames
+
+
+def test_labels_the_analysis_cannot_decide_yet_are_not_missed() -> None:
+    # Pose in frames 0..50 only (the runner leaves, or the clip ends).
+    pose = set(range(51))
+    labels = [Label(20, "contact", ""), Label(30, "midstance", ""), Label(40, "toe_off", ""),
+              Label(49, "contact", ""), Label(45, "midstance", ""), Label(50, "toe_off", "")]
+    na = undecidable_labels(labels, pose, lag_frames=2)
+    # 49 and 50 need frames 51/52; midstance 45 is decided with the toe-off at 50; midstance 30 with 40.
+    assert na == {Label(49, "contact", ""), Label(50, "toe_off", ""), Label(45, "midstance", "")}
+    scores = {s.event: s for s in score([("contact", 21), ("toe_off", 50)], labels, 10.0, 3, na)}
+    c = scores["contact"]
+    assert (c.matched, c.missed, c.undecidable) == (1, 0, 1)
+    t = scores["toe_off"]  # detected anyway (e.g. offline with more frames): it counts as matched
+    assert (t.matched, t.missed, t.undecidable) == (1, 1, 0)
+    assert "n/a" in format_table(list(scores.values()))
 
 
 def test_read_labels_and_the_sprint_first_row_convention(tmp_path: Path) -> None:

@@ -43,6 +43,21 @@ BUFFER_FRAMES = 600
 MIN_LEG_LENGTH_PX = 20.0
 
 
+def motion_window_frames(cfg: GaitConfig, frame_s: float) -> int:
+    """Frames between a frame and the one its motion is measured to (at least 1)."""
+    return max(1, round(cfg.motion_window_s / max(frame_s, 1e-6)))
+
+
+def confirm_window_frames(cfg: GaitConfig, frame_s: float) -> int:
+    """Frames a planted / not-planted change must hold (``confirm_frames`` and ``confirm_s``)."""
+    return max(cfg.confirm_frames, math.ceil(cfg.confirm_s / max(frame_s, 1e-6) - 1e-6))
+
+
+def decision_lag_frames(cfg: GaitConfig, frame_s: float) -> int:
+    """Frames after a contact / toe-off before it can be decided (``frame_s``: real seconds per frame)."""
+    return motion_window_frames(cfg, frame_s) + confirm_window_frames(cfg, frame_s) - 1
+
+
 @dataclass
 class _FootState:
     """Ground state machine of one foot track, fed with one "planted" decision per frame."""
@@ -227,7 +242,7 @@ class GaitTracker:
         return centre
 
     def _update_feet(self, now: FrameSample) -> None:
-        d = self._frames_for(self.cfg.motion_window_s)
+        d = motion_window_frames(self.cfg, self._dt_s)
         if len(self.buffer) <= d:
             return
         j = self.buffer[-1 - d]  # the frame being decided: we now know its next ~motion_window_s
@@ -267,7 +282,7 @@ class GaitTracker:
         # at frame a is an event once the window starting at a holds the new state in at least
         # confirm_fraction of its frames (at 30 fps: both of 2 frames). Slow-motion clips have many
         # frames per stance and their jitter must not split a stance, nor delay its contact.
-        w = max(self.cfg.confirm_frames, math.ceil(self.cfg.confirm_s / max(self._dt_s, 1e-6) - 1e-6))
+        w = confirm_window_frames(self.cfg, self._dt_s)
         need = max(1, math.ceil(self.cfg.confirm_fraction * w - 1e-9))
         for k in (0, 1):
             st = self._fs[k]

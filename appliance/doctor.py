@@ -113,8 +113,37 @@ def check_clock() -> Check:
     return Check("clock", True, time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()))
 
 
+def check_mqtt(timeout_s: float = 5.0) -> Check:
+    """With ``[mqtt] enabled``, log in to the configured broker once, as the unit would."""
+    from appliance.commands.fleet import Broker, FleetClient
+    from appliance.config import load_appliance_config
+
+    try:
+        cfg = load_appliance_config().mqtt
+    except LeanCamError as err:
+        return Check("mqtt", False, f"config not readable: {err}",
+                     f"fix {paths.config_path()} (leancam config --check)")
+    if not cfg.enabled:
+        return Check("mqtt", True, "off ([mqtt] enabled = false): verdicts stay on this unit", required=False)
+    where = f"{cfg.host}:{cfg.port}{' (TLS)' if cfg.tls else ''}"
+    client = FleetClient(Broker(cfg.host, cfg.port, cfg.tls), cfg.username, cfg.password, cfg.ca_file,
+                         cfg.topic_prefix)
+    try:
+        client.connect(timeout_s)
+    except LeanCamError as err:
+        # Not fatal: the unit keeps judging and its events wait in the outbox until the broker answers.
+        return Check("mqtt", False, f"{err}; events will wait in the outbox",
+                     "check [mqtt] host/port/tls in the config and LEANCAM_MQTT_PASSWORD; is the broker running "
+                     "and reachable from this unit?", required=False)
+    except ValueError as err:  # paho: bad TLS settings (e.g. an unreadable ca_file)
+        return Check("mqtt", False, f"cannot set up the connection to {where}: {err}",
+                     "check [mqtt] tls and ca_file", required=False)
+    client.close()
+    return Check("mqtt", True, f"logged in to the broker at {where}")
+
+
 CHECKS: tuple[Callable[[], Check], ...] = (check_runtime, check_models, check_camera, check_gpio,
-                                           check_disk, check_clock)
+                                           check_disk, check_clock, check_mqtt)
 
 
 def run_checks() -> list[Check]:

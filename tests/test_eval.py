@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from appliance import paths
-from appliance.errors import BadInputError
 from appliance.config import GaitConfig
+from appliance.errors import BadInputError
 from appliance.evaluation import Label, format_table, match, read_labels, score, undecidable_labels
 from appliance.gait.tracker import decision_lag_frames
 

@@ -1,4 +1,4 @@
-"""``leancam doctor``: check camera, GPIO, models, runtime, disk and clock; print a fix for each failure."""
+"""``leancam doctor``: check camera, GPIO, models, runtime, disk, clock and MQTT; print a fix for each failure."""
 
 from __future__ import annotations
 

@@ -138,7 +138,7 @@ class PoseEngine:
             self._drop_track()
             return PoseFrame(frame.index, frame.t_s, width, height, None, result.score)
 
-        aux = self._smoother.apply(frame.t_s, result.aux_px)
-        self._roi = rect_from_alignment_points(tuple(aux[0]), tuple(aux[1]))
+        (cx, cy), (sx, sy) = self._smoother.apply(frame.t_s, result.aux_px).tolist()  # Python floats
+        self._roi = rect_from_alignment_points((cx, cy), (sx, sy))
         self._with_pose += 1
         return PoseFrame(frame.index, frame.t_s, width, height, result.landmarks_px, result.score)

@@ -18,6 +18,7 @@ Post-processing follows ``tensors_to_pose_landmarks_and_segmentation.pbtxt`` and
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 N_OUTPUT_LANDMARKS = 39  # 33 body points + 2 auxiliary ROI points + 4 unused
 N_BODY = 33
 AUX_CENTER, AUX_SCALE = 33, 34
+N_USED = AUX_SCALE + 1  # rows 35-38 are never read
 HEATMAP_KERNEL = 7
 MIN_CONFIDENCE_TO_REFINE = 0.5
 # Output tensors by name: the _noseg builds lack Identity_2 (segmentation), so indices shift.
@@ -58,44 +60,76 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
+@functools.lru_cache(maxsize=4)
+def _window_constants(kernel: int, hm_h: int, hm_w: int, n_ch: int) -> tuple[int, np.ndarray, np.ndarray,
+                                                                               np.ndarray, np.ndarray, np.ndarray]:
+    """Per-shape constants of :func:`refine_from_heatmap`, built once.
+
+    ``flat``: offset of each of the k² window cells in the flattened (H, W, N) heatmap, row-major;
+    ``weights`` (k², 3): 1, Δcol, Δrow per cell, so ``conf @ weights`` gives the total and the
+    weighted offsets in one product; ``scale``: (W, H); ``bounds``: the centre cells MediaPipe refines
+    (col < H — its quirk, see below — and row < H + half); ``inner``: centre cells minus ``half``
+    whose whole window is inside the heatmap. The bounds are unsigned, so one comparison of the cell
+    indices viewed as unsigned also rejects negatives.
+    """
+    half = (kernel - 1) // 2
+    d_row, d_col = np.divmod(np.arange(kernel * kernel), kernel)
+    d_row -= half
+    d_col -= half
+    flat = (d_row * hm_w + d_col) * n_ch
+    weights = np.stack([np.ones(kernel * kernel), d_col, d_row], axis=1).astype(np.float64)
+    scale = np.array([hm_w, hm_h], dtype=np.float64)
+    bounds = np.array([min(hm_w, hm_h), hm_h + half], dtype=np.uintp)
+    inner = np.array([hm_w - 2 * half, hm_h - 2 * half], dtype=np.uintp)
+    return half, flat, weights, scale, bounds, inner
+
+
 def refine_from_heatmap(
     xy_norm: np.ndarray, heatmap_logits: np.ndarray, kernel: int = HEATMAP_KERNEL,
     min_confidence: float = MIN_CONFIDENCE_TO_REFINE,
 ) -> np.ndarray:
     """MediaPipe's RefineLandmarksFromHeatmap on crop-normalised points (N, 2); returns a new array.
 
-    ``heatmap_logits`` is (H, W, N) with one channel per point. Vectorised over points (one gather
-    of N 7×7 windows) because a Python loop over 39 points costs ~1 ms, a lot next to the model on
-    a Pi.
+    ``heatmap_logits`` is (H, W, C) with channel i for point i (C ≥ N; extra channels are ignored).
+    Every point at once, in ~20 NumPy calls (each costs microseconds on a Pi, the arithmetic on
+    N × 49 cells does not): one ``take`` of all windows from the flattened heatmap (a zero-copy view
+    of the interpreter's output), sigmoid, and one matrix product for the weighted sums. Windows
+    that reach past an edge take a slower path that masks the cells outside.
     """
-    hm_h, hm_w = heatmap_logits.shape[:2]
-    half = (kernel - 1) // 2
+    hm_h, hm_w, n_ch = heatmap_logits.shape
+    half, flat_off, weights, scale, bounds, inner = _window_constants(kernel, hm_h, hm_w, n_ch)
     out = xy_norm.copy()
     # C++ int() cast: truncation toward zero, so −0.9 cells becomes 0 and is still refined.
-    col = np.trunc(xy_norm[:, 0] * hm_w).astype(np.int64)
-    row = np.trunc(xy_norm[:, 1] * hm_h).astype(np.int64)
+    cells = (xy_norm * scale).astype(np.intp)  # (N, 2): col, row
     # MediaPipe checks `center_col >= hm_height` where it means the row, so rows just past the bottom
     # are refined over the part of the window still inside; from hm_h + half on the window is empty.
-    ok = (col >= 0) & (col < hm_w) & (row >= 0) & (col < hm_h) & (row < hm_h + half)
-    idx = np.nonzero(ok)[0]
+    ok = cells.view(np.uintp) < bounds
+    idx = np.flatnonzero(ok[:, 0] & ok[:, 1])
     if idx.size == 0:
         return out
-    offs = np.arange(kernel) - half
-    rows = row[idx][:, None] + offs  # (M, k) window rows in heatmap coordinates, may spill out
-    cols = col[idx][:, None] + offs
-    inside = ((rows >= 0) & (rows < hm_h))[:, :, None] & ((cols >= 0) & (cols < hm_w))[:, None, :]
-    win = heatmap_logits[np.clip(rows, 0, hm_h - 1)[:, :, None], np.clip(cols, 0, hm_w - 1)[:, None, :],
-                         idx[:, None, None]].astype(np.float64)  # (M, k, k), gathered, not copied whole
-    # Cells outside the heatmap weigh 0: MediaPipe shrinks the kernel at the edges instead.
-    conf = np.where(inside, 1.0 / (1.0 + np.exp(-win)), 0.0)
-    total = conf.sum(axis=(1, 2))
-    peak = conf.max(axis=(1, 2))
-    wcol = (conf * cols[:, None, :]).sum(axis=(1, 2))
-    wrow = (conf * rows[:, :, None]).sum(axis=(1, 2))
-    refine = (peak >= min_confidence) & (total > 0)
-    sel = idx[refine]
-    out[sel, 0] = wcol[refine] / hm_w / total[refine]
-    out[sel, 1] = wrow[refine] / hm_h / total[refine]
+    cells = cells[idx]
+    mask = None
+    if ((cells - half).view(np.uintp) < inner).all():  # every window wholly inside: the usual case
+        flat = ((cells[:, 1] * hm_w + cells[:, 0]) * n_ch + idx)[:, None] + flat_off
+    else:
+        offs = np.arange(-half, half + 1)
+        rows, cols = cells[:, 1, None] + offs, cells[:, 0, None] + offs  # (M, k), may spill out
+        rows_in, cols_in = np.clip(rows, 0, hm_h - 1), np.clip(cols, 0, hm_w - 1)
+        flat = ((rows_in * (hm_w * n_ch))[:, :, None] + (cols_in * n_ch + idx[:, None])[:, None, :])
+        flat = flat.reshape(idx.size, -1)
+        # Cells outside the heatmap weigh 0: MediaPipe shrinks the kernel at the edges instead.
+        mask = ((rows_in == rows)[:, :, None] & (cols_in == cols)[:, None, :]).reshape(idx.size, -1)
+    # Sigmoid in float64 (as the reference port): exp(-logit) overflows float32 for logit < -88.
+    conf = np.exp(-heatmap_logits.reshape(-1).take(flat), dtype=np.float64)  # (M, k²)
+    conf += 1.0
+    np.reciprocal(conf, out=conf)
+    if mask is not None:
+        conf *= mask
+    sums = conf @ weights  # (M, 3): total, Σ conf·Δcol, Σ conf·Δrow
+    sel = np.flatnonzero((conf.max(axis=1) >= min_confidence) & (sums[:, 0] > 0))
+    sums = sums[sel]
+    # Weighted mean cell = centre + weighted mean offset; MediaPipe adds no +0.5 to the cell index.
+    out[idx[sel]] = (cells[sel] + sums[:, 1:] / sums[:, :1]) / scale
     return out
 
 
@@ -158,12 +192,15 @@ class LandmarkModel:
         self.invoke_s += time.perf_counter() - t0
         self.invokes += 1
 
-        score = float(self._output("flag", self._flag_out().reshape(-1)[:1])[0])
-        raw = self._output("landmarks", self._landmarks_out().reshape(N_OUTPUT_LANDMARKS, 5))  # small copy
+        flag = self._flag_out().reshape(-1)[:1]
+        score = float(flag[0] if self._quant["flag"] is None else self._output("flag", flag)[0])
+        # Only the rows used (33 body + 2 auxiliary), as a small float64 copy.
+        raw = self._output("landmarks", self._landmarks_out().reshape(N_OUTPUT_LANDMARKS, 5)[:N_USED])
+        del flag
         size = float(self.input_size_px)
         xy = raw[:, :2] / size
         if self.refine_with_heatmap:
-            heatmap = self._heatmap_out()[0]  # zero-copy view; the refinement gathers 39 windows from it
+            heatmap = self._heatmap_out()[0]  # zero-copy view; the refinement gathers 35 windows from it
             if self._quant["heatmap"] is not None:  # int8 build: dequantize (copies; no shipped file has it)
                 heatmap = self._output("heatmap", heatmap)
             xy = refine_from_heatmap(xy, heatmap)
@@ -173,6 +210,5 @@ class LandmarkModel:
         lms = np.empty((N_BODY, 5), dtype=np.float32)
         lms[:, 0:2] = xy_px[:N_BODY]
         lms[:, 2] = raw[:N_BODY, 2] / size * rect.width_px
-        lms[:, 3] = _sigmoid(raw[:N_BODY, 3])
-        lms[:, 4] = _sigmoid(raw[:N_BODY, 4])
-        return LandmarkResult(score, lms, xy_px[[AUX_CENTER, AUX_SCALE]])
+        lms[:, 3:5] = _sigmoid(raw[:N_BODY, 3:5])
+        return LandmarkResult(score, lms, xy_px[AUX_CENTER:AUX_SCALE + 1])

@@ -173,3 +173,14 @@ def test_refine_matches_line_by_line_port_including_edges() -> None:
     xy[3] = [0.5, 65.5 / 64]
     xy[4] = [0.5, 67.2 / 64]
     np.testing.assert_allclose(refine_from_heatmap(xy, logits), _refine_reference(xy, logits), atol=1e-12)
+
+
+def test_refine_fast_path_matches_line_by_line_port() -> None:
+    # Every window wholly inside the heatmap: the vectorised fast path (one take, one product).
+    rng = np.random.default_rng(2)
+    for mean in (-4.0, -1.0, 0.5):
+        logits = rng.normal(mean, 3.0, size=(64, 64, 39)).astype(np.float32)
+        xy = rng.uniform(3.5 / 64, 60.5 / 64, size=(39, 2))
+        np.testing.assert_allclose(refine_from_heatmap(xy, logits), _refine_reference(xy, logits), atol=1e-12)
+    # Fewer points than channels (the engine passes the 35 it uses): the extra channels are ignored.
+    np.testing.assert_allclose(refine_from_heatmap(xy[:35], logits), _refine_reference(xy, logits)[:35], atol=1e-12)

@@ -23,6 +23,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -60,28 +61,40 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-@functools.lru_cache(maxsize=4)
-def _window_constants(kernel: int, hm_h: int, hm_w: int, n_ch: int) -> tuple[int, np.ndarray, np.ndarray,
-                                                                               np.ndarray, np.ndarray, np.ndarray]:
-    """Per-shape constants of :func:`refine_from_heatmap`, built once.
+class _Window(NamedTuple):
+    """Per-shape constants of :func:`refine_from_heatmap`, built once (see :func:`_window`)."""
 
-    ``flat``: offset of each of the k² window cells in the flattened (H, W, N) heatmap, row-major;
-    ``weights`` (k², 3): 1, Δcol, Δrow per cell, so ``conf @ weights`` gives the total and the
-    weighted offsets in one product; ``scale``: (W, H); ``bounds``: the centre cells MediaPipe refines
-    (col < H — its quirk, see below — and row < H + half); ``inner``: centre cells minus ``half``
-    whose whole window is inside the heatmap. The bounds are unsigned, so one comparison of the cell
-    indices viewed as unsigned also rejects negatives.
-    """
+    half: int
+    flat: np.ndarray  # (k²,) offset of each window cell in the flattened (H, W, C) heatmap, row-major
+    weights: np.ndarray  # (k², 3): 1, Δcol, Δrow per cell: ``conf @ weights`` = total, weighted offsets
+    scale: np.ndarray  # (W, H), float64
+    strides: np.ndarray  # (2,): flat-index step of one column, one row
+    bounds: np.ndarray  # centre cells MediaPipe refines: col < H (its quirk, see below), row < H + half
+    inner: np.ndarray  # centre cell − half < inner: the whole window is inside the heatmap
+
+
+@functools.lru_cache(maxsize=8)
+def _window(kernel: int, hm_h: int, hm_w: int, n_ch: int) -> _Window:
+    """The bounds are unsigned, so comparing cell indices viewed as unsigned also rejects negatives."""
     half = (kernel - 1) // 2
     d_row, d_col = np.divmod(np.arange(kernel * kernel), kernel)
     d_row -= half
     d_col -= half
-    flat = (d_row * hm_w + d_col) * n_ch
-    weights = np.stack([np.ones(kernel * kernel), d_col, d_row], axis=1).astype(np.float64)
-    scale = np.array([hm_w, hm_h], dtype=np.float64)
-    bounds = np.array([min(hm_w, hm_h), hm_h + half], dtype=np.uintp)
-    inner = np.array([hm_w - 2 * half, hm_h - 2 * half], dtype=np.uintp)
-    return half, flat, weights, scale, bounds, inner
+    return _Window(
+        half=half,
+        flat=(d_row * hm_w + d_col) * n_ch,
+        weights=np.stack([np.ones(kernel * kernel), d_col, d_row], axis=1).astype(np.float64),
+        scale=np.array([hm_w, hm_h], dtype=np.float64),
+        strides=np.array([n_ch, hm_w * n_ch], dtype=np.intp),
+        bounds=np.array([min(hm_w, hm_h), hm_h + half], dtype=np.uintp),
+        inner=np.array([hm_w - 2 * half, hm_h - 2 * half], dtype=np.uintp),
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _all_windows(kernel: int, hm_h: int, hm_w: int, n_ch: int, n: int) -> np.ndarray:
+    """(n, k²) flat offsets of every window cell of points 0..n-1 (channel i) around cell (0, 0)."""
+    return np.arange(n)[:, None] + _window(kernel, hm_h, hm_w, n_ch).flat
 
 
 def refine_from_heatmap(
@@ -91,45 +104,68 @@ def refine_from_heatmap(
     """MediaPipe's RefineLandmarksFromHeatmap on crop-normalised points (N, 2); returns a new array.
 
     ``heatmap_logits`` is (H, W, C) with channel i for point i (C ≥ N; extra channels are ignored).
-    Every point at once, in ~20 NumPy calls (each costs microseconds on a Pi, the arithmetic on
-    N × 49 cells does not): one ``take`` of all windows from the flattened heatmap (a zero-copy view
-    of the interpreter's output), sigmoid, and one matrix product for the weighted sums. Windows
-    that reach past an edge take a slower path that masks the cells outside.
+    Each point moves to the sigmoid-weighted mean cell of the k×k window around it when the window's
+    peak is at least ``min_confidence``.
+
+    Written for as few NumPy calls as possible, because that is what it costs: after the model's
+    invoke() the caches are cold and every distinct NumPy call takes ~5-30 µs on the dev VM, while
+    the arithmetic on N × 49 cells is negligible. Usual case (every window wholly inside the heatmap,
+    ~20 calls): one ``take`` of all windows from the flattened heatmap (a zero-copy view of the
+    interpreter's output), a float64 sigmoid, one matrix product for the total and the weighted
+    offsets. Otherwise :func:`_refine_general` handles points outside and windows cut by an edge.
     """
     hm_h, hm_w, n_ch = heatmap_logits.shape
-    half, flat_off, weights, scale, bounds, inner = _window_constants(kernel, hm_h, hm_w, n_ch)
-    out = xy_norm.copy()
+    win = _window(kernel, hm_h, hm_w, n_ch)
     # C++ int() cast: truncation toward zero, so −0.9 cells becomes 0 and is still refined.
-    cells = (xy_norm * scale).astype(np.intp)  # (N, 2): col, row
+    cells = (xy_norm * win.scale).astype(np.intp)  # (N, 2): col, row
+    if not ((cells - win.half).view(np.uintp) < win.inner).all():
+        return _refine_general(xy_norm, heatmap_logits, cells, win, min_confidence)
+    flat = (cells @ win.strides)[:, None] + _all_windows(kernel, hm_h, hm_w, n_ch, len(cells))
+    # Sigmoid in float64 (as the reference port): exp(-logit) overflows float32 for logit < -88.
+    conf = np.exp(-heatmap_logits.reshape(-1).take(flat), dtype=np.float64)  # (N, k²)
+    conf += 1.0
+    np.reciprocal(conf, out=conf)
+    sums = conf @ win.weights  # (N, 3): total, Σ conf·Δcol, Σ conf·Δrow
+    refine = conf.max(axis=1) >= min_confidence
+    if min_confidence <= 0:
+        refine &= sums[:, 0] > 0
+    # Weighted mean cell = centre + weighted mean offset; MediaPipe adds no +0.5 to the cell index.
+    # The total is > 0 wherever the peak is ≥ min_confidence > 0; `tiny` only keeps other rows
+    # (all 49 sigmoids underflowed, never refined) from a division by zero.
+    moved = (cells + sums[:, 1:] / np.maximum(sums[:, :1], _TINY)) / win.scale
+    return np.where(refine[:, None], moved, xy_norm)
+
+
+_TINY = np.finfo(np.float64).tiny
+
+
+def _refine_general(xy_norm: np.ndarray, heatmap_logits: np.ndarray, cells: np.ndarray, win: _Window,
+                    min_confidence: float) -> np.ndarray:
+    """:func:`refine_from_heatmap` when a point is outside the heatmap or its window is cut by an edge."""
+    hm_h, hm_w, n_ch = heatmap_logits.shape
+    half = win.half
+    out = xy_norm.copy()
     # MediaPipe checks `center_col >= hm_height` where it means the row, so rows just past the bottom
     # are refined over the part of the window still inside; from hm_h + half on the window is empty.
-    ok = cells.view(np.uintp) < bounds
+    ok = cells.view(np.uintp) < win.bounds
     idx = np.flatnonzero(ok[:, 0] & ok[:, 1])
     if idx.size == 0:
         return out
     cells = cells[idx]
-    mask = None
-    if ((cells - half).view(np.uintp) < inner).all():  # every window wholly inside: the usual case
-        flat = ((cells[:, 1] * hm_w + cells[:, 0]) * n_ch + idx)[:, None] + flat_off
-    else:
-        offs = np.arange(-half, half + 1)
-        rows, cols = cells[:, 1, None] + offs, cells[:, 0, None] + offs  # (M, k), may spill out
-        rows_in, cols_in = np.clip(rows, 0, hm_h - 1), np.clip(cols, 0, hm_w - 1)
-        flat = ((rows_in * (hm_w * n_ch))[:, :, None] + (cols_in * n_ch + idx[:, None])[:, None, :])
-        flat = flat.reshape(idx.size, -1)
-        # Cells outside the heatmap weigh 0: MediaPipe shrinks the kernel at the edges instead.
-        mask = ((rows_in == rows)[:, :, None] & (cols_in == cols)[:, None, :]).reshape(idx.size, -1)
-    # Sigmoid in float64 (as the reference port): exp(-logit) overflows float32 for logit < -88.
-    conf = np.exp(-heatmap_logits.reshape(-1).take(flat), dtype=np.float64)  # (M, k²)
+    offs = np.arange(-half, half + 1)
+    rows, cols = cells[:, 1, None] + offs, cells[:, 0, None] + offs  # (M, k), may spill out
+    rows_in, cols_in = np.clip(rows, 0, hm_h - 1), np.clip(cols, 0, hm_w - 1)
+    flat = ((rows_in * (hm_w * n_ch))[:, :, None] + (cols_in * n_ch + idx[:, None])[:, None, :])
+    # Cells outside the heatmap weigh 0: MediaPipe shrinks the kernel at the edges instead.
+    mask = ((rows_in == rows)[:, :, None] & (cols_in == cols)[:, None, :]).reshape(idx.size, -1)
+    conf = np.exp(-heatmap_logits.reshape(-1).take(flat.reshape(idx.size, -1)), dtype=np.float64)
     conf += 1.0
     np.reciprocal(conf, out=conf)
-    if mask is not None:
-        conf *= mask
-    sums = conf @ weights  # (M, 3): total, Σ conf·Δcol, Σ conf·Δrow
+    conf *= mask
+    sums = conf @ win.weights
     sel = np.flatnonzero((conf.max(axis=1) >= min_confidence) & (sums[:, 0] > 0))
     sums = sums[sel]
-    # Weighted mean cell = centre + weighted mean offset; MediaPipe adds no +0.5 to the cell index.
-    out[idx[sel]] = (cells[sel] + sums[:, 1:] / sums[:, :1]) / scale
+    out[idx[sel]] = (cells[sel] + sums[:, 1:] / sums[:, :1]) / win.scale
     return out
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from appliance.pose.anchors import generate_anchors
-from appliance.pose.detector import iou, letterbox_matrix, weighted_nms
+from appliance.pose.detector import iou, letterbox_matrix, logit_floor, sigmoid, weighted_nms
 from appliance.pose.landmarks import refine_from_heatmap
 from appliance.pose.roi import (
     RotatedRect,
@@ -184,3 +184,14 @@ def test_refine_fast_path_matches_line_by_line_port() -> None:
         np.testing.assert_allclose(refine_from_heatmap(xy, logits), _refine_reference(xy, logits), atol=1e-12)
     # Fewer points than channels (the engine passes the 35 it uses): the extra channels are ignored.
     np.testing.assert_allclose(refine_from_heatmap(xy[:35], logits), _refine_reference(xy, logits)[:35], atol=1e-12)
+
+
+@pytest.mark.parametrize("min_score", [0.0, 1e-9, 0.3, 0.5, 0.9, 1 - 1e-12, 1.0])
+def test_detector_logit_floor_never_drops_a_passing_score(min_score: float) -> None:
+    # float32 logits around the threshold and the sigmoid's saturation: every one whose score passes
+    # (as computed before the pre-filter existed) is at or above the floor, compared in float32.
+    exact = math.log(min_score / (1 - min_score)) if 0 < min_score < 1 else 0.0
+    x = np.concatenate([np.linspace(exact - 0.01, exact + 0.01, 20001), np.linspace(-110, 110, 20001)])
+    x = x.astype(np.float32)
+    passes = sigmoid(np.clip(x.astype(np.float64), -100.0, 100.0)) >= min_score
+    assert np.all(x[passes] >= logit_floor(min_score))

@@ -74,6 +74,10 @@ class GaitConfig:
     # ... and the start is the frame the push foot is clear of its start position: its toe this far
     # from where it rested (about a foot length). It rolls and slides a few frames before that (see docs/analysis.md).
     start_clear_ll: float = 0.3
+    # Feet closer than this (leg lengths) are one observation: the model has put both on one spot,
+    # and the track predicted farther from it is held for the frame if the two tracks were apart
+    # (a swing foot drawn onto the stance foot; appliance.gait.feet). 0 = off.
+    feet_collapse_ll: float = 0.1
     # Missing pose longer than this resets the tracking (runner left the frame).
     max_gap_s: float = 0.3
     # Keypoints with visibility×presence below this are "unsure" (BlazePose's own 0.5 cut).

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from appliance.config import Config, ConfigError, config_from_dict, load_config
-from appliance.gait.body import body_points
+from appliance.gait.body import FootPoints, body_points
 from appliance.gait.direction import DirectionEstimator
 from appliance.gait.feet import FootTracker
 from appliance.gait.filters import OneEuroFilter
@@ -99,6 +99,32 @@ def test_foot_tracker_keeps_identity_through_a_label_swap() -> None:
     assert names == pytest.approx([105.0 + 5 * i for i in range(12)])  # track 0 never jumped
     assert tracker.tracks[0].name == "left"
     assert tracker.swaps == 1
+
+
+def _foot(label: str, x: float, y: float) -> FootPoints:
+    p = np.array([x, y])
+    return FootPoints(label, p, p.copy(), p - [0, 10], 1.0)
+
+
+def test_collapsed_feet_do_not_swap_the_tracks() -> None:
+    # Sprint clip b4 frames 95-98 in numbers: a stance foot at (300, 500) and a swing foot passing
+    # it. At frame 5 the model puts both feet near the stance foot, 24 px up. Taken as two
+    # observations, that gives both tracks wrong velocities and the next frame swaps them (the
+    # stance is split and lost); taken as one, the swing track is held and nothing swaps.
+    swing = [(240, 490), (252, 480), (264, 470), (276, 461), (288, 452), None, (340, 470)]
+    for collapse_ll, expect_swap in ((0.1, False), (0.0, True)):
+        tracker = FootTracker(collapse_ll=collapse_ll)
+        stance_track = []
+        for i, w in enumerate(swing):
+            if w is None:
+                feet = (_foot("right", 300, 476), _foot("left", 303, 478))
+            else:
+                feet = (_foot("left", *w), _foot("right", 300, 500))
+            ordered = tracker.assign(i / 30, feet, leg_length_px=110.0)
+            stance_track.append(tuple(ordered[1].midfoot_px))
+            if w is None and collapse_ll:
+                assert tracker.held == (True, False)  # the swing track: no news this frame
+        assert (stance_track[-1] != (300, 500)) == expect_swap, (collapse_ll, stance_track)
 
 
 def test_tracker_with_nobody_in_frame_emits_nothing() -> None:

@@ -55,6 +55,9 @@ class FrameSample:
     leg_length_px: float
     confident: bool  # torso and feet keypoints sure and inside the image
     feet_in_frame: bool
+    # Per foot track: held this frame (the model put both feet on one spot; appliance.gait.feet):
+    # its points are the track's last ones and the state machine skips the frame for that foot.
+    held: tuple[bool, bool] = (False, False)
 
     def bottom_px(self, track: int) -> np.ndarray:
         """The foot's lowest point (heel or toe) in the gravity frame: its contact point."""

@@ -5,6 +5,16 @@ behind the near one). Each frame the two detected feet are assigned to two track
 pairing best continues both tracks' motion (constant-velocity prediction). The tracks are named
 only afterwards, by the majority of model labels they have received: the model is right most of
 the time, so the vote is, even when single frames are swapped.
+
+**Collapsed feet.** The model also puts *both* feet on one spot for a frame or several: mostly the
+stance foot, while the swing foot passes it (on sprint clip ``b4`` frame 97 the two toes are 6 px
+apart, on a 110 px leg). Then the pairing is a coin toss, and a wrong toss swaps the tracks in the
+middle of a stance, which splits it: the stance is lost. A collapsed pair is one observation: it
+goes to the track predicted nearest to it, and the other track is *held* for that frame (it keeps
+its last points and the gait state machine treats the frame as "no news" for that foot). Only
+when the two tracks were apart: feet that were together already (standing, in the blocks, where
+the model puts both on one spot for seconds, or a two-footed landing) are two observations, as
+before.
 """
 
 from __future__ import annotations
@@ -18,6 +28,16 @@ from appliance.gait.body import FootPoints
 
 log = logging.getLogger(__name__)
 
+# A track is held at most this long in a row (since its last observation): enough for the model's
+# brief collapses (one or two frames at 30 fps), and short enough that a track is never left behind
+# on a stale velocity (in the blocks, where the feet are together for seconds, jitter alone gives a
+# still foot 2-4 leg lengths/s for a frame).
+MAX_HOLD_S = 0.07
+# ... and only if the two tracks were predicted at least this far apart (leg lengths): the model drew
+# two separate feet onto one spot (b4 frame 97: tracks 0.75 apart), rather than feet that were
+# already together (standing, in the blocks, a two-footed jump landing: both stay in one place).
+APART_LL = 0.3
+
 
 @dataclass
 class FootTrack:
@@ -27,6 +47,7 @@ class FootTrack:
     midfoot_px: np.ndarray | None = None
     velocity_px_s: np.ndarray | None = None
     t_s: float | None = None
+    last: FootPoints | None = None  # the points last given to this track (observed or held)
     left_votes: int = 0
     right_votes: int = 0
 
@@ -48,34 +69,51 @@ class FootTrack:
         p = foot.midfoot_px
         if self.midfoot_px is not None and self.t_s is not None and t_s > self.t_s:
             self.velocity_px_s = (p - self.midfoot_px) / (t_s - self.t_s)
-        self.midfoot_px, self.t_s = p.copy(), t_s
+        self.midfoot_px, self.t_s, self.last = p.copy(), t_s, foot
         if foot.model_label == "left":
             self.left_votes += 1
         else:
             self.right_votes += 1
 
+    def hold(self) -> FootPoints:
+        """No observation of this foot this frame: its last points stand (position, velocity and time kept)."""
+        assert self.last is not None
+        return self.last
+
 
 class FootTracker:
     """Assigns each frame's two feet to two persistent tracks."""
 
-    def __init__(self, max_gap_s: float = 0.3) -> None:
+    def __init__(self, max_gap_s: float = 0.3, collapse_ll: float = 0.0) -> None:
+        """``collapse_ll``: feet closer than this (leg lengths) are one observation (if the tracks
+        were apart, see the module doc); 0 turns that off."""
         self.max_gap_s = max_gap_s
+        self.collapse_ll = collapse_ll
         self.tracks = (FootTrack(0), FootTrack(1))
         self.swaps = 0  # frames where the model's labels disagreed with continuity
+        self.held_frames = 0  # track-frames held because the feet had collapsed onto one spot
+        self.held: tuple[bool, bool] = (False, False)  # which tracks the last assign() held
 
     def reset(self) -> None:
         self.tracks = (FootTrack(0), FootTrack(1))
 
-    def assign(self, t_s: float, feet: tuple[FootPoints, FootPoints]) -> tuple[FootPoints, FootPoints]:
-        """Return the feet ordered as (track 0, track 1)."""
+    def assign(self, t_s: float, feet: tuple[FootPoints, FootPoints],
+               leg_length_px: float | None = None) -> tuple[FootPoints, FootPoints]:
+        """Return the feet ordered as (track 0, track 1); ``self.held`` says which track was held."""
         a, b = self.tracks
         if a.t_s is not None and t_s - a.t_s > self.max_gap_s:
             self.reset()
             a, b = self.tracks
+        self.held = (False, False)
         pa, pb = a.predict(t_s), b.predict(t_s)
         ordered = feet
         if pa is not None and pb is not None:
             f0, f1 = feet[0].midfoot_px, feet[1].midfoot_px
+            if (leg_length_px is not None and self.collapse_ll > 0 and a.last is not None and b.last is not None
+                    and float(np.linalg.norm(f0 - f1)) < self.collapse_ll * leg_length_px):
+                collapsed = self._assign_collapsed(t_s, feet, pa, pb, leg_length_px)
+                if collapsed is not None:
+                    return collapsed
             straight = np.linalg.norm(pa - f0) + np.linalg.norm(pb - f1)
             swapped = np.linalg.norm(pa - f1) + np.linalg.norm(pb - f0)
             if swapped < straight:
@@ -85,3 +123,24 @@ class FootTracker:
         a.update(t_s, ordered[0])
         b.update(t_s, ordered[1])
         return ordered
+
+    def _assign_collapsed(self, t_s: float, feet: tuple[FootPoints, FootPoints], pa: np.ndarray,
+                          pb: np.ndarray, leg_length_px: float) -> tuple[FootPoints, FootPoints] | None:
+        """Both feet on one spot: the nearer track takes it, the other one is held.
+
+        None when that is not the situation: then both tracks are updated, as without the rule.
+        """
+        spot = (feet[0].midfoot_px + feet[1].midfoot_px) / 2.0
+        k = 0 if np.linalg.norm(pa - spot) <= np.linalg.norm(pb - spot) else 1
+        taker, other = self.tracks[k], self.tracks[1 - k]
+        # Only when the tracks were apart: feet that were already together (side by side when
+        # standing, in the blocks, a two-footed jump) really are on one spot.
+        if (float(np.linalg.norm(pa - pb)) < APART_LL * leg_length_px
+                or other.t_s is None or t_s - other.t_s > MAX_HOLD_S):
+            return None
+        foot = min(feet, key=lambda f: float(np.linalg.norm(f.midfoot_px - (pa if k == 0 else pb))))
+        taker.update(t_s, foot)
+        held = other.hold()
+        self.held_frames += 1
+        self.held = (k == 1, k == 0)
+        return (foot, held) if k == 0 else (held, foot)

@@ -94,7 +94,7 @@ class GaitTracker:
         self.cfg = config or GaitConfig()
         # Real seconds per source second (slow motion: source fps / capture fps).
         self.time_scale = time_scale
-        self.feet = FootTracker(self.cfg.max_gap_s)
+        self.feet = FootTracker(self.cfg.max_gap_s, self.cfg.feet_collapse_ll)
         self.ground = GroundEstimator()
         self.direction = DirectionEstimator(fixed=direction)
         self.filter = OneEuroFilter(self.cfg.filter_min_cutoff_hz, self.cfg.filter_beta,
@@ -194,9 +194,9 @@ class GaitTracker:
         return self.events[n_before:]
 
     def _smooth(self, index: int, t: float, bp: BodyPoints) -> FrameSample:
-        feet = self.feet.assign(t, bp.feet)
         self._legs.append(bp.leg_length_px)
         ll = self.leg_length_px
+        feet = self.feet.assign(t, bp.feet, ll)
         raw = np.stack([bp.head_px, bp.shoulders_px, bp.pelvis_px, feet[0].heel_px, feet[0].toe_px,
                         feet[1].heel_px, feet[1].toe_px])
         # Filter in leg lengths so one beta fits every zoom level.
@@ -206,7 +206,8 @@ class GaitTracker:
         confident = (bp.torso_confidence >= self.cfg.min_confidence and bp.feet_confidence >= self.cfg.min_confidence
                      and bp.feet_in_frame and bp.body_in_frame)
         return FrameSample(index, t, sm[0], sm[1], sm[2], (sm[3], sm[5]), (sm[4], sm[6]), raw[0], raw[1], raw[2],
-                           (raw[3], raw[5]), (raw[4], raw[6]), ground, ll, confident, bp.feet_in_frame)
+                           (raw[3], raw[5]), (raw[4], raw[6]), ground, ll, confident, bp.feet_in_frame,
+                           self.feet.held)
 
     # ----------------------------------------------------------------- feet
     def _ground_velocity(self, j: FrameSample, nxt: FrameSample, heights: list[float]) -> float:
@@ -224,7 +225,8 @@ class GaitTracker:
         # The lower foot, not the stiller one: on a treadmill the swing foot hovers still in the
         # image just above the belt before touching down, while the foot on the belt moves with it.
         low = int(np.argmin(heights))
-        if heights[low] < self.cfg.plant_height_ll:
+        # A held foot did not move by definition: it must not vote for a still ground.
+        if heights[low] < self.cfg.plant_height_ll and not (j.held[low] or nxt.held[low]):
             self._ground_v.append(vs[low])
         n = self._frames_for(1.0)
         recent = np.asarray(list(self._ground_v)[-n:])
@@ -274,6 +276,12 @@ class GaitTracker:
             # difference), i.e. the first frame off the ground, as labellers mark it.
             moved = prev_d is not None and prev_d.t_s < j.t_s and speed_ll_s(k, prev_d, j) >= plant_speed
             left.append(not low or moved)
+        # A held foot (appliance.gait.feet: no observation of its own at j or at the frame its
+        # motion is measured to) brings no news: its state machine skips the frame.
+        known = [not (j.held[k] or now.held[k]) for k in (0, 1)]
+        for k in (0, 1):
+            if not known[k] and self._fs[k].history:
+                planted[k] = self._fs[k].history[-1][1]
         self._planted[j.index] = (planted[0], planted[1])
         self._planted.pop(j.index - BUFFER_FRAMES, None)
         prev = self._sample_at(j.index - 1)
@@ -286,7 +294,8 @@ class GaitTracker:
         need = max(1, math.ceil(self.cfg.confirm_fraction * w - 1e-9))
         for k in (0, 1):
             st = self._fs[k]
-            st.history.append((j.index, planted[k], left[k]))
+            if known[k]:
+                st.history.append((j.index, planted[k], left[k]))
             if st.grounded is None and len(st.history) > w:
                 # The state the foot was in when tracking began (no event for it): the majority of
                 # the first frames, so one jittery first frame does not make a "contact" at once.
@@ -417,6 +426,8 @@ class GaitTracker:
         # foot rolls and slides a few frames before that; "clear" is the sprint labellers' block
         # clearance.
         for k in (0, 1):
+            if j.held[k]:
+                continue  # no observation of this foot (appliance.gait.feet): its run neither grows nor breaks
             far = np.linalg.norm(j.raw_toe_px[k] - st.ref_toe_px[k]) / j.leg_length_px >= cfg.start_clear_ll
             st.far_run[k] = max(st.far_run[k], 0) + 1 if far else min(st.far_run[k], 0) - 1
             if st.far_run[k] >= 2 and st.departed[k] is None:

@@ -6,6 +6,13 @@ it to ahead of it). So the vote is the swing foot's displacement relative to the
 ground line, summed over frames when that foot is clearly off the ground. A start seeds the vote
 with the pelvis's first move, before any swing has been seen.
 
+A second, independent vote is the foot itself: a foot on the ground points where the runner is
+going (toe ahead of heel). It needs no motion and no ground speed, so it holds on a treadmill or a
+panned, zooming shot as well as on a fixed camera. On the real clips (engine keypoints, mean
+toe − heel along the ground per grounded foot-frame, in leg lengths) its sign is right on all of
+them: sprints +0.02…+0.12, treadmill +0.17, panned track −0.18. It is weighted below the swing vote
+(small feet of a distant sprinter are only a few px long) and decides where the swing is unclear.
+
 Where the set-up is known (``[unit] direction`` = left_to_right / right_to_left) the direction is
 fixed instead: no estimate, no seed, the same sign from the first frame.
 """
@@ -22,6 +29,9 @@ log = logging.getLogger(__name__)
 
 # A foot higher than this (leg lengths) is swinging, not standing on the ground.
 SWING_HEIGHT_LL = 0.15
+# Weight and per-foot bound of the "toe ahead of heel" vote (leg lengths per frame).
+POSTURE_WEIGHT = 0.5
+POSTURE_BOUND_LL = 0.2
 
 
 class DirectionEstimator:
@@ -52,10 +62,15 @@ class DirectionEstimator:
         g = s.ground
         pelvis_move = float(g.along_px(s.pelvis_px) - g.along_px(prev.pelvis_px))
         vote = 0.0
+        posture = 0.0
         for k in (0, 1):
             if heights_ll[k] > SWING_HEIGHT_LL:
                 foot_move = float(g.along_px((s.heel_px[k] + s.toe_px[k]) / 2)
                                   - g.along_px((prev.heel_px[k] + prev.toe_px[k]) / 2))
                 vote += foot_move - pelvis_move
+            else:
+                pointing = float(g.along_px(s.raw_toe_px[k]) - g.along_px(s.raw_heel_px[k])) / s.leg_length_px
+                posture += float(np.clip(pointing, -POSTURE_BOUND_LL, POSTURE_BOUND_LL))
         # Bounded per frame: a foot-tracking glitch (labels swapped) must not flip the direction.
-        self.votes_ll = self.decay * self.votes_ll + float(np.clip(vote / s.leg_length_px, -0.5, 0.5))
+        self.votes_ll = (self.decay * self.votes_ll + float(np.clip(vote / s.leg_length_px, -0.5, 0.5))
+                         + POSTURE_WEIGHT * posture)

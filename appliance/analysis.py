@@ -179,7 +179,8 @@ class AnalysisResult:
         }
 
 
-def _fps(times: list[float]) -> float:
+def median_fps(times: list[float]) -> float:
+    """Frame rate from frame times: 1 / the median interval (robust to the odd dropped frame)."""
     if len(times) < 2:
         return 0.0
     dt = float(np.median(np.diff(times)))
@@ -191,7 +192,7 @@ def analyze_frames(frames: Iterable[PoseFrame], config: Config | None = None, ca
     """Run the streaming analyzer over recorded frames (offline use of the same code)."""
     frames = list(frames)
     times = [f.t_s for f in frames]
-    fps = source_fps or _fps(times)
+    fps = source_fps or median_fps(times)
     analyzer = StreamingAnalyzer(config, capture_fps=capture_fps, source_fps=fps)
     for f in frames:
         analyzer.push(f)

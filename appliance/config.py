@@ -65,6 +65,13 @@ class GaitConfig:
     # 10 → 10. Larger values merge more (0.05: 28 → 18) but lose contacts on the mixed-model
     # keypoints (8 → 7) and, from 0.067 (2 frames at 30 fps), a sprint contact. No added lag.
     min_swing_s: float = 0.02
+    # A step is running when the other foot left the ground before this one landed, or within
+    # this time after it: double support shorter than this is detection timing, not walking. A walk
+    # has 0.1 s of double support and more; on a treadmill a toe-off is seen late (the foot leaves
+    # the belt at belt speed), by ~45 ms at 50 fps on the labelled clip, which made every stride of
+    # its 50 fps view "walking" at 0 (gait walking, nothing judged); 0.05 → gait running, 9 strides
+    # judged. The walking demo clip stays walking (every step) at 0.05 with both engines.
+    max_double_support_s: float = 0.05
     # Still (design §2): pelvis and both feet within still_range_ll for still_min_s, feet planted.
     still_range_ll: float = 0.08
     still_min_s: float = 0.5

@@ -100,14 +100,17 @@ def match(detected: Sequence[int], labelled: Sequence[int], tolerance_frames: in
     return [(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if cost[r, c] < big]
 
 
-def undecidable_labels(labels: Sequence[Label], pose_frames: Collection[int], lag_frames: int) -> set[Label]:
+def undecidable_labels(labels: Sequence[Label], pose_frames: Collection[int], lag_frames: int,
+                       every: int = 1) -> set[Label]:
     """Labels whose decision needs pose frames that do not exist (``lag_frames`` after the event).
 
-    Midstance is decided with the toe-off that ends its stance: it is undecidable when the next
-    toe-off label is (or there is none).
+    ``every``: only every N-th source frame is analysed (``leancam eval --every``); the lag is
+    counted in those frames. Midstance is decided with the toe-off that ends its stance: it is
+    undecidable when the next toe-off label is (or there is none).
     """
     def needs_missing(frame: int) -> bool:
-        return any(f not in pose_frames for f in range(frame + 1, frame + lag_frames + 1))
+        first = (frame // every + 1) * every
+        return any(first + i * every not in pose_frames for i in range(lag_frames))
 
     toe_offs = sorted(lb.frame for lb in labels if lb.event == "toe_off")
     out: set[Label] = set()

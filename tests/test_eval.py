@@ -63,6 +63,11 @@ def test_labels_the_analysis_cannot_decide_yet_are_not_missed() -> None:
     t = scores["toe_off"]  # detected anyway (e.g. offline with more frames): it counts as matched
     assert (t.matched, t.missed, t.undecidable) == (1, 1, 0)
     assert "n/a" in format_table(list(scores.values()))
+    # Every 10th frame analysed (a 300 fps clip seen at 30 fps): the lag counts analysed frames.
+    sparse = set(range(0, 501, 10))
+    # 485 is decided from the analysed frames 490 and 500; 495 would need 500 and 510 (there is none).
+    assert undecidable_labels([Label(485, "contact", ""), Label(495, "contact", "")], sparse, 2, every=10) == {
+        Label(495, "contact", "")}
 
 
 def test_read_labels_and_the_sprint_first_row_convention(tmp_path: Path) -> None:

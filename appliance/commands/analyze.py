@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from appliance.analysis import AnalysisResult, analyze_frames
+from appliance.analysis import AnalysisResult, analyze_frames, median_fps
 from appliance.config import Config, PoseConfig, load_config
 from appliance.errors import BadInputError
 from appliance.pose import keypoints_io
@@ -53,18 +53,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _engine_frames(video: Path, pose: PoseConfig | None = None) -> Iterator[PoseFrame]:
+def _engine_frames(video: Path, pose: PoseConfig | None = None, every: int = 1) -> Iterator[PoseFrame]:
     from appliance.pose.engine import PoseEngine  # the model is loaded only when needed
     from appliance.sources.video_file import VideoFileSource
 
     engine = PoseEngine.from_config(pose or PoseConfig())
     with VideoFileSource(video) as source:
         for frame in source.frames():
-            yield engine.process(frame)
+            # The engine sees only the kept frames: it tracks at the lower rate, as a camera at it would.
+            if frame.index % every == 0:
+                yield engine.process(frame)
 
 
-def load_frames(video: Path, keypoints: Path | None, pose: PoseConfig | None = None) -> list[PoseFrame]:
-    """Pose frames of ``video``: from ``keypoints`` if given, else by running our engine."""
+def load_frames(video: Path, keypoints: Path | None, pose: PoseConfig | None = None,
+                every: int = 1) -> list[PoseFrame]:
+    """Pose frames of ``video``: from ``keypoints`` if given, else by running our engine.
+
+    ``every`` > 1 keeps every N-th frame only (source indices and times kept): a high-speed clip
+    seen as a camera at 1/N of its rate would see it.
+    """
     if keypoints is not None:
         if not keypoints.is_file():
             raise BadInputError(f"{keypoints}: no such keypoints file")
@@ -75,10 +82,10 @@ def load_frames(video: Path, keypoints: Path | None, pose: PoseConfig | None = N
             raise BadInputError(f"{keypoints}: corrupt keypoints file ({err.__class__.__name__})") from err
         if not out:
             raise BadInputError(f"{keypoints}: contains no frames")
-        return out
+        return [f for f in out if f.index % every == 0]
     if not video.is_file():
         raise BadInputError(f"{video}: no such file")
-    return list(_engine_frames(video, pose))
+    return list(_engine_frames(video, pose, every))
 
 
 def check_capture_fps(value: float | None) -> float | None:
@@ -91,11 +98,14 @@ def run_analysis(args: argparse.Namespace) -> AnalysisResult:
     return run_analysis_frames(args)[0]
 
 
-def run_analysis_frames(args: argparse.Namespace) -> tuple[AnalysisResult, list[PoseFrame]]:
+def run_analysis_frames(args: argparse.Namespace, every: int = 1) -> tuple[AnalysisResult, list[PoseFrame]]:
     capture = check_capture_fps(args.capture_fps)
     cfg: Config = load_config(args.config)
-    frames = load_frames(args.video, args.keypoints, cfg.pose)
-    return analyze_frames(frames, cfg, capture_fps=capture, video_path=str(args.video)), frames
+    frames = load_frames(args.video, args.keypoints, cfg.pose, every)
+    # The clip's own frame rate, not the kept frames': frame indices and --capture-fps refer to it.
+    source_fps = median_fps([f.t_s for f in frames]) * every if every > 1 else None
+    return analyze_frames(frames, cfg, capture_fps=capture, video_path=str(args.video),
+                          source_fps=source_fps), frames
 
 
 def write_annotated(video: Path, out: Path, frames: list[PoseFrame], result: AnalysisResult) -> None:

@@ -347,7 +347,9 @@ class GaitTracker:
                 start.ref_toe_px = (toes[0], toes[1])
                 return
         ev = self._event("contact", k, index, now)
-        # Running has a flight phase: the other foot left the ground before this one landed.
+        # Running has a flight phase: the other foot left the ground before this one landed. If it
+        # had not, whether this was double support (walking) is decided when this stance ends,
+        # from how long the other foot stayed down (see _toe_off).
         other_left = next((x[2] for x in reversed(other.history) if x[0] <= index), False)
         other_down = bool(other.grounded) and not other_left
         st.running_contact = not other_down
@@ -372,7 +374,13 @@ class GaitTracker:
         mid_ev = self._event("midstance", k, mid.index, now)
         other = self._fs[1 - k].last_contact
         prev_t = other.t_s if other is not None and other.t_s < contact.t_s else None
-        self.steps.append(Step(ev.foot, k, contact, mid_ev, ev, samples, prev_t, st.running_contact,
+        running = st.running_contact
+        if not running:
+            # Both feet were down at this contact: walking, unless the other foot left within
+            # max_double_support_s (detection timing, not a walk's double support).
+            other_off = self._fs[1 - k].last_toe_off_t_s
+            running = other_off is not None and 0 <= other_off - contact.t_s <= self.cfg.max_double_support_s
+        self.steps.append(Step(ev.foot, k, contact, mid_ev, ev, samples, prev_t, running,
                                self.direction.sign, self.leg_length_px, self.ground.frame or now.ground,
                                self._sample_at(index)))
 

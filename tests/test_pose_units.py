@@ -184,6 +184,11 @@ def test_refine_fast_path_matches_line_by_line_port() -> None:
         np.testing.assert_allclose(refine_from_heatmap(xy, logits), _refine_reference(xy, logits), atol=1e-12)
     # Fewer points than channels (the engine passes the 35 it uses): the extra channels are ignored.
     np.testing.assert_allclose(refine_from_heatmap(xy[:35], logits), _refine_reference(xy, logits)[:35], atol=1e-12)
+    # Non-square heatmaps: MediaPipe's row/column quirk must still hold on the fast path.
+    for shape in ((48, 64, 39), (64, 48, 39)):
+        logits = rng.normal(-1.0, 3.0, size=shape).astype(np.float32)
+        xy = rng.uniform(3.5 / 48, 44.5 / 48, size=(39, 2))
+        np.testing.assert_allclose(refine_from_heatmap(xy, logits), _refine_reference(xy, logits), atol=1e-12)
 
 
 @pytest.mark.parametrize("min_score", [0.0, 1e-9, 0.3, 0.5, 0.9, 1 - 1e-12, 1.0])

@@ -70,7 +70,9 @@ class _Window(NamedTuple):
     scale: np.ndarray  # (W, H), float64
     strides: np.ndarray  # (2,): flat-index step of one column, one row
     bounds: np.ndarray  # centre cells MediaPipe refines: col < H (its quirk, see below), row < H + half
-    inner: np.ndarray  # centre cell − half < inner: the whole window is inside the heatmap
+    # centre cell − half < inner: the whole window is inside the heatmap (and, for a non-square one,
+    # col < H as well, so MediaPipe's quirk is left to the general path)
+    inner: np.ndarray
 
 
 @functools.lru_cache(maxsize=8)
@@ -87,7 +89,7 @@ def _window(kernel: int, hm_h: int, hm_w: int, n_ch: int) -> _Window:
         scale=np.array([hm_w, hm_h], dtype=np.float64),
         strides=np.array([n_ch, hm_w * n_ch], dtype=np.intp),
         bounds=np.array([min(hm_w, hm_h), hm_h + half], dtype=np.uintp),
-        inner=np.array([hm_w - 2 * half, hm_h - 2 * half], dtype=np.uintp),
+        inner=np.array([min(hm_w, hm_h) - 2 * half, hm_h - 2 * half], dtype=np.uintp),
     )
 
 

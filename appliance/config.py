@@ -69,8 +69,8 @@ class GaitConfig:
     # this time after it: double support shorter than this is detection timing, not walking. A walk
     # has 0.1 s of double support and more; on a treadmill a toe-off is seen late (the foot leaves
     # the belt at belt speed), by ~45 ms at 50 fps on the labelled clip, which made every stride of
-    # its 50 fps view "walking" at 0 (gait walking, nothing judged); 0.05 → gait running, 9 strides
-    # judged. The walking demo clip stays walking (every step) at 0.05 with both engines.
+    # its 50 fps view "walking" at 0 (gait walking, nothing judged); 0.05 → gait running, 5 of 18
+    # strides judged (4 go, 1 no_go). The walking demo clip stays walking in every step at 0.05.
     max_double_support_s: float = 0.05
     # Still (design §2): pelvis and both feet within still_range_ll for still_min_s, feet planted.
     still_range_ll: float = 0.08

@@ -98,9 +98,11 @@ def run_analysis(args: argparse.Namespace) -> AnalysisResult:
     return run_analysis_frames(args)[0]
 
 
-def run_analysis_frames(args: argparse.Namespace, every: int = 1) -> tuple[AnalysisResult, list[PoseFrame]]:
+def run_analysis_frames(args: argparse.Namespace, every: int = 1,
+                        cfg: Config | None = None) -> tuple[AnalysisResult, list[PoseFrame]]:
+    """Analyse ``args.video`` (or ``args.keypoints``) with ``cfg`` (default: ``args.config``)."""
     capture = check_capture_fps(args.capture_fps)
-    cfg: Config = load_config(args.config)
+    cfg = cfg if cfg is not None else load_config(args.config)
     frames = load_frames(args.video, args.keypoints, cfg.pose, every)
     # The clip's own frame rate, not the kept frames': frame indices and --capture-fps refer to it.
     source_fps = median_fps([f.t_s for f in frames]) * every if every > 1 else None

@@ -39,14 +39,15 @@ def run(args: argparse.Namespace) -> int:
     if args.every < 1:
         raise BadInputError(f"--every must be 1 or more, got {args.every}")
     labels = read_labels(args.labels, first_row_initiation=args.first_row_initiation)
-    result, frames = run_analysis_frames(args, args.every)
+    cfg = load_config(args.config)
+    result, frames = run_analysis_frames(args, args.every, cfg)
     fps = result.video["fps"]
     if not fps:
         raise BadInputError(f"{args.video}: cannot tell the frame rate (fewer than 2 frames)")
     frame_ms = 1000.0 / fps * result.time_scale
     tol = max(1, round(args.tolerance_ms / frame_ms))
     detections = [(e.kind, e.frame_index) for e in result.events]
-    lag = decision_lag_frames(load_config(args.config).gait, args.every * frame_ms / 1000.0)
+    lag = decision_lag_frames(cfg.gait, args.every * frame_ms / 1000.0)
     na = undecidable_labels(labels, {f.index for f in frames if f.landmarks is not None}, lag, args.every)
     scores = score(detections, labels, frame_ms, tol, na)
     print(f"{args.video}: {result.video['frames']} frames at {fps} fps"

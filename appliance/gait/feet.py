@@ -29,9 +29,8 @@ from appliance.gait.body import FootPoints
 log = logging.getLogger(__name__)
 
 # A track is held at most this long in a row (since its last observation): enough for the model's
-# brief collapses (one or two frames at 30 fps), and short enough that a track is never left behind
-# on a stale velocity (in the blocks, where the feet are together for seconds, jitter alone gives a
-# still foot 2-4 leg lengths/s for a frame).
+# brief collapses (one or two frames at 30 fps), and short enough that a held track's prediction
+# (last position + velocity) cannot drift off while the model keeps both feet on one spot.
 MAX_HOLD_S = 0.07
 # ... and only if the two tracks were predicted at least this far apart (leg lengths): the model drew
 # two separate feet onto one spot (b4 frame 97: tracks 0.75 apart), rather than feet that were
@@ -91,7 +90,6 @@ class FootTracker:
         self.collapse_ll = collapse_ll
         self.tracks = (FootTrack(0), FootTrack(1))
         self.swaps = 0  # frames where the model's labels disagreed with continuity
-        self.held_frames = 0  # track-frames held because the feet had collapsed onto one spot
         self.held: tuple[bool, bool] = (False, False)  # which tracks the last assign() held
 
     def reset(self) -> None:
@@ -141,6 +139,5 @@ class FootTracker:
         foot = min(feet, key=lambda f: float(np.linalg.norm(f.midfoot_px - (pa if k == 0 else pb))))
         taker.update(t_s, foot)
         held = other.hold()
-        self.held_frames += 1
         self.held = (k == 1, k == 0)
         return (foot, held) if k == 0 else (held, foot)

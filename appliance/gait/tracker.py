@@ -43,9 +43,14 @@ BUFFER_FRAMES = 600
 MIN_LEG_LENGTH_PX = 20.0
 
 
+def frames_for(seconds: float, frame_s: float) -> int:
+    """How many frames of ``frame_s`` real seconds make ``seconds`` (at least 1)."""
+    return max(1, round(seconds / max(frame_s, 1e-6)))
+
+
 def motion_window_frames(cfg: GaitConfig, frame_s: float) -> int:
     """Frames between a frame and the one its motion is measured to (at least 1)."""
-    return max(1, round(cfg.motion_window_s / max(frame_s, 1e-6)))
+    return frames_for(cfg.motion_window_s, frame_s)
 
 
 def confirm_window_frames(cfg: GaitConfig, frame_s: float) -> int:
@@ -122,7 +127,7 @@ class GaitTracker:
         return float(np.median(self._legs)) if self._legs else 100.0
 
     def _frames_for(self, seconds: float) -> int:
-        return max(1, round(seconds / max(self._dt_s, 1e-6)))
+        return frames_for(seconds, self._dt_s)
 
     def _sample_at(self, index: int) -> FrameSample | None:
         for s in reversed(self.buffer):

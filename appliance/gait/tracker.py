@@ -78,6 +78,28 @@ class _FootState:
     last_toe_off_t_s: float | None = None
 
 
+# Fields of a _FootState.history entry (frame index, planted, left its place).
+PLANTED, LEFT = 1, 2
+
+
+def _confirmed_change(st: _FootState, flag: int, w: int, need: int) -> int | None:
+    """Frame at which ``flag`` turned on and then held in ``need`` of the ``w`` frames from there.
+
+    The frame before must not have had it: a change must start there, else a stance that is both
+    "moving" and "staying" at one frame would toe off and land again at once. Marks the change as
+    this foot's last (``last_change``) so it is reported once.
+    """
+    if len(st.history) <= w:
+        return None
+    before, *window = list(st.history)[-w - 1:]
+    first = window[0]
+    if (first[flag] and not before[flag] and sum(x[flag] for x in window) >= need
+            and first[0] > st.last_change):
+        st.last_change = first[0]
+        return first[0]
+    return None
+
+
 @dataclass
 class _StartState:
     """Initiation: still period → both feet leave their start positions."""
@@ -308,31 +330,24 @@ class GaitTracker:
         # Toe-offs first, so a contact decided at the same frame sees the other foot already gone.
         for k in (0, 1):
             st = self._fs[k]
-            if st.grounded is True and len(st.history) > w:
-                before, *window = list(st.history)[-w - 1:]
-                a = window[0]
-                # a must start a change (the frame before it had not left), else a stance that is
-                # both "moving" and "staying" at one frame would toe off and land again at once.
-                if (a[2] and not before[2] and sum(x[2] for x in window) >= need
-                        and a[0] > st.last_change):
-                    st.last_change = a[0]
-                    self._toe_off(k, a[0], now)
+            if st.grounded is True:
+                index = _confirmed_change(st, LEFT, w, need)
+                if index is not None:
+                    self._toe_off(k, index, now)
         for k in (0, 1):
             st = self._fs[k]
-            if st.grounded is False and len(st.history) > w:
-                before, *window = list(st.history)[-w - 1:]
-                a = window[0]
-                if (a[1] and not before[1] and sum(x[1] for x in window) >= need
-                        and a[0] > st.last_change):
-                    st.last_change = a[0]
-                    landed_t = (self._sample_at(a[0]) or now).t_s
-                    if st.last_toe_off_t_s is not None and landed_t - st.last_toe_off_t_s < self.cfg.min_swing_s:
-                        # Back down sooner than any swing: the "lift" was the pose model's foot
-                        # points jumping inside one stance. No new stance (and so no second
-                        # toe-off) is opened; the foot counts as in the air until it lands again.
-                        log.debug("track %d: contact at frame %d ignored (swing too short)", k, a[0])
-                        continue
-                    self._contact(k, a[0], now)
+            if st.grounded is False:
+                index = _confirmed_change(st, PLANTED, w, need)
+                if index is None:
+                    continue
+                landed_t = (self._sample_at(index) or now).t_s
+                if st.last_toe_off_t_s is not None and landed_t - st.last_toe_off_t_s < self.cfg.min_swing_s:
+                    # Back down sooner than any swing: the "lift" was the pose model's foot
+                    # points jumping inside one stance. No new stance (and so no second
+                    # toe-off) is opened; the foot counts as in the air until it lands again.
+                    log.debug("track %d: contact at frame %d ignored (swing too short)", k, index)
+                    continue
+                self._contact(k, index, now)
         self._update_start(j, now)
 
     def _contact(self, k: int, index: int, now: FrameSample) -> None:

@@ -49,6 +49,20 @@ def test_keys_and_our_ratios(result: dict) -> None:
     assert clip["clip"] == "demo.mp4" and clip["frames"] == FRAMES
 
 
+def test_stage_steps_add_up(result: dict) -> None:
+    """The step-by-step breakdown accounts for the whole stage and for exactly its invokes."""
+    steps = result["stage_ms_per_frame"]
+    assert set(steps) == {"crop", "normalize", "landmark_invoke", "landmark_post", "detector_invoke",
+                          "detector_other", "tracking"}
+    assert all(v >= 0 for v in steps.values()), steps
+    assert steps["crop"] > 0 and steps["landmark_post"] > 0 and steps["landmark_invoke"] > 0
+    assert abs(sum(steps.values()) - result["pose_ms_per_frame"]) <= 0.01
+    assert abs(steps["landmark_invoke"] + steps["detector_invoke"] - result["invoke_ms_per_frame"]) <= 0.01
+    assert close(result["overhead_budget_ms_per_frame"], 0.10 * result["invoke_ms_per_frame"])
+    text = bench_pose.format_table(result)
+    assert "pose stage step by step" in text and "the exact crop takes" in text
+
+
 def test_mediapipe_ratio(result: dict) -> None:
     if not result["mediapipe"].get("available"):
         pytest.skip(f"MediaPipe interpreter absent: {result['mediapipe'].get('reason')}")

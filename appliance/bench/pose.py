@@ -10,7 +10,9 @@ Everything comes from one run, so the ratios hold even on a busy machine:
    with nothing else running, as a camera delivers them and exactly as MediaPipe gets them. Measured
    apart from step 1 because FFmpeg decodes ahead in its own threads: on a 2-core machine those
    threads slow every invoke() of step 1 by ~30 %. The engine counts the time spent inside the
-   models' ``invoke()``, so ``pipeline_over_raw`` = pose stage ÷ the invokes it actually made.
+   models' ``invoke()``, so ``pipeline_over_raw`` = pose stage ÷ the invokes it actually made,
+   and the time of each step around them (crop, normalisation, post-processing, detector work,
+   tracking: ``stage_ms_per_frame``).
 3. **MediaPipe**: ``mp.solutions.pose.Pose`` (model_complexity=1, smooth_landmarks=False, video
    mode) on the same raw frames, in a separate interpreter (mediapipe 0.10.14 needs numpy < 2;
    ``appliance/bench/mediapipe_worker.py``).
@@ -34,7 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +48,7 @@ from appliance.config import Config, PoseConfig, load_config
 from appliance.errors import BadInputError
 from appliance.pose import variants
 from appliance.pose.detector import PoseDetector
-from appliance.pose.engine import PoseEngine
+from appliance.pose.engine import PoseEngine, StageTimes
 from appliance.pose.landmarks import LandmarkModel
 from appliance.sources.base import Frame
 from appliance.sources.video_file import VideoFileSource
@@ -107,6 +109,7 @@ class ClipRun:
     analysis_s: float = 0.0
     pose_s: float = 0.0  # pose stage on the raw frames (step 2)
     invoke_s: float = 0.0  # of which inside invoke()
+    steps: StageTimes | None = None  # the pose stage's step times (step 2)
     pose_times_s: list[float] = field(default_factory=list)
 
 
@@ -158,11 +161,34 @@ def run_pose_stage(engine: PoseEngine, run: ClipRun) -> None:
             engine.process(frame)
             dt = time.perf_counter() - t0
             if i == 0:
+                start = engine.times()
                 continue  # initialisation: left out, as in step 1
             run.pose_s += dt
             run.pose_times_s.append(dt)
             run.invoke_s += det.invoke_s + lm.invoke_s - inv0
             run.detector_runs += engine.stats.detector_runs - runs0
+    if run.frames > 1:
+        run.steps = engine.times() - start
+
+
+def stage_breakdown_ms(runs: list[ClipRun], frames: int) -> dict[str, float | None]:
+    """Pose stage per frame, step by step (ms); ``tracking`` is what the named steps leave over.
+
+    The steps are timed inside the engine around each call, so they add up to the stage's total
+    (``pose_ms_per_frame``) up to rounding.
+    """
+    steps = [r.steps for r in runs if r.steps is not None]
+    total = StageTimes(*(sum(v) for v in zip(*(astuple(s) for s in steps), strict=True))) if steps else None
+    if total is None:
+        return {}
+    pose_s = sum(r.pose_s for r in runs)
+    named = total.crop_s + total.normalize_s + total.landmark_invoke_s + total.landmark_post_s + total.detector_s
+    parts = {
+        "crop": total.crop_s, "normalize": total.normalize_s, "landmark_invoke": total.landmark_invoke_s,
+        "landmark_post": total.landmark_post_s, "detector_invoke": total.detector_invoke_s,
+        "detector_other": total.detector_s - total.detector_invoke_s, "tracking": pose_s - named,
+    }
+    return {k: _r(v / frames * 1000.0, 3) for k, v in parts.items()}
 
 
 def run_mediapipe(python: Path | None, runs: list[ClipRun]) -> dict[str, Any]:
@@ -264,6 +290,9 @@ def measure(clips: list[Path], pose_cfg: PoseConfig, cfg: Config, max_frames: in
         "pipeline_fps_without_decode": _r(n / (pose_s + analysis_s), 1),
         "pipeline_over_raw": _r(pose_s / invoke_s, 3),
         "pipeline_over_raw_isolated": _r(pose_s / n * 1000.0 / isolated_ms, 3),
+        "stage_ms_per_frame": stage_breakdown_ms(runs, n),
+        # What the goal leaves for everything outside invoke() at this run's invoke time.
+        "overhead_budget_ms_per_frame": _r((GOAL_PIPELINE_OVER_RAW - 1.0) * invoke_s / n * 1000.0, 3),
         "raw_invoke_ms": raw,
         "raw_invoke_rounds": rounds,
         "mediapipe_fps": None,
@@ -332,6 +361,16 @@ def format_table(res: dict[str, Any]) -> str:
     lines.append(f"full pipeline (decode → pose → analysis): {res['pipeline_fps']:.1f} fps; decode "
                  f"{res['decode_ms_per_frame']:.2f} ms/frame shown apart (pose {res['pipeline_pose_ms_per_frame']:.2f} "
                  f"ms/frame while FFmpeg decodes ahead); without decode {res['pipeline_fps_without_decode']:.1f} fps")
+    st = res["stage_ms_per_frame"]
+    if st:
+        lines.append(f"pose stage step by step (ms/frame): crop {st['crop']:.3f} + normalise {st['normalize']:.3f} + "
+                     f"landmark invoke {st['landmark_invoke']:.3f} + landmark post-processing "
+                     f"{st['landmark_post']:.3f} + detector invoke {st['detector_invoke']:.3f} + detector other "
+                     f"{st['detector_other']:.3f} + tracking {st['tracking']:.3f}")
+        outside = res["pose_ms_per_frame"] - res["invoke_ms_per_frame"]
+        lines.append(f"outside invoke(): {outside:.3f} ms/frame; the {GOAL_PIPELINE_OVER_RAW:.2f}× goal leaves "
+                     f"{res['overhead_budget_ms_per_frame']:.3f} ms at this invoke time, of which the exact "
+                     f"crop takes {st['crop'] / res['overhead_budget_ms_per_frame']:.0%}")
     ok = res["pipeline_over_raw"] <= GOAL_PIPELINE_OVER_RAW
     lines.append(f"pose stage ÷ raw invoke: {res['pipeline_over_raw']:.3f}× (invokes inside the stage; "
                  f"{res['pipeline_over_raw_isolated']:.3f}× vs the isolated medians) — goal ≤ "

@@ -18,7 +18,7 @@ thread-safe. ``reset()`` forgets the track (call it between unrelated clips).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,6 +48,26 @@ class EngineStats:
     frames: int
     detector_runs: int
     frames_with_pose: int
+
+
+@dataclass(frozen=True)
+class StageTimes:
+    """Cumulative seconds spent in each step of the pose stage since the engine was built.
+
+    Differences of two snapshots give a run's breakdown (``leancam bench pose``). Everything the
+    stage does that is not listed (ROI from a detection, ROI smoothing, the next ROI, the result)
+    is the stage's total time minus the sum of these.
+    """
+
+    crop_s: float  # landmark crop: warpAffine of the ROI to 256² (uint8)
+    normalize_s: float  # landmark input: uint8 → model input
+    landmark_invoke_s: float
+    landmark_post_s: float  # outputs read, heatmap refinement, projection to frame pixels
+    detector_s: float  # whole detect() calls: letterbox, normalise, invoke, decode, NMS
+    detector_invoke_s: float
+
+    def __sub__(self, other: StageTimes) -> StageTimes:
+        return StageTimes(*(a - b for a, b in zip(astuple(self), astuple(other), strict=True)))
 
 
 class PoseEngine:
@@ -94,6 +114,11 @@ class PoseEngine:
     @property
     def stats(self) -> EngineStats:
         return EngineStats(self._frames, self._detector_runs, self._with_pose)
+
+    def times(self) -> StageTimes:
+        """Snapshot of the cumulative step times (not reset by ``reset()``)."""
+        det, lm = self.detector, self.landmarks
+        return StageTimes(lm.crop_s, lm.normalize_s, lm.invoke_s, lm.post_s, det.detect_s, det.invoke_s)
 
     @property
     def roi(self) -> RotatedRect | None:

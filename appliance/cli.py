@@ -1,7 +1,8 @@
 """``leancam`` command line: subcommands live in ``appliance.commands``, errors become one line.
 
 Every failure a user can cause is a ``LeanCamError``: printed as ``leancam: error: …`` with its own
-exit code, never a traceback. ``--debug`` shows tracebacks for developers.
+exit code, never a traceback; an ``OSError`` no command caught (disk full, permissions) is printed the
+same way with exit code 4. ``--debug`` shows tracebacks for developers.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sys
 
 from appliance import __version__
 from appliance.commands import COMMAND_MODULES, register
-from appliance.errors import LeanCamError
+from appliance.errors import LeanCamError, OutputError, describe_os_error
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,14 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"leancam: error: {err}", file=sys.stderr)
         return err.exit_code
+    except OSError as err:
+        # Last line of defence: a file or device failed where no command turned it into a
+        # LeanCamError (disk full, quota, permissions, a device gone). One line, never a traceback.
+        if args.debug:
+            raise
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"leancam: error: {where}{describe_os_error(err)}", file=sys.stderr)
+        return OutputError.exit_code
     except KeyboardInterrupt:
         print("leancam: interrupted", file=sys.stderr)
         return 130

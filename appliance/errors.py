@@ -6,6 +6,8 @@ prints one clear line instead of a traceback.
 
 from __future__ import annotations
 
+import errno
+
 
 class LeanCamError(Exception):
     """An error the user can fix; ``str(err)`` is the message shown to them."""
@@ -29,3 +31,28 @@ class ConfigError(LeanCamError):
     """Invalid configuration file or environment override."""
 
     exit_code = 2
+
+
+class OutputError(LeanCamError):
+    """An output file could not be written (disk full, quota, permissions, read-only disk)."""
+
+    exit_code = 4
+
+
+# errno values that mean "no room": the hint tells the user to free space or write elsewhere.
+_NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def describe_os_error(err: OSError) -> str:
+    """``strerror`` plus what to do about it, for one-line messages (``"No space left on device: …"``)."""
+    text = err.strerror or str(err)
+    if err.errno in _NO_ROOM:
+        return f"{text}: the disk is full; free space or write to another disk"
+    if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"{text}: write somewhere this user may write"
+    return text
+
+
+def output_error(path: object, err: OSError, kept: str = "") -> OutputError:
+    """OutputError for a failed write of ``path``; ``kept`` says what survived (``"; nothing else was changed"``)."""
+    return OutputError(f"{path}: cannot write ({describe_os_error(err)}){kept}")

@@ -1,6 +1,8 @@
 """H.264 MP4 writing with PyAV, written to a temporary name and renamed when complete.
 
-A crash mid-write therefore never leaves a half-written file under the final name.
+A crash mid-write therefore never leaves a half-written file under the final name, and a failed
+write (disk full, quota) is an ``OutputError`` naming the file; callers ``abort()`` on it, which
+removes the partial file and leaves any earlier file of that name as it was.
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ from pathlib import Path
 import av
 import numpy as np
 
-from appliance.errors import BadInputError
+from appliance.errors import BadInputError, output_error
 
 log = logging.getLogger(__name__)
+
+
+_DROPPED = "; the partial video was removed and an earlier file of that name is left as it was"
 
 
 class Mp4Writer:
@@ -31,7 +36,7 @@ class Mp4Writer:
         try:
             self._container = av.open(str(self._tmp), mode="w", format="mp4")
         except OSError as err:
-            raise BadInputError(f"{self.path}: cannot write ({err.strerror or err})") from err
+            raise output_error(self.path, err) from err
         rate = Fraction(fps).limit_denominator(1001) if fps > 0 else Fraction(30)
         self._stream = self._container.add_stream("libx264", rate=rate)
         self._stream.width = self._w
@@ -42,21 +47,30 @@ class Mp4Writer:
 
     def write(self, rgb: np.ndarray) -> None:
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb[: self._h, : self._w]), format="rgb24")
-        for packet in self._stream.encode(frame):
-            self._container.mux(packet)
+        try:
+            for packet in self._stream.encode(frame):
+                self._container.mux(packet)
+        except OSError as err:  # PyAV's errors subclass OSError: ENOSPC, EDQUOT, EFBIG, EIO
+            raise output_error(self.path, err, _DROPPED) from err
         self.frames_written += 1
 
     def close(self) -> None:
-        """Flush and move the finished file into place."""
-        for packet in self._stream.encode():
-            self._container.mux(packet)
-        self._container.close()
-        os.replace(self._tmp, self.path)
+        """Flush and move the finished file into place (on failure the partial file is removed)."""
+        try:
+            for packet in self._stream.encode():
+                self._container.mux(packet)
+            self._container.close()
+            os.replace(self._tmp, self.path)
+        except OSError as err:
+            self._tmp.unlink(missing_ok=True)
+            raise output_error(self.path, err, _DROPPED) from err
 
     def abort(self) -> None:
         """Drop a partial file (on error), leaving any earlier file at ``path`` untouched."""
         try:
             self._container.close()
+        except OSError as err:  # the disk that failed the write may fail the trailer too
+            log.debug("closing the partial %s: %s", self._tmp, err)
         finally:
             self._tmp.unlink(missing_ok=True)
 

@@ -9,7 +9,9 @@ clips must survive intact, and recording must resume once space is freed.
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -181,3 +183,48 @@ def test_disk_full_while_finishing_keeps_the_files_for_recovery(tmp_path: Path) 
         store.close()
     finally:
         subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+LEANCAM = [sys.executable, "-m", "appliance"]
+
+
+@pytest.fixture
+def full_fs(tmp_path: Path) -> Iterator[Path]:
+    """A 150 kB tmpfs holding an earlier output of each name: too small for any new output."""
+    mnt = tmp_path / "full"
+    _mount_tmpfs(mnt, "150k")
+    try:
+        for name in ("k.jsonl", "a.mp4"):
+            (mnt / name).write_text("earlier\n")
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+@pytest.mark.parametrize("command", [
+    ["pose", "{clip}", "--no-progress", "--out", "{fs}/k.jsonl"],
+    ["pose", "{clip}", "--no-progress", "--annotate", "{fs}/a.mp4"],
+    ["analyze", "{clip}", "--annotate", "{fs}/a.mp4"],
+], ids=["pose-out", "pose-annotate", "analyze-annotate"])
+def test_cli_output_on_a_full_disk(full_fs: Path, demo_clip: Path, command: list[str]) -> None:
+    """One clear line and exit 4; the earlier file is untouched, no partial file, the analysis printed."""
+    args = [a.format(clip=demo_clip, fs=full_fs) for a in command]
+    res = subprocess.run([*LEANCAM, *args], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 4, (res.returncode, res.stderr)
+    assert "Traceback" not in res.stderr
+    errors = [ln for ln in res.stderr.splitlines() if ln.startswith("leancam: error:")]
+    assert len(errors) == 1 and "the disk is full" in errors[0], res.stderr
+    assert sorted(p.name for p in full_fs.iterdir()) == ["a.mp4", "k.jsonl"]  # no .part left
+    assert all((full_fs / n).read_text() == "earlier\n" for n in ("a.mp4", "k.jsonl"))
+    if args[0] == "analyze":  # the result comes before the video: the full disk costs only the video
+        assert "stride" in res.stdout.lower(), res.stdout
+
+
+def test_bench_refuses_raw_frames_that_cannot_fit(full_fs: Path, demo_clip: Path) -> None:
+    env = {**os.environ, "TMPDIR": str(full_fs)}
+    res = subprocess.run([*LEANCAM, "bench", "pose", str(demo_clip), "--mediapipe-python", "none", "--frames", "5"],
+                         capture_output=True, text=True, timeout=300, env=env)
+    assert res.returncode == 4, (res.returncode, res.stderr)
+    assert "Traceback" not in res.stderr
+    assert "MB needed for 5 decoded frames" in res.stderr and "set TMPDIR" in res.stderr
+    assert sorted(p.name for p in full_fs.iterdir()) == ["a.mp4", "k.jsonl"]

@@ -31,6 +31,7 @@ import json
 import logging
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -38,14 +39,14 @@ import tempfile
 import time
 from dataclasses import astuple, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
 from appliance import assets, paths
 from appliance.analysis import StreamingAnalyzer
 from appliance.config import Config, PoseConfig, load_config
-from appliance.errors import BadInputError
+from appliance.errors import BadInputError, OutputError, output_error
 from appliance.pose import variants
 from appliance.pose.detector import PoseDetector
 from appliance.pose.engine import PoseEngine, StageTimes
@@ -113,37 +114,68 @@ class ClipRun:
     pose_times_s: list[float] = field(default_factory=list)
 
 
+RAW_HINT = ("; the bench keeps every clip's decoded frames (width × height × 3 bytes a frame) in a temporary "
+            "folder: set TMPDIR to a disk with room, or pass --frames N")
+
+
+def check_room(raw_path: Path, width_px: int, height_px: int, frames: int | None) -> None:
+    """Refuse at once (not minutes later) when the raw frames of a clip cannot fit where they go."""
+    if not frames:
+        return  # unknown length: a failing write still gives the same message
+    need = width_px * height_px * 3 * frames
+    free = shutil.disk_usage(raw_path.parent).free
+    if need > free:
+        raise OutputError(f"{raw_path.parent}: {need / 1e6:.0f} MB needed for {frames} decoded frames, "
+                          f"{free / 1e6:.0f} MB free{RAW_HINT}")
+
+
 def run_pipeline(engine: PoseEngine, cfg: Config, clip: Path, raw_path: Path, max_frames: int | None) -> ClipRun:
     """Decode → pose → analysis over ``clip``, writing each decoded frame to ``raw_path``."""
     engine.reset()
-    with VideoFileSource(clip) as source, raw_path.open("wb") as raw:
+    with VideoFileSource(clip) as source:
         info = source.info
-        out = ClipRun(info.name, info.width_px, info.height_px, raw_path, info.fps or 30.0)
-        analyzer = StreamingAnalyzer(cfg, source_fps=info.fps or None)
-        frames = source.frames()
-        while max_frames is None or out.frames < max_frames:
-            t0 = time.perf_counter()
-            frame = next(frames, None)
-            t1 = time.perf_counter()
-            if frame is None:
-                break
-            pf = engine.process(frame)
-            t2 = time.perf_counter()
-            analyzer.push(pf)
-            t3 = time.perf_counter()
-            if frame.rgb.shape[:2] != (out.height_px, out.width_px):
-                raise BadInputError(f"{clip}: frame size changes mid-clip; the bench needs one size")
+        n = info.frame_count if max_frames is None else min(info.frame_count or max_frames, max_frames)
+        check_room(raw_path, info.width_px, info.height_px, n)
+        try:
+            raw = raw_path.open("wb", buffering=0)  # 1-6 MB writes: no buffer, so close() cannot fail a flush
+        except OSError as err:
+            raise output_error(raw_path, err, RAW_HINT) from err
+        with raw:
+            return _run_pipeline(engine, cfg, source, raw, max_frames)
+
+
+def _run_pipeline(engine: PoseEngine, cfg: Config, source: VideoFileSource, raw: BinaryIO,
+                  max_frames: int | None) -> ClipRun:
+    info = source.info
+    out = ClipRun(info.name, info.width_px, info.height_px, Path(raw.name), info.fps or 30.0)
+    analyzer = StreamingAnalyzer(cfg, source_fps=info.fps or None)
+    frames = source.frames()
+    while max_frames is None or out.frames < max_frames:
+        t0 = time.perf_counter()
+        frame = next(frames, None)
+        t1 = time.perf_counter()
+        if frame is None:
+            break
+        pf = engine.process(frame)
+        t2 = time.perf_counter()
+        analyzer.push(pf)
+        t3 = time.perf_counter()
+        if frame.rgb.shape[:2] != (out.height_px, out.width_px):
+            raise BadInputError(f"{source.path}: frame size changes mid-clip; the bench needs one size")
+        try:
             raw.write(np.ascontiguousarray(frame.rgb).data)  # for MediaPipe; not timed
-            out.frames += 1
-            out.with_pose += pf.has_pose
-            if out.frames == 1:
-                continue  # initialisation: left out of every time
-            out.timed_frames += 1
-            out.decode_s += t1 - t0
-            out.pipeline_pose_s += t2 - t1
-            out.analysis_s += t3 - t2
+        except OSError as err:
+            raise output_error(out.raw_path, err, RAW_HINT) from err
+        out.frames += 1
+        out.with_pose += pf.has_pose
+        if out.frames == 1:
+            continue  # initialisation: left out of every time
+        out.timed_frames += 1
+        out.decode_s += t1 - t0
+        out.pipeline_pose_s += t2 - t1
+        out.analysis_s += t3 - t2
     if out.frames < 2:
-        raise BadInputError(f"{clip}: fewer than 2 frames decoded; nothing to time")
+        raise BadInputError(f"{source.path}: fewer than 2 frames decoded; nothing to time")
     return out
 
 

@@ -175,8 +175,8 @@ def run(args: argparse.Namespace) -> int:
     if args.annotate is not None and not args.annotate.parent.is_dir():
         raise BadInputError(f"{args.annotate.parent}: output folder does not exist")
     result, frames = run_analysis_frames(args)
-    if args.annotate is not None:
-        write_annotated(args.video, args.annotate, frames, result)
+    # The result is printed before the video is written: a full disk then costs the video, not the
+    # analysis the user waited for.
     if args.json:
         json.dump(result.to_json(), sys.stdout, indent=1)
         sys.stdout.write("\n")
@@ -186,4 +186,7 @@ def run(args: argparse.Namespace) -> int:
         print(format_events(result))
     else:
         print(format_table(result))
+    if args.annotate is not None:
+        sys.stdout.flush()
+        write_annotated(args.video, args.annotate, frames, result)
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 import time
@@ -12,7 +13,7 @@ from tqdm import tqdm
 
 from appliance import overlay
 from appliance.config import load_config
-from appliance.errors import BadInputError
+from appliance.errors import BadInputError, output_error
 from appliance.pose import keypoints_io
 from appliance.pose.engine import PoseEngine
 from appliance.sources.video_file import VideoFileSource
@@ -43,7 +44,12 @@ def run(args: argparse.Namespace) -> int:
         info = source.info
         writer = Mp4Writer(args.annotate, info.fps, info.width_px, info.height_px) if args.annotate else None
         kp_tmp = args.out.with_name(args.out.name + ".part") if args.out else None
-        kp_fh = kp_tmp.open("w") if kp_tmp else None
+        try:
+            kp_fh = kp_tmp.open("w") if kp_tmp else None
+        except OSError as err:
+            if writer is not None:
+                writer.abort()
+            raise output_error(args.out, err) from err
         n_frames = n_found = 0
         pose_s = 0.0
         t_start = time.perf_counter()
@@ -69,16 +75,20 @@ def run(args: argparse.Namespace) -> int:
             if kp_fh is not None:
                 header = {"video": {"path": str(args.video), "fps": info.fps, "frames": n_frames,
                                     "width": info.width_px, "height": info.height_px}}
-                keypoints_io.write(kp_fh, results, header)
-                kp_fh.close()
-                kp_tmp.replace(args.out)
+                try:
+                    keypoints_io.write(kp_fh, results, header)
+                    kp_fh.close()
+                    kp_tmp.replace(args.out)
+                except OSError as err:  # disk full, quota: the except below removes the .part file
+                    raise output_error(args.out, err, "; an earlier file of that name is left as it was") from err
             if writer is not None:
                 writer.close()
         except BaseException:
             if writer is not None:
                 writer.abort()
             if kp_fh is not None:
-                kp_fh.close()
+                with contextlib.suppress(OSError):  # flushing to the disk that just filled fails again
+                    kp_fh.close()
                 kp_tmp.unlink(missing_ok=True)
             raise
     total_s = time.perf_counter() - t_start

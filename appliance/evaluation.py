@@ -67,11 +67,20 @@ def read_labels(path: Path | str, first_row_initiation: bool = False) -> list[La
     path = Path(path)
     try:
         with path.open(newline="") as fh:
-            rows = list(csv.DictReader(fh))
+            reader = csv.DictReader(fh)
+            rows = list(reader)
+            columns = [c.strip() for c in reader.fieldnames or []]
     except FileNotFoundError as err:
         raise BadInputError(f"{path}: no such labels file") from err
     except (UnicodeDecodeError, csv.Error) as err:
         raise BadInputError(f"{path}: not a CSV labels file ({err})") from err
+    # Checked before the (long) analysis runs: a wrong file must not cost a whole pass and then
+    # print an empty table.
+    if "frame" not in columns or "event" not in columns:
+        raise BadInputError(f"{path}: not a labels file (its header is {','.join(columns) or 'empty'}; "
+                            "expected frame,event,foot)")
+    if not rows:
+        raise BadInputError(f"{path}: no labels below the header")
     labels: list[Label] = []
     for n, row in enumerate(rows, start=2):
         try:

@@ -82,7 +82,10 @@ def test_read_labels_and_the_sprint_first_row_convention(tmp_path: Path) -> None
 @pytest.mark.parametrize("text, message", [
     ("frame,event,foot\nx,contact,\n", "integer frame"),
     ("frame,event,foot\n3,landing,\n", "unknown event 'landing'"),
-    ("a,b\n1,2\n", "expected columns"),
+    ("a,b\n1,2\n", "not a labels file .its header is a,b; expected frame,event,foot"),
+    ("a,b\n", "not a labels file"),
+    ("", "header is empty"),
+    ("frame,event,foot\n", "no labels below the header"),
 ])
 def test_bad_label_files_are_one_line_errors(tmp_path: Path, text: str, message: str) -> None:
     p = tmp_path / "bad.csv"

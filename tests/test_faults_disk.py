@@ -18,6 +18,7 @@ from pathlib import Path
 import av
 import pytest
 
+from appliance.bench import pose as bench_pose
 from appliance.errors import LeanCamError
 from appliance.pipeline import Pipeline
 from appliance.pose.types import PoseFrame
@@ -226,5 +227,14 @@ def test_bench_refuses_raw_frames_that_cannot_fit(full_fs: Path, demo_clip: Path
                          capture_output=True, text=True, timeout=300, env=env)
     assert res.returncode == 4, (res.returncode, res.stderr)
     assert "Traceback" not in res.stderr
-    assert "MB needed for 5 decoded frames" in res.stderr and "set TMPDIR" in res.stderr
+    assert "MB needed for the decoded frames" in res.stderr and "set TMPDIR" in res.stderr, res.stderr
+    assert f"{full_fs} 0 MB free" in res.stderr
     assert sorted(p.name for p in full_fs.iterdir()) == ["a.mp4", "k.jsonl"]
+
+
+def test_bench_puts_raw_frames_where_there_is_room(full_fs: Path, tmp_path: Path) -> None:
+    """A RAM-disk /tmp (a Pi's, often) is skipped for the next candidate with room; none: one error."""
+    roomy = tmp_path / "roomy"
+    assert bench_pose.choose_raw_dir(10_000_000, [full_fs, roomy]) == roomy
+    with pytest.raises(LeanCamError, match=r"100000 MB needed .* 0 MB free; .* MB free; the bench keeps"):
+        bench_pose.choose_raw_dir(100_000_000_000, [full_fs, roomy])

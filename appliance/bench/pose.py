@@ -114,28 +114,53 @@ class ClipRun:
     pose_times_s: list[float] = field(default_factory=list)
 
 
-RAW_HINT = ("; the bench keeps every clip's decoded frames (width × height × 3 bytes a frame) in a temporary "
-            "folder: set TMPDIR to a disk with room, or pass --frames N")
+RAW_HINT = ("; the bench keeps every clip's decoded frames (width × height × 3 bytes a frame) until it ends: "
+            "set TMPDIR to a disk with room, or pass --frames N")
+RAW_MARGIN_BYTES = 64 * 1024 * 1024  # room left for everything else on that disk
 
 
-def check_room(raw_path: Path, width_px: int, height_px: int, frames: int | None) -> None:
-    """Refuse at once (not minutes later) when the raw frames of a clip cannot fit where they go."""
-    if not frames:
-        return  # unknown length: a failing write still gives the same message
-    need = width_px * height_px * 3 * frames
-    free = shutil.disk_usage(raw_path.parent).free
-    if need > free:
-        raise OutputError(f"{raw_path.parent}: {need / 1e6:.0f} MB needed for {frames} decoded frames, "
-                          f"{free / 1e6:.0f} MB free{RAW_HINT}")
+def raw_bytes_needed(clips: list[Path], max_frames: int | None) -> int:
+    """Bytes of decoded RGB frames the bench will keep (clips of unknown length count 0)."""
+    need = 0
+    for clip in clips:
+        with VideoFileSource(clip) as source:  # also refuses a bad clip before anything is decoded
+            info = source.info
+        frames = info.frame_count if max_frames is None else min(info.frame_count or max_frames, max_frames)
+        need += info.width_px * info.height_px * 3 * (frames or 0)
+    return need
+
+
+def raw_dir_candidates() -> list[Path]:
+    """$TMPDIR when the user set it; else the system temp dir, /var/tmp and LeanCam's cache dir.
+
+    A Pi's /tmp is often a RAM disk (half the RAM on Raspberry Pi OS Trixie): the demo clip alone
+    needs 1.2 GB of raw frames, so the disk-backed places are tried next.
+    """
+    if os.environ.get("TMPDIR"):
+        return [Path(os.environ["TMPDIR"])]
+    return [Path(tempfile.gettempdir()), Path("/var/tmp"), paths.cache_dir() / "bench"]
+
+
+def choose_raw_dir(need_bytes: int, candidates: list[Path]) -> Path:
+    """The first candidate with room for ``need_bytes`` (plus a margin), or an OutputError listing them."""
+    free: list[str] = []
+    for place in candidates:
+        try:
+            place.mkdir(parents=True, exist_ok=True)
+            room = shutil.disk_usage(place).free
+        except OSError as err:
+            free.append(f"{place} unusable ({err.strerror or err})")
+            continue
+        if room >= need_bytes + RAW_MARGIN_BYTES:
+            return place
+        free.append(f"{place} {room / 1e6:.0f} MB free")
+    raise OutputError(f"{need_bytes / 1e6:.0f} MB needed for the decoded frames, but {'; '.join(free)}{RAW_HINT}")
 
 
 def run_pipeline(engine: PoseEngine, cfg: Config, clip: Path, raw_path: Path, max_frames: int | None) -> ClipRun:
     """Decode → pose → analysis over ``clip``, writing each decoded frame to ``raw_path``."""
     engine.reset()
     with VideoFileSource(clip) as source:
-        info = source.info
-        n = info.frame_count if max_frames is None else min(info.frame_count or max_frames, max_frames)
-        check_room(raw_path, info.width_px, info.height_px, n)
         try:
             raw = raw_path.open("wb", buffering=0)  # 1-6 MB writes: no buffer, so close() cannot fail a flush
         except OSError as err:
@@ -275,8 +300,11 @@ def _r(x: float | None, nd: int = 2) -> float | None:
 
 def measure(clips: list[Path], pose_cfg: PoseConfig, cfg: Config, max_frames: int | None, rounds: int,
             threads: int, mediapipe_python: Path | None) -> dict[str, Any]:
+    # Room for the raw frames is checked first: minutes of decoding must not end in a full disk.
+    raw_dir = choose_raw_dir(raw_bytes_needed(clips, max_frames), raw_dir_candidates())
+    log.info("decoded frames go to %s while the bench runs", raw_dir)
     engine = PoseEngine.from_config(pose_cfg, num_threads=threads)
-    with tempfile.TemporaryDirectory(prefix="leancam-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="leancam-bench-", dir=raw_dir) as tmp:
         runs = [run_pipeline(engine, cfg, clip, Path(tmp) / f"{i}.rgb", max_frames) for i, clip in enumerate(clips)]
         # Ours and MediaPipe alternate clip by clip: on a shared machine the load drifts over minutes,
         # and a ratio is only fair when both sides ran under the same conditions.

@@ -228,16 +228,16 @@ def run_pose_stage(engine: PoseEngine, run: ClipRun) -> None:
         run.steps = engine.times() - start
 
 
-def stage_breakdown_ms(runs: list[ClipRun], frames: int) -> dict[str, float | None]:
+def stage_breakdown_ms(runs: list[ClipRun], frames: int) -> dict[str, float]:
     """Pose stage per frame, step by step (ms); ``tracking`` is what the named steps leave over.
 
     The steps are timed inside the engine around each call, so they add up to the stage's total
     (``pose_ms_per_frame``) up to rounding.
     """
-    steps = [r.steps for r in runs if r.steps is not None]
-    total = StageTimes(*(sum(v) for v in zip(*(astuple(s) for s in steps), strict=True))) if steps else None
-    if total is None:
+    steps = [astuple(r.steps) for r in runs if r.steps is not None]
+    if not steps:
         return {}
+    total = StageTimes(*(sum(v) for v in zip(*steps, strict=True)))
     pose_s = sum(r.pose_s for r in runs)
     named = total.crop_s + total.normalize_s + total.landmark_invoke_s + total.landmark_post_s + total.detector_s
     parts = {
@@ -245,7 +245,7 @@ def stage_breakdown_ms(runs: list[ClipRun], frames: int) -> dict[str, float | No
         "landmark_post": total.landmark_post_s, "detector_invoke": total.detector_invoke_s,
         "detector_other": total.detector_s - total.detector_invoke_s, "tracking": pose_s - named,
     }
-    return {k: _r(v / frames * 1000.0, 3) for k, v in parts.items()}
+    return {k: round(v / frames * 1000.0, 3) for k, v in parts.items()}
 
 
 def run_mediapipe(python: Path | None, runs: list[ClipRun]) -> dict[str, Any]:

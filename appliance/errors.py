@@ -39,15 +39,23 @@ class OutputError(LeanCamError):
     exit_code = 4
 
 
-# errno values that mean "no room": the hint tells the user to free space or write elsewhere.
-_NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+# errno values that mean the disk (or the user's quota on it) has no room left: shared by the
+# CLI's messages and the recorder's "disk_full" state.
+NO_ROOM_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def is_no_room(err: BaseException) -> bool:
+    """True for an OSError saying the disk or quota is full."""
+    return isinstance(err, OSError) and err.errno in NO_ROOM_ERRNOS
 
 
 def describe_os_error(err: OSError) -> str:
     """``strerror`` plus what to do about it, for one-line messages (``"No space left on device: …"``)."""
     text = err.strerror or str(err)
-    if err.errno in _NO_ROOM:
+    if is_no_room(err):
         return f"{text}: the disk is full; free space or write to another disk"
+    if err.errno == errno.EFBIG:  # a file-size limit (FAT32's 4 GB, ulimit -f), not a full disk
+        return f"{text}: the file is larger than this disk or a limit allows; write to another disk"
     if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return f"{text}: write somewhere this user may write"
     return text

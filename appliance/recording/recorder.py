@@ -26,7 +26,6 @@ Wiring (``leancam run``)::
 
 from __future__ import annotations
 
-import errno
 import logging
 import math
 import queue
@@ -41,7 +40,7 @@ from typing import Any
 
 import av
 
-from appliance.errors import ConfigError
+from appliance.errors import ConfigError, is_no_room
 from appliance.pose import keypoints_io
 from appliance.pose.types import PoseFrame
 from appliance.recording.clip import SIDECAR_KIND, SIDECAR_SCHEMA, ClipWriter, clip_to_sidecar_dict, recover
@@ -111,7 +110,7 @@ class RecorderStatus:
 
 
 def _is_disk_full(err: BaseException) -> bool:
-    if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+    if is_no_room(err):
         return True
     return isinstance(err, sqlite3.OperationalError) and "full" in str(err).lower()
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from appliance.assets import sha256_of
+from appliance.ops.assets import sha256_of
 from appliance.paths import test_data_dir
 from appliance.pose.compare import compare, load_golden
 from appliance.pose.engine import PoseEngine

@@ -37,7 +37,7 @@ from mediapipe.python.solution_base import SolutionBase
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))  # run by the reference venv, where leancam is not installed
 
-from appliance.assets import sha256_of  # noqa: E402  (stdlib-only module; needs the path above)
+from appliance.ops.assets import sha256_of  # noqa: E402  (stdlib-only module; needs the path above)
 
 GOLDEN_DIR = REPO_ROOT / "tests" / "data" / "golden"
 

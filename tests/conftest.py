@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from appliance import assets, paths
+from appliance import paths
+from appliance.ops import assets
 from appliance.pose.types import PoseFrame
 
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from appliance import assets, paths
+from appliance import paths
 from appliance.errors import ModelError
+from appliance.ops import assets
 
 
 def test_all_assets_present_and_verified() -> None:

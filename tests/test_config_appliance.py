@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from appliance.config import Config, config_from_dict, load_appliance_config
-from appliance.config_template import default_toml
+from appliance.config.template import default_toml
 from appliance.errors import ConfigError
 
 

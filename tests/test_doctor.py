@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from support.broker import LocalMosquitto, mosquitto_available
 
 from appliance.cli import main
-from appliance.doctor import check_mqtt
-from appliance.mqtt.broker import LocalMosquitto, mosquitto_available
+from appliance.ops.doctor import check_mqtt
 
 
 def test_healthy_machine_passes(capsys: pytest.CaptureFixture[str]) -> None:

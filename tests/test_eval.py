@@ -1,4 +1,4 @@
-"""Event matching and scoring (appliance.evaluation) on hand-made labels, plus the real label files."""
+"""Event matching and scoring (appliance.analysis.evaluation) on hand-made labels, plus the real label files."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from appliance import paths
+from appliance.analysis.evaluation import Label, format_table, match, read_labels, score, undecidable_labels
+from appliance.analysis.gait.tracker import decision_lag_frames
 from appliance.config import GaitConfig
 from appliance.errors import BadInputError
-from appliance.evaluation import Label, format_table, match, read_labels, score, undecidable_labels
-from appliance.gait.tracker import decision_lag_frames
 
 
 def test_match_is_one_to_one_and_minimises_total_error() -> None:

@@ -19,12 +19,12 @@ import av
 import pytest
 
 from appliance.bench import pose as bench_pose
+from appliance.bench.clip_schedule import ClipSchedule
 from appliance.errors import LeanCamError
-from appliance.pipeline import Pipeline
+from appliance.live.pipeline import Pipeline
 from appliance.pose.types import PoseFrame
 from appliance.recording import Recorder, RecorderConfig
-from appliance.recording.exercise import ClipSchedule
-from appliance.retention import RetentionConfig
+from appliance.recording.retention import RetentionConfig
 from appliance.sources.base import Frame
 from appliance.sources.replay import ReplaySource
 from appliance.store import Store, open_state_dir

@@ -1,6 +1,6 @@
 """kill -9 of a recording process at random moments: the database and the clips survive.
 
-A subprocess (``python -m appliance.recording.exercise``) replays the real demo clip into the real
+A subprocess (``python -m appliance.bench.clip_schedule``) replays the real demo clip into the real
 recorder and store (libx264, SQLite, files on disk), starting a short clip every 0.4 s of video,
 and is SIGKILLed at a random moment — most rounds while clips are being written, some during
 start-up (imports, schema migration, recovery). After every kill, before anything repairs it:
@@ -48,7 +48,7 @@ class _Worker:
         self.lines: list[str] = []
         self.ready = threading.Event()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "appliance.recording.exercise", "--state-dir", str(state_dir),
+            [sys.executable, "-m", "appliance.bench.clip_schedule", "--state-dir", str(state_dir),
              "--clip", str(clip), "--width", "160", "--pre-roll", "0.3", "--post-roll", "0.05",
              "--every", "0.4", "--length", "0.15", "--gop", "0.2"],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)

@@ -16,10 +16,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.broker import LocalMosquitto, Recorder, mosquitto_available
 
 from appliance.commands.fleet import UnitView, parse_broker, parse_export, render_table
 from appliance.errors import BadInputError
-from appliance.mqtt.broker import LocalMosquitto, Recorder, mosquitto_available
 
 pytestmark = pytest.mark.skipif(not mosquitto_available(), reason="mosquitto not installed (setup.sh --dev)")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from appliance.frame_queue import DropOldestQueue
+from appliance.live.frame_queue import DropOldestQueue
 
 
 def test_drops_oldest_and_counts() -> None:

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from appliance.analysis import AnalysisResult, analyze_frames
-from appliance.evaluation import read_labels, score
+from appliance.analysis.analyzer import AnalysisResult, analyze_frames
+from appliance.analysis.evaluation import read_labels, score
 from appliance.pose.types import PoseFrame
 
 SPRINTS = ("b2", "b3", "b4", "b5", "b6", "b7", "b8")
@@ -307,10 +307,10 @@ def test_treadmill_at_the_appliance_frame_rate(shared_data: Path) -> None:
     toe-off is found (measured: contacts 9 of 9 decidable, toe-offs 10/10; docs/analysis.md), and
     the runner is seen running: toe-offs off a belt are seen late, so before max_double_support_s
     every stride of this view read as walking and none was judged."""
+    from appliance.analysis.evaluation import undecidable_labels
+    from appliance.analysis.gait.tracker import decision_lag_frames
     from appliance.commands.analyze import load_frames
     from appliance.config import Config
-    from appliance.evaluation import undecidable_labels
-    from appliance.gait.tracker import decision_lag_frames
 
     cfg = Config()
     frames = load_frames(shared_data / "treadmill_slowmo.mp4", None, cfg.pose, every=6)

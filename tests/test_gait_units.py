@@ -8,13 +8,14 @@ import math
 import numpy as np
 import pytest
 
-from appliance.config import Config, ConfigError, config_from_dict, load_config
-from appliance.gait.body import FootPoints, body_points
-from appliance.gait.direction import DirectionEstimator
-from appliance.gait.feet import FootTracker
-from appliance.gait.filters import OneEuroFilter
-from appliance.gait.ground import GroundEstimator, GroundFrame
-from appliance.gait.tracker import GaitTracker
+from appliance.analysis.gait.body import FootPoints, body_points
+from appliance.analysis.gait.direction import DirectionEstimator
+from appliance.analysis.gait.feet import FootTracker
+from appliance.analysis.gait.filters import OneEuroFilter
+from appliance.analysis.gait.ground import GroundEstimator, GroundFrame
+from appliance.analysis.gait.tracker import GaitTracker
+from appliance.config import Config, config_from_dict, load_config
+from appliance.errors import ConfigError
 from appliance.pose.types import PoseFrame
 
 

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 import pytest
 
-from appliance.analysis import AnalysisResult, StrideResult, analyze_frames
+from appliance.analysis.analyzer import AnalysisResult, StrideResult, analyze_frames
 from appliance.config import Config
 from appliance.pose.engine import PoseEngine
 from appliance.sources.base import Frame

@@ -8,11 +8,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from appliance.analysis.gait.events import FrameSample, GaitEvent, Step
+from appliance.analysis.gait.ground import GroundFrame
+from appliance.analysis.lean.metrics import StartMetrics, StrideMetrics, angle_deg, line_offset_ll, stride_metrics
+from appliance.analysis.lean.verdict import judge_start, judge_stride
 from appliance.config import LeanConfig
-from appliance.gait.events import FrameSample, GaitEvent, Step
-from appliance.gait.ground import GroundFrame
-from appliance.lean.metrics import StartMetrics, StrideMetrics, angle_deg, line_offset_ll, stride_metrics
-from appliance.lean.verdict import judge_start, judge_stride
 
 LEVEL = GroundFrame((0.0, 500.0), 0.0)
 

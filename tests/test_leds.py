@@ -7,7 +7,7 @@ import time
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from appliance.leds import DrillButton, FeedbackLights, Light, PinMap, make_pin_factory
+from appliance.feedback.leds import DrillButton, FeedbackLights, Light, PinMap, make_pin_factory
 
 
 @pytest.fixture

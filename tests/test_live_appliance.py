@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from appliance.leds import Light
-from appliance.live import LiveAppliance, RunOptions
+from appliance.feedback.leds import Light
+from appliance.live.app import LiveAppliance, RunOptions
 
 
 def run_clip(path: Path, **kw: object) -> LiveAppliance:

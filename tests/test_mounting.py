@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from appliance import mounting
 from appliance.cli import main
-from appliance.mounting import (
+from appliance.ops import mounting
+from appliance.ops.mounting import (
     LENSES,
     SENSOR_MODES,
     RunnerRange,

@@ -22,11 +22,11 @@ from types import SimpleNamespace
 
 import pytest
 from gpiozero.pins.mock import MockFactory
+from support.broker import LocalMosquitto, Recorder, make_test_ca, mosquitto_available
 
 from appliance.config import Config, MqttConfig, UnitConfig, config_from_dict
 from appliance.errors import ConfigError
-from appliance.live import LiveAppliance, RunOptions
-from appliance.mqtt.broker import LocalMosquitto, Recorder, make_test_ca, mosquitto_available
+from appliance.live.app import LiveAppliance, RunOptions
 from appliance.mqtt.sink import MqttSink
 from appliance.mqtt.topics import STATE_FIELDS, unit_slug
 from appliance.store import Store

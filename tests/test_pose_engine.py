@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from appliance import assets
 from appliance.errors import ModelError
+from appliance.ops import assets
 from appliance.pose.anchors import generate_anchors
 from appliance.pose.engine import EngineStats, PoseEngine
 from appliance.pose.runtime import load_interpreter

@@ -28,7 +28,7 @@ import numpy as np
 import pytest
 
 from appliance import paths
-from appliance.assets import sha256_of
+from appliance.ops.assets import sha256_of
 from appliance.pose.compare import Comparison, compare, load_golden
 from appliance.pose.engine import PoseEngine
 from appliance.pose.roi import RotatedRect, rect_from_alignment_points

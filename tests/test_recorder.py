@@ -18,7 +18,7 @@ from appliance.pose.types import N_LANDMARKS, PoseFrame
 from appliance.recording import EncodedPacket, PacketRing, Recorder, RecorderConfig, StreamFormat, recover
 from appliance.recording.clip import clip_from_sidecar
 from appliance.recording.picamera_output import RecorderOutput
-from appliance.retention import RetentionConfig, apply_retention, disk_space
+from appliance.recording.retention import RetentionConfig, apply_retention, disk_space
 from appliance.sources.base import Frame
 from appliance.sources.replay import ReplaySource
 from appliance.store import Clip, Run, Session, Store, open_state_dir
@@ -304,7 +304,7 @@ def _golden_poses(name: str = "demo") -> list[PoseFrame]:
 
 def test_run_logger_turns_analysis_into_runs_strides_and_a_clip(state, demo_frames: list[Frame]) -> None:
     """Real analysis of the demo clip's keypoints drives the store and the recorder (the live wiring)."""
-    from appliance.analysis import StreamingAnalyzer
+    from appliance.analysis.analyzer import StreamingAnalyzer
     from appliance.recording.runs import RunLogger
 
     store, clips, session_id = state

@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from appliance.live_state import LatestSlot, Verdict
+from appliance.live.state import LatestSlot, Verdict
 from appliance.web import create_app
 from appliance.web.reasons import reason_text, verdict_payload
 from appliance.web.server import start_web
@@ -214,7 +214,7 @@ def test_board_follows_the_leds_when_it_has_them() -> None:
 def test_sse_follows_led_changes_without_new_frames() -> None:
     from gpiozero.pins.mock import MockFactory
 
-    from appliance.leds import FeedbackLights, Light
+    from appliance.feedback.leds import FeedbackLights, Light
 
     slot = LatestSlot()
     lights = FeedbackLights(pin_factory=MockFactory())

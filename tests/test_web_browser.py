@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 from flask import Flask
 
-from appliance.live_state import LatestSlot, Verdict
+from appliance.live.state import LatestSlot, Verdict
 from appliance.web import create_app
 from appliance.web.auth import set_password
 from appliance.web.server import WebServer, start_web
@@ -92,7 +92,7 @@ def test_live_board_follows_real_pipeline(page: object, tmp_path: Path, demo_cli
                                           shots: Path) -> None:
     from gpiozero.pins.mock import MockFactory
 
-    from appliance.live import LiveAppliance, RunOptions
+    from appliance.live.app import LiveAppliance, RunOptions
 
     source = f"file:{demo_clip}" if clip == "demo" else f"file:{clip}"
     appliance = LiveAppliance(RunOptions(source=source, realtime=True, loop=True, threads=2, duration_s=30, web=False),

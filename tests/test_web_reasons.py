@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def emitted_codes() -> set[str]:
     """Reason codes as they are written in the code that makes verdicts and states."""
     codes: set[str] = set()
-    for rel in ("appliance/lean/verdict.py", "appliance/analysis.py", "appliance/feedback.py"):
+    for rel in ("appliance/analysis/lean/verdict.py", "appliance/analysis/analyzer.py",
+                "appliance/feedback/controller.py"):
         text = (ROOT / rel).read_text()
         codes |= set(re.findall(r'reasons\.append\("([a-z_]+)"\)', text))
         codes |= set(re.findall(r'return UNSURE, \["([a-z_]+)"\]', text))

@@ -285,9 +285,9 @@ def test_saved_thresholds_reach_the_running_analyzer(tmp_path: Path, state: Path
     """leancam run's callback: new lean thresholds judge the next strides; gait stays as started."""
     from gpiozero.pins.mock import MockFactory
 
-    from appliance.analysis import StreamingAnalyzer
+    from appliance.analysis.analyzer import StreamingAnalyzer
     from appliance.config import Config
-    from appliance.live import LiveAppliance, RunOptions
+    from appliance.live.app import LiveAppliance, RunOptions
 
     appliance = LiveAppliance(RunOptions(web=False), Config(), pin_factory=MockFactory(), engine=object())
     try:
@@ -312,7 +312,7 @@ def test_to_toml_roundtrip() -> None:
 def test_led_test_cycles_lights(tmp_path: Path, state: Path) -> None:
     from gpiozero.pins.mock import MockFactory
 
-    from appliance.leds import FeedbackLights, Light
+    from appliance.feedback.leds import FeedbackLights, Light
 
     lights = FeedbackLights(pin_factory=MockFactory())
     lights.show(Light.READY)

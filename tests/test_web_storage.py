@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from appliance.live_state import LatestSlot
+from appliance.live.state import LatestSlot
 from appliance.recording.recorder import RecorderStatus
 from appliance.web import create_app
 

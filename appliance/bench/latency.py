@@ -18,10 +18,11 @@ from pathlib import Path
 import numpy as np
 from gpiozero.pins.mock import MockFactory
 
-from appliance import assets, paths
+from appliance import paths
 from appliance.config import load_appliance_config
-from appliance.feedback import LatencySample
-from appliance.live import LiveAppliance, RunOptions
+from appliance.feedback.controller import LatencySample
+from appliance.live.app import LiveAppliance, RunOptions
+from appliance.ops import assets
 from appliance.pose.engine import PoseEngine
 
 log = logging.getLogger(__name__)

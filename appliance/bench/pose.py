@@ -43,10 +43,11 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from appliance import assets, paths
-from appliance.analysis import StreamingAnalyzer
+from appliance import paths
+from appliance.analysis.analyzer import StreamingAnalyzer
 from appliance.config import Config, PoseConfig, load_config
 from appliance.errors import BadInputError, OutputError, output_error
+from appliance.ops import assets
 from appliance.pose import variants
 from appliance.pose.detector import PoseDetector
 from appliance.pose.engine import PoseEngine, StageTimes

@@ -26,9 +26,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from appliance import assets
 from appliance.config import load_appliance_config
 from appliance.errors import BadInputError, LeanCamError
+from appliance.ops import assets
 
 log = logging.getLogger(__name__)
 
@@ -107,16 +107,16 @@ def summarize(samples: list[Sample], warmup_s: float) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     from gpiozero.pins.mock import MockFactory
 
-    from appliance.analysis import StreamingAnalyzer
-    from appliance.feedback import FeedbackController
-    from appliance.leds import FeedbackLights
-    from appliance.pipeline import Pipeline
+    from appliance.analysis.analyzer import StreamingAnalyzer
+    from appliance.bench.clip_schedule import ClipSchedule
+    from appliance.feedback.controller import FeedbackController
+    from appliance.feedback.leds import FeedbackLights
+    from appliance.live.pipeline import Pipeline
     from appliance.pose.engine import PoseEngine
     from appliance.pose.types import PoseFrame
     from appliance.recording import Recorder, RecorderConfig
-    from appliance.recording.exercise import ClipSchedule
+    from appliance.recording.retention import RetentionConfig
     from appliance.recording.runs import RunLogger
-    from appliance.retention import RetentionConfig
     from appliance.sources.base import Frame
     from appliance.sources.replay import ReplaySource
     from appliance.store import Session, open_state_dir

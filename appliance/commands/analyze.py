@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from appliance.analysis import AnalysisResult, analyze_frames, median_fps
+from appliance.analysis.analyzer import AnalysisResult, analyze_frames, median_fps
 from appliance.config import Config, PoseConfig, load_config
 from appliance.errors import BadInputError
 from appliance.pose import keypoints_io
@@ -111,9 +111,9 @@ def run_analysis_frames(args: argparse.Namespace, every: int = 1,
 
 
 def write_annotated(video: Path, out: Path, frames: list[PoseFrame], result: AnalysisResult) -> None:
-    from appliance.analysis_annotate import annotate
+    from appliance.analysis.annotate import annotate
+    from appliance.recording.mp4 import Mp4Writer
     from appliance.sources.video_file import VideoFileSource
-    from appliance.video_writer import Mp4Writer
 
     with VideoFileSource(video) as source:
         info = source.info

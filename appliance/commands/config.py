@@ -7,7 +7,7 @@ from pathlib import Path
 
 from appliance import paths
 from appliance.config import load_appliance_config
-from appliance.config_template import default_toml
+from appliance.config.template import default_toml
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -6,7 +6,7 @@ import argparse
 import json
 from dataclasses import asdict
 
-from appliance.doctor import run_checks
+from appliance.ops.doctor import run_checks
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -6,11 +6,11 @@ import argparse
 import logging
 from pathlib import Path
 
+from appliance.analysis.evaluation import format_table, read_labels, score, undecidable_labels
+from appliance.analysis.gait.tracker import decision_lag_frames
 from appliance.commands.analyze import add_common, run_analysis_frames
 from appliance.config import load_config
 from appliance.errors import BadInputError
-from appliance.evaluation import format_table, read_labels, score, undecidable_labels
-from appliance.gait.tracker import decision_lag_frames
 
 log = logging.getLogger(__name__)
 

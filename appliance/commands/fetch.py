@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from appliance import assets
+from appliance.ops import assets
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

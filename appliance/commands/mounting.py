@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from appliance import mounting
+from appliance.ops import mounting
 
 log = logging.getLogger(__name__)
 

@@ -11,13 +11,12 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from appliance import overlay
 from appliance.config import load_config
 from appliance.errors import BadInputError, output_error
-from appliance.pose import keypoints_io
+from appliance.pose import keypoints_io, overlay
 from appliance.pose.engine import PoseEngine
+from appliance.recording.mp4 import Mp4Writer
 from appliance.sources.video_file import VideoFileSource
-from appliance.video_writer import Mp4Writer
 
 log = logging.getLogger(__name__)
 

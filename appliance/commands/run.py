@@ -7,8 +7,8 @@ import logging
 from pathlib import Path
 
 from appliance.config import load_appliance_config
-from appliance.live import LiveAppliance, RunOptions
-from appliance.signals import stop_on_signals
+from appliance.live.app import LiveAppliance, RunOptions
+from appliance.live.signals import stop_on_signals
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from appliance import paths
 from appliance.errors import BadInputError, LeanCamError
-from appliance.signals import stop_on_signals
+from appliance.live.signals import stop_on_signals
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from appliance import assets
+from appliance.ops import assets
 from appliance.pose import variants
 from appliance.pose.detector import MIN_SCORE, PoseDetector
 from appliance.pose.landmarks import LandmarkModel

@@ -1,6 +1,6 @@
 """Which model file a pose-model variant name means: ``original`` or a gated build from models/built.
 
-``original`` is the fetched MediaPipe file (``appliance.assets``, checksum-verified). Any other name
+``original`` is the fetched MediaPipe file (``appliance.ops.assets``, checksum-verified). Any other name
 is looked up in ``models/built/manifest.json`` (written by ``models/build/gate.py``): only variants
 that passed the accuracy/speed gate *and* are shipped in the checkout are selectable, and the file is
 verified against the manifest's sha256 before it is loaded, so a half-copied or hand-edited model is
@@ -15,8 +15,9 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from appliance import assets, paths
+from appliance import paths
 from appliance.errors import ModelError
+from appliance.ops import assets
 
 log = logging.getLogger(__name__)
 

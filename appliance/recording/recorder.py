@@ -27,7 +27,6 @@ Wiring (``leancam run``)::
 from __future__ import annotations
 
 import logging
-import math
 import queue
 import sqlite3
 import threading
@@ -40,58 +39,18 @@ from typing import Any
 
 import av
 
-from appliance.errors import ConfigError, is_no_room
+from appliance.config.sections import RecorderConfig
+from appliance.errors import is_no_room
 from appliance.pose import keypoints_io
 from appliance.pose.types import PoseFrame
 from appliance.recording.clip import SIDECAR_KIND, SIDECAR_SCHEMA, ClipWriter, clip_to_sidecar_dict, recover
 from appliance.recording.encoder import EncodedPacket, PacketEncoder, SoftwareH264Encoder, StreamFormat
+from appliance.recording.retention import RetentionConfig, apply_retention, free_space_mb
 from appliance.recording.ring import PacketRing
-from appliance.retention import RetentionConfig, apply_retention, free_space_mb
 from appliance.sources.base import Frame
 from appliance.store import Clip, Store
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class RecorderConfig:
-    """Clip timing and encoding (the ``[recording]`` config table)."""
-
-    enabled: bool = True
-    # Video kept before the trigger: the trigger (initiation, first stride) comes after the runner
-    # has started moving, and the coach wants to see the still stance before it.
-    pre_roll_s: float = 3.0
-    # Video kept after ``end``: the last stride's toe-off and follow-through.
-    post_roll_s: float = 2.0
-    # A clip longer than this is closed (a runner on a treadmill never "ends").
-    max_clip_s: float = 120.0
-    # Keyframe interval: a clip starts up to this much earlier than pre_roll_s asks.
-    gop_s: float = 1.0
-    # Recording width (frames are scaled down to it); None keeps the source size.
-    max_width_px: int | None = 1280
-    # x264 quality (lower = better, bigger); ignored by the Pi's hardware encoder.
-    crf: int = 23
-    # After a disk-full stop, recording resumes only once this much more space is free than when
-    # it stopped, so a nearly full card does not flip between starting clips and failing them.
-    resume_free_mb: float = 50.0
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.enabled, bool):
-            raise ConfigError(f"recording.enabled must be true or false, got {self.enabled!r}")
-        for name, low in (("pre_roll_s", 0.0), ("post_roll_s", 0.0), ("max_clip_s", 1.0), ("gop_s", 0.1),
-                          ("resume_free_mb", 0.0)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-                raise ConfigError(f"recording.{name} must be a finite number, got {value!r}")
-            if not low <= value <= 3600:
-                raise ConfigError(f"recording.{name} must be between {low} and 3600, got {value!r}")
-        if self.max_width_px is not None and (isinstance(self.max_width_px, bool)
-                                              or not isinstance(self.max_width_px, int)
-                                              or not 16 <= self.max_width_px <= 4096):
-            raise ConfigError(f"recording.max_width_px must be an integer 16..4096, got {self.max_width_px!r}")
-        if isinstance(self.crf, bool) or not isinstance(self.crf, int) or not 0 <= self.crf <= 51:
-            raise ConfigError(f"recording.crf must be an integer 0..51, got {self.crf!r}")
-
 
 
 @dataclass(frozen=True)

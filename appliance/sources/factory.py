@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from appliance import assets
 from appliance.errors import BadInputError
+from appliance.ops import assets
 from appliance.sources.base import FrameSource
 from appliance.sources.picamera import PicameraConfig, PicameraSource, picamera2_available
 from appliance.sources.replay import ReplaySource

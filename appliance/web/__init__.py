@@ -23,7 +23,7 @@ from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 
-from appliance.live_state import LatestSlot
+from appliance.live.state import LatestSlot
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class WebDeps:
     db_path: Path
     config_path: Path | None
     config: Any = None  # appliance.config.Config as the pages show it (file + environment); set by create_app
-    lights: Any = None  # appliance.leds.FeedbackLights, or None when no LEDs belong to this process
+    lights: Any = None  # appliance.feedback.leds.FeedbackLights, or None when no LEDs belong to this process
     on_config_saved: Callable[[Any], None] | None = None
     # () -> appliance.recording.recorder.RecorderStatus of the running appliance (None: no recorder here)
     recorder_status: Callable[[], Any] | None = None

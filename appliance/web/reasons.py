@@ -1,6 +1,6 @@
 """Verdicts in plain words for the board: the big word, its colour and why.
 
-Reason codes come from the analysis (``appliance.lean``); unknown codes fall back to the code with
+Reason codes come from the analysis (``appliance.analysis.lean``); unknown codes fall back to the code with
 underscores as spaces, so a new reason still shows something readable.
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from appliance.live_state import LiveState, Verdict
-from appliance.retention import free_space_mb
+from appliance.live.state import LiveState, Verdict
+from appliance.recording.retention import free_space_mb
 
 WORDS: dict[str, str] = {
     "go": "GO",
@@ -22,7 +22,7 @@ WORDS: dict[str, str] = {
 }
 
 REASONS: dict[str, str] = {
-    # judged faults (appliance.lean.verdict)
+    # judged faults (appliance.analysis.lean.verdict)
     "sitting_back": "hips behind your foot",
     "butt_out": "hips behind the line — push them forward",
     "slouch": "rounded back",
@@ -37,7 +37,7 @@ REASONS: dict[str, str] = {
     "implausible_timing": "step timing unclear — not judged",
     "feet_together": "both feet landed together — not judged",
     "no_samples": "start not seen clearly",
-    # appliance states (appliance.feedback, the web)
+    # appliance states (appliance.feedback.controller, the web)
     "no_runner": "no runner in view",
     "camera_fault": "camera not working",
     "drill_armed": "stand still, then go",

@@ -24,7 +24,7 @@ import av
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, send_file, url_for
 
 from appliance.errors import BadInputError, LeanCamError
-from appliance.retention import disk_space
+from appliance.recording.retention import disk_space
 from appliance.web import WebDeps, deps_of
 from appliance.web.frames import FrameCache
 from appliance.web.reasons import reason_text

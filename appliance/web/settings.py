@@ -33,7 +33,7 @@ from urllib.parse import urlparse
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 
 from appliance.config import DIRECTIONS, Config, config_from_dict, env_overrides
-from appliance.config_template import field_comments
+from appliance.config.template import field_comments
 from appliance.errors import ConfigError, LeanCamError
 from appliance.web import WebDeps, deps_of
 from appliance.web.auth import check_password, is_logged_in, limiter, login_required, password_is_set
@@ -455,7 +455,7 @@ def save() -> Any:
 
 
 def _led_cycle(lights: Any, step_s: float) -> None:
-    from appliance.leds import Light
+    from appliance.feedback.leds import Light
 
     before = lights.current
     try:

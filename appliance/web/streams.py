@@ -19,8 +19,8 @@ import cv2
 import numpy as np
 from flask import Flask
 
-from appliance.live_state import LatestSlot, LiveState
-from appliance.overlay import AMBER, GREEN, RED, WHITE, draw_skeleton
+from appliance.live.state import LatestSlot, LiveState
+from appliance.pose.overlay import AMBER, GREEN, RED, WHITE, draw_skeleton
 from appliance.pose.types import VISIBILITY, X, Y
 from appliance.web.reasons import status_payload, verdict_payload
 

@@ -181,7 +181,7 @@ def analyze_into_store(video_path: Path, *, recordings_dir: Path, db_path: Path,
     run``); otherwise one is opened for this upload. ``num_threads`` for the pose model: 1 beside
     a live pipeline (it keeps the other core), 2 when nothing else runs (``leancam web``).
     """
-    from appliance.analysis import analyze_frames
+    from appliance.analysis.analyzer import analyze_frames
     from appliance.config import load_appliance_config
     from appliance.pose import keypoints_io
     from appliance.pose.engine import PoseEngine

@@ -14,19 +14,19 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from appliance import paths
-from appliance.analysis import StreamingAnalyzer
+from appliance.analysis.analyzer import StreamingAnalyzer
 from appliance.config import Config, LedConfig
 from appliance.errors import LeanCamError
-from appliance.feedback import FeedbackController
-from appliance.leds import DrillButton, FeedbackLights, PinMap, make_pin_factory
-from appliance.live_state import LatestSlot
+from appliance.feedback.controller import FeedbackController
+from appliance.feedback.leds import DrillButton, FeedbackLights, PinMap, make_pin_factory
+from appliance.live.notify import ServiceNotifier
+from appliance.live.pipeline import Pipeline, PipelineStats
+from appliance.live.state import LatestSlot
 from appliance.mqtt.sink import MqttSink
-from appliance.pipeline import Pipeline, PipelineStats
 from appliance.pose.engine import PoseEngine
 from appliance.pose.types import PoseFrame
 from appliance.recording.recorder import Recorder
 from appliance.recording.runs import RunLogger
-from appliance.service_notify import ServiceNotifier
 from appliance.sources.base import Frame, FrameSource
 from appliance.sources.factory import open_source
 from appliance.sources.picamera import PicameraConfig

@@ -15,40 +15,18 @@ next start's recovery re-registers and retention deletes again — never a row w
 from __future__ import annotations
 
 import logging
-import math
 import shutil
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-from appliance.errors import ConfigError
+from appliance.config.sections import RetentionConfig
 from appliance.store import Clip, Store
 
 log = logging.getLogger(__name__)
 
 MB = 1024 * 1024
-
-
-@dataclass(frozen=True)
-class RetentionConfig:
-    """Disk quota and maximum age of recordings (the ``[retention]`` config table)."""
-
-    # All clips together; 4 GB is ~4 h of 720p ultrafast H.264 and fits a 16 GB SD card.
-    quota_mb: float = 4096.0
-    # A coach reviews a session within days; a month keeps a training block.
-    max_age_days: float = 30.0
-    # Keep this much of the filesystem free for the OS, logs and the database; below it the
-    # recorder stops (disk full) instead of starving everything else.
-    min_free_mb: float = 200.0
-
-    def __post_init__(self) -> None:
-        for name in ("quota_mb", "max_age_days", "min_free_mb"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-                raise ConfigError(f"retention.{name} must be a finite number, got {value!r}")
-            if value < 0 or (value == 0 and name != "min_free_mb"):
-                raise ConfigError(f"retention.{name} must be positive, got {value!r}")
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ import logging
 
 import numpy as np
 
-from appliance.gait.events import FrameSample
+from appliance.analysis.gait.events import FrameSample
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-from appliance.analysis import StartResult, StrideResult, Update
-from appliance.leds import FeedbackLights, Light
-from appliance.live_state import Verdict
+from appliance.analysis.analyzer import StartResult, StrideResult, Update
+from appliance.feedback.leds import FeedbackLights, Light
+from appliance.live.state import Verdict
 from appliance.pose.types import PoseFrame
 from appliance.sources.base import Frame
 

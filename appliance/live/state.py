@@ -17,7 +17,7 @@ import numpy as np
 class Verdict:
     """The most recent judgement shown to the runner (LEDs, big word on the web page)."""
 
-    light: str  # "go" | "no_go" | "ready" | "unsure" | "fault" (values of appliance.leds.Light)
+    light: str  # "go" | "no_go" | "ready" | "unsure" | "fault" (values of appliance.feedback.leds.Light)
     kind: str  # "initiation" | "stride" | "status"
     reasons: tuple[str, ...] = ()  # reason codes, e.g. ("sitting_back",)
     t_s: float = 0.0  # capture time of the frame the decision was made on

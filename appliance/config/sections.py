@@ -1,4 +1,4 @@
-"""LeanCam's configuration: frozen dataclasses with defaults, loaded strictly from one TOML file.
+"""LeanCam's configuration sections: frozen dataclasses with defaults and their validation.
 
 Every threshold the analysis uses lives here with the reason for its value, so a coach or a
 developer can see what "sitting back" means in numbers and change it in one place. Loading is
@@ -11,26 +11,20 @@ per second, ``_deg`` = degrees, ``_s`` = seconds (real capture time), ``_spm`` =
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
-import os
 import re
-import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from appliance.errors import ConfigError
-from appliance.recording.recorder import RecorderConfig
-from appliance.retention import RetentionConfig
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class GaitConfig:
-    """Event detection (``appliance.gait``)."""
+    """Event detection (``appliance.analysis.gait``)."""
 
     # Planted foot = heel or toe lower than plant_height_ll above the ground line AND moving over
     # the ground slower than plant_speed_ll_s. The height test is loose on purpose: BlazePose's foot
@@ -83,7 +77,7 @@ class GaitConfig:
     start_clear_ll: float = 0.3
     # Feet closer than this (leg lengths) are one observation: the model has put both on one spot,
     # and the track predicted farther from it is held for the frame if the two tracks were apart
-    # (a swing foot drawn onto the stance foot; appliance.gait.feet). 0 = off.
+    # (a swing foot drawn onto the stance foot; appliance.analysis.gait.feet). 0 = off.
     feet_collapse_ll: float = 0.1
     # Missing pose longer than this resets the tracking (runner left the frame).
     max_gap_s: float = 0.3
@@ -96,7 +90,7 @@ class GaitConfig:
 
 @dataclass(frozen=True)
 class LeanConfig:
-    """Verdict thresholds (``appliance.lean``); see docs/analysis.md for the evidence."""
+    """Verdict thresholds (``appliance.analysis.lean``); see docs/analysis.md for the evidence."""
 
     # hip_over_foot at midstance below this = sitting_back: the pelvis trails the foot it stands
     # on by more than ~1/6 leg length, the braking posture the seed wants flagged.
@@ -330,6 +324,67 @@ class MqttConfig:
 
 
 @dataclass(frozen=True)
+class RecorderConfig:
+    """Clip timing and encoding (the ``[recording]`` config table)."""
+
+    enabled: bool = True
+    # Video kept before the trigger: the trigger (initiation, first stride) comes after the runner
+    # has started moving, and the coach wants to see the still stance before it.
+    pre_roll_s: float = 3.0
+    # Video kept after ``end``: the last stride's toe-off and follow-through.
+    post_roll_s: float = 2.0
+    # A clip longer than this is closed (a runner on a treadmill never "ends").
+    max_clip_s: float = 120.0
+    # Keyframe interval: a clip starts up to this much earlier than pre_roll_s asks.
+    gop_s: float = 1.0
+    # Recording width (frames are scaled down to it); None keeps the source size.
+    max_width_px: int | None = 1280
+    # x264 quality (lower = better, bigger); ignored by the Pi's hardware encoder.
+    crf: int = 23
+    # After a disk-full stop, recording resumes only once this much more space is free than when
+    # it stopped, so a nearly full card does not flip between starting clips and failing them.
+    resume_free_mb: float = 50.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.enabled, bool):
+            raise ConfigError(f"recording.enabled must be true or false, got {self.enabled!r}")
+        for name, low in (("pre_roll_s", 0.0), ("post_roll_s", 0.0), ("max_clip_s", 1.0), ("gop_s", 0.1),
+                          ("resume_free_mb", 0.0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise ConfigError(f"recording.{name} must be a finite number, got {value!r}")
+            if not low <= value <= 3600:
+                raise ConfigError(f"recording.{name} must be between {low} and 3600, got {value!r}")
+        if self.max_width_px is not None and (isinstance(self.max_width_px, bool)
+                                              or not isinstance(self.max_width_px, int)
+                                              or not 16 <= self.max_width_px <= 4096):
+            raise ConfigError(f"recording.max_width_px must be an integer 16..4096, got {self.max_width_px!r}")
+        if isinstance(self.crf, bool) or not isinstance(self.crf, int) or not 0 <= self.crf <= 51:
+            raise ConfigError(f"recording.crf must be an integer 0..51, got {self.crf!r}")
+
+
+@dataclass(frozen=True)
+class RetentionConfig:
+    """Disk quota and maximum age of recordings (the ``[retention]`` config table)."""
+
+    # All clips together; 4 GB is ~4 h of 720p ultrafast H.264 and fits a 16 GB SD card.
+    quota_mb: float = 4096.0
+    # A coach reviews a session within days; a month keeps a training block.
+    max_age_days: float = 30.0
+    # Keep this much of the filesystem free for the OS, logs and the database; below it the
+    # recorder stops (disk full) instead of starving everything else.
+    min_free_mb: float = 200.0
+
+    def __post_init__(self) -> None:
+        for name in ("quota_mb", "max_age_days", "min_free_mb"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise ConfigError(f"retention.{name} must be a finite number, got {value!r}")
+            if value < 0 or (value == 0 and name != "min_free_mb"):
+                raise ConfigError(f"retention.{name} must be positive, got {value!r}")
+
+
+@dataclass(frozen=True)
 class Config:
     unit: UnitConfig = field(default_factory=UnitConfig)
     gait: GaitConfig = field(default_factory=GaitConfig)
@@ -343,104 +398,3 @@ class Config:
     mqtt: MqttConfig = field(default_factory=MqttConfig)
 
 
-def _build(cls: type, table: dict[str, Any], where: str) -> Any:
-    known = {f.name: f for f in fields(cls)}
-    kwargs: dict[str, Any] = {}
-    for key, value in table.items():
-        if key not in known:
-            raise ConfigError(f"{where}: unknown key {key!r} (known: {', '.join(sorted(known))})")
-        default = getattr(cls(), key)
-        if dataclasses.is_dataclass(default):
-            if not isinstance(value, dict):
-                raise ConfigError(f"{where}.{key} must be a table")
-            kwargs[key] = _build(type(default), value, f"{where}.{key}")
-        elif isinstance(default, float):
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-                raise ConfigError(f"{where}.{key} must be a finite number, got {value!r}")
-            kwargs[key] = float(value)
-        elif not isinstance(value, type(default)):
-            raise ConfigError(f"{where}.{key} must be {type(default).__name__}, got {value!r}")
-        else:
-            kwargs[key] = value
-    return cls(**kwargs)
-
-
-def config_from_dict(data: dict[str, Any]) -> Config:
-    """Validate a parsed TOML document into a Config (unknown keys are errors)."""
-    return _build(Config, data, "config")
-
-
-ENV_PREFIX = "LEANCAM_"
-
-
-def _parse_env(raw: str, default: Any, name: str) -> Any:
-    """Read an environment override as the type of the field it overrides."""
-    try:
-        if isinstance(default, bool):
-            if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
-                raise ValueError(raw)
-            return raw.lower() in ("1", "true", "yes")
-        return type(default)(raw)
-    except ValueError as err:
-        raise ConfigError(f"environment {name}={raw!r}: must be {type(default).__name__}") from err
-
-
-def env_overrides(environ: dict[str, str]) -> dict[str, Any]:
-    """``LEANCAM_<SECTION>_<KEY>`` variables as a config table, e.g. LEANCAM_WEB_HOST=0.0.0.0.
-
-    Only known section/key pairs are read (other LEANCAM_* variables are paths and switches of
-    their own), so a typo in a variable name is ignored rather than fatal — `leancam doctor`-style
-    checks belong to the file, which is strict.
-    """
-    table: dict[str, Any] = {}
-    defaults = Config()
-    for sec in fields(Config):
-        section = getattr(defaults, sec.name)
-        for f in fields(section):
-            name = f"{ENV_PREFIX}{sec.name}_{f.name}".upper()
-            if name in environ:
-                table.setdefault(sec.name, {})[f.name] = _parse_env(environ[name], getattr(section, f.name), name)
-    return table
-
-
-def load_config(path: Path | str | None = None) -> Config:
-    """Load ``path`` (TOML) over the embedded defaults; ``None`` gives the defaults."""
-    if path is None:
-        return Config()
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError as err:
-        raise ConfigError(f"{path}: no such config file") from err
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path}: not valid TOML ({err})") from err
-    cfg = config_from_dict(data)
-    log.debug("config loaded from %s", path)
-    return cfg
-
-
-def load_appliance_config(path: Path | str | None = None, environ: dict[str, str] | None = None) -> Config:
-    """The running appliance's config: ``path`` (or the default config file if it exists), then
-    ``LEANCAM_<SECTION>_<KEY>`` environment overrides on top."""
-    from appliance import paths
-
-    environ = dict(os.environ if environ is None else environ)
-    if path is None and paths.config_path().is_file():
-        path = paths.config_path()
-    data: dict[str, Any] = {}
-    if path is not None:
-        path = Path(path)
-        try:
-            data = tomllib.loads(path.read_text())
-        except FileNotFoundError as err:
-            raise ConfigError(f"{path}: no such config file") from err
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-            raise ConfigError(f"{path}: not valid TOML ({err})") from err
-        except OSError as err:
-            raise ConfigError(f"{path}: cannot read ({err.strerror or err})") from err
-        log.info("config: %s", path)
-    for section, values in env_overrides(environ).items():
-        if not isinstance(data.get(section, {}), dict):
-            raise ConfigError(f"{path}: [{section}] must be a table")
-        data.setdefault(section, {}).update(values)
-    return config_from_dict(data)

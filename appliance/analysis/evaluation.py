@@ -30,8 +30,8 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from appliance.analysis.gait.events import EVENT_KINDS
 from appliance.errors import BadInputError
-from appliance.gait.events import EVENT_KINDS
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """A recording loop without the analyzer: frames → recorder, a clip every ``every_s`` of capture time.
 
-Used by the kill -9 fault test (as a subprocess: ``python -m appliance.recording.exercise``) and by
+Used by the kill -9 fault test (as a subprocess: ``python -m appliance.bench.clip_schedule``) and by
 ``leancam bench soak``. Triggers are scheduled on the capture clock (``Frame.t_s``), the way the
 analyzer will call ``trigger``/``end`` once it is wired in. The subprocess prints one line per
 step to stdout, flushed, so a test that kills it knows what was in flight:
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from appliance.pose.types import PoseFrame
 from appliance.recording.recorder import Recorder, RecorderConfig
-from appliance.retention import RetentionConfig
+from appliance.recording.retention import RetentionConfig
 from appliance.sources.base import Frame
 from appliance.store import Session, open_state_dir
 
@@ -72,7 +72,7 @@ def run_loop(frames: Iterable[Frame], sinks: list[Callable[[Frame, PoseFrame | N
 def main(argv: list[str] | None = None) -> int:
     from appliance.sources.replay import ReplaySource
 
-    p = argparse.ArgumentParser(prog="python -m appliance.recording.exercise", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m appliance.bench.clip_schedule", description=__doc__)
     p.add_argument("--state-dir", type=Path, required=True)
     p.add_argument("--clip", type=Path, required=True, help="video file replayed (looped) as the camera")
     p.add_argument("--realtime", action="store_true")

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import logging
 
+from appliance.analysis.lean.metrics import StartMetrics, StrideMetrics
 from appliance.config import LeanConfig
-from appliance.lean.metrics import StartMetrics, StrideMetrics
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from appliance.gait.ground import GroundFrame
+from appliance.analysis.gait.ground import GroundFrame
 
 EVENT_KINDS = ("initiation", "contact", "midstance", "toe_off")
 
@@ -20,7 +20,7 @@ class GaitEvent:
     """An event at ``frame_index``, decided while processing ``decided_frame_index``."""
 
     kind: str  # one of EVENT_KINDS
-    foot: str  # "left" / "right" (named after tracking, see appliance.gait.feet), "" if none
+    foot: str  # "left" / "right" (named after tracking, see appliance.analysis.gait.feet), "" if none
     frame_index: int
     t_s: float
     decided_frame_index: int
@@ -55,7 +55,7 @@ class FrameSample:
     leg_length_px: float
     confident: bool  # torso and feet keypoints sure and inside the image
     feet_in_frame: bool
-    # Per foot track: held this frame (the model put both feet on one spot; appliance.gait.feet):
+    # Per foot track: held this frame (the model put both feet on one spot; appliance.analysis.gait.feet):
     # its points are the track's last ones and the state machine skips the frame for that foot.
     held: tuple[bool, bool] = (False, False)
 

@@ -12,8 +12,8 @@ from collections.abc import Iterable, Iterator
 import cv2
 import numpy as np
 
-from appliance import overlay
-from appliance.analysis import AnalysisResult
+from appliance.analysis.analyzer import AnalysisResult
+from appliance.pose import overlay
 from appliance.pose.types import PoseFrame
 from appliance.sources.base import Frame
 

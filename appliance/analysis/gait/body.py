@@ -1,8 +1,8 @@
 """Body points derived from BlazePose's 33 landmarks (design §1), and how far to trust them.
 
 All points are in image pixels (x right, y down) as the model gives them; the gravity frame is
-applied later (``appliance.gait.ground``). Feet are returned as the model labels them: which one is
-really on the ground is decided from geometry by ``appliance.gait.feet``, never from these labels.
+applied later (``appliance.analysis.gait.ground``). Feet are returned as the model labels them: which one is
+really on the ground is decided from geometry by ``appliance.analysis.gait.feet``, never from these labels.
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ import logging
 import cv2
 import numpy as np
 
-from appliance import overlay
-from appliance.analysis import StrideResult
+from appliance.analysis.analyzer import StrideResult
+from appliance.pose import overlay
 from appliance.pose.types import SKELETON_EDGES, X, Y
 
 log = logging.getLogger(__name__)

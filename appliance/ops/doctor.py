@@ -13,8 +13,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from appliance import assets, paths
+from appliance import paths
 from appliance.errors import LeanCamError
+from appliance.ops import assets
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ def check_camera() -> Check:
 
 
 def check_gpio() -> Check:
-    from appliance.leds import make_pin_factory
+    from appliance.feedback.leds import make_pin_factory
 
     factory, real = make_pin_factory("auto")
     if real:

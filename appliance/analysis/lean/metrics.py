@@ -31,8 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from appliance.gait.events import FrameSample, Initiation, Step
-from appliance.gait.ground import GroundFrame
+from appliance.analysis.gait.events import FrameSample, Initiation, Step
+from appliance.analysis.gait.ground import GroundFrame
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from appliance.frame_queue import DropOldestQueue
+from appliance.live.frame_queue import DropOldestQueue
 from appliance.pose.types import PoseFrame
 from appliance.sources.base import Frame, FrameSource
 

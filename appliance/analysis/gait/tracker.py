@@ -26,13 +26,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from appliance.analysis.gait.body import BodyPoints, body_points
+from appliance.analysis.gait.direction import DirectionEstimator
+from appliance.analysis.gait.events import FrameSample, GaitEvent, Initiation, Step
+from appliance.analysis.gait.feet import FootTracker
+from appliance.analysis.gait.filters import OneEuroFilter
+from appliance.analysis.gait.ground import GroundEstimator
 from appliance.config import GaitConfig
-from appliance.gait.body import BodyPoints, body_points
-from appliance.gait.direction import DirectionEstimator
-from appliance.gait.events import FrameSample, GaitEvent, Initiation, Step
-from appliance.gait.feet import FootTracker
-from appliance.gait.filters import OneEuroFilter
-from appliance.gait.ground import GroundEstimator
 from appliance.pose.types import PoseFrame
 
 log = logging.getLogger(__name__)
@@ -303,7 +303,7 @@ class GaitTracker:
             # difference), i.e. the first frame off the ground, as labellers mark it.
             moved = prev_d is not None and prev_d.t_s < j.t_s and speed_ll_s(k, prev_d, j) >= plant_speed
             left.append(not low or moved)
-        # A held foot (appliance.gait.feet: no observation of its own at j or at the frame its
+        # A held foot (appliance.analysis.gait.feet: no observation of its own at j or at the frame its
         # motion is measured to) brings no news: its state machine skips the frame.
         known = [not (j.held[k] or now.held[k]) for k in (0, 1)]
         for k in (0, 1):
@@ -455,7 +455,7 @@ class GaitTracker:
         # clearance.
         for k in (0, 1):
             if j.held[k]:
-                continue  # no observation of this foot (appliance.gait.feet): its run neither grows nor breaks
+                continue  # no observation of this foot (appliance.analysis.gait.feet): its run neither grows nor breaks
             far = np.linalg.norm(j.raw_toe_px[k] - st.ref_toe_px[k]) / j.leg_length_px >= cfg.start_clear_ll
             st.far_run[k] = max(st.far_run[k], 0) + 1 if far else min(st.far_run[k], 0) - 1
             if st.far_run[k] >= 2 and st.departed[k] is None:

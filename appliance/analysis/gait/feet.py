@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from appliance.gait.body import FootPoints
+from appliance.analysis.gait.body import FootPoints
 
 log = logging.getLogger(__name__)
 

@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
+from appliance.analysis.gait.events import GaitEvent, Initiation, Step
+from appliance.analysis.gait.tracker import GaitTracker
+from appliance.analysis.lean.metrics import StartMetrics, StrideMetrics, start_metrics, stride_metrics
+from appliance.analysis.lean.verdict import judge_start, judge_stride
 from appliance.config import Config
-from appliance.gait.events import GaitEvent, Initiation, Step
-from appliance.gait.tracker import GaitTracker
-from appliance.lean.metrics import StartMetrics, StrideMetrics, start_metrics, stride_metrics
-from appliance.lean.verdict import judge_start, judge_stride
 from appliance.pose.types import PoseFrame
 
 log = logging.getLogger(__name__)

@@ -258,6 +258,11 @@ class PoseConfig:
     landmark: str = "mixed_noseg"
     # 2 inference threads: the Pi has 4 cores and decode, analysis and the web need the rest.
     num_threads: int = 2
+    # While nobody is tracked and the whole frame shows no one, the detector also searches this many
+    # tiles of the frame per frame, in turn (appliance/pose/tiles.py): a runner under ~150 px tall in
+    # 720p, or crouched in the blocks, is only found that way. Each costs one detector run, and only
+    # frames without a tracked person pay it; 2 scans a 720p frame's 10 tiles in 5 frames. 0 = off.
+    detector_tiles_per_frame: int = 2
 
     def __post_init__(self) -> None:
         from appliance.pose import variants  # the manifest is read only when a pose config is built
@@ -268,6 +273,8 @@ class PoseConfig:
                 raise ConfigError(problem)
         if not 1 <= self.num_threads <= 16:
             raise ConfigError(f"pose.num_threads must be 1 to 16, got {self.num_threads}")
+        if not 0 <= self.detector_tiles_per_frame <= 16:
+            raise ConfigError(f"pose.detector_tiles_per_frame must be 0 to 16, got {self.detector_tiles_per_frame}")
 
 
 MQTT_TOPIC_RE = re.compile(r"^[^#+/\x00][^#+\x00]*(?<!/)$")  # a topic level path: no wildcards, no edge slashes

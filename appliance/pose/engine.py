@@ -4,7 +4,10 @@ Tracking is MediaPipe's (``pose_landmark_cpu.pbtxt`` in video mode):
 
 1. If the previous frame left an ROI, skip the detector and use it.
 2. Otherwise run the detector; take the best detection (if any) and build the ROI from its hip-centre
-   and scale keypoints.
+   and scale keypoints. If the whole frame shows nobody, search overlapping tiles of it, a few per
+   frame (``tiles.py``): the detector sees the frame at 224 px, where a runner 100 px tall in a
+   720p frame is 30 px and a crouched sprinter in the blocks is not found at all; a tile of 2/3
+   of the frame's height brings them to a size it finds (MediaPipe has no such step).
 3. Run the landmark model on the ROI. If its pose-presence score is below 0.5 the frame has no pose
    and tracking is dropped, so the *next* frame runs the detector (this frame is not retried, as in
    MediaPipe).
@@ -30,6 +33,7 @@ from appliance.pose.detector import MIN_SCORE, PoseDetector
 from appliance.pose.landmarks import LandmarkModel
 from appliance.pose.roi import RotatedRect, rect_from_alignment_points
 from appliance.pose.roi_smoothing import AuxLandmarkSmoother
+from appliance.pose.tiles import TileSearch
 from appliance.pose.types import PoseFrame
 from appliance.sources.base import Frame
 
@@ -39,6 +43,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MIN_PRESENCE = 0.5  # mp.solutions.pose's min_tracking_confidence default
+# Tiles searched per frame while nobody is tracked (see tiles.py; ``[pose] detector_tiles_per_frame``).
+DEFAULT_TILES_PER_FRAME = 2
 
 
 @dataclass(frozen=True)
@@ -75,8 +81,9 @@ class PoseEngine:
 
     def __init__(self, detector_path: Path, landmark_path: Path, num_threads: int = 2,
                  min_detection_score: float = MIN_SCORE, min_presence: float = MIN_PRESENCE,
-                 refine_with_heatmap: bool = True) -> None:
+                 refine_with_heatmap: bool = True, tiles_per_frame: int = DEFAULT_TILES_PER_FRAME) -> None:
         self.detector = PoseDetector(detector_path, num_threads, min_detection_score)
+        self.tiles = TileSearch(self.detector, tiles_per_frame)
         self.landmarks = LandmarkModel(landmark_path, num_threads, refine_with_heatmap)
         self.min_presence = min_presence
         self._smoother = AuxLandmarkSmoother()
@@ -107,7 +114,7 @@ class PoseEngine:
         landmark = variants.resolve("landmark", cfg.landmark)
         threads = cfg.num_threads if num_threads is None else num_threads
         log.info("pose models: detector %s, landmark %s, %d threads", cfg.detector, cfg.landmark, threads)
-        engine = cls(detector, landmark, threads)
+        engine = cls(detector, landmark, threads, tiles_per_frame=cfg.detector_tiles_per_frame)
         engine.variant_names = (cfg.detector, cfg.landmark)
         return engine
 
@@ -126,6 +133,7 @@ class PoseEngine:
         return self._roi
 
     def reset(self) -> None:
+        self.tiles.reset()
         self._roi = None
         self._size_px = None
         self._smoother.reset()
@@ -149,9 +157,12 @@ class PoseEngine:
         if roi is None:
             self._detector_runs += 1
             detections = self.detector.detect(rgb)
-            if not detections:
-                return PoseFrame(frame.index, frame.t_s, width, height, None, 0.0)
-            kps = detections[0].keypoints.astype(np.float64) * [width, height]
+            if detections:
+                kps = detections[0].keypoints.astype(np.float64) * [width, height]
+            else:
+                kps = self.tiles.search(rgb)
+                if kps is None:
+                    return PoseFrame(frame.index, frame.t_s, width, height, None, 0.0)
             roi = rect_from_alignment_points(tuple(kps[0]), tuple(kps[1]))
             if roi.width_px <= 0:
                 return PoseFrame(frame.index, frame.t_s, width, height, None, 0.0)
@@ -165,5 +176,6 @@ class PoseEngine:
 
         (cx, cy), (sx, sy) = self._smoother.apply(frame.t_s, result.aux_px).tolist()  # Python floats
         self._roi = rect_from_alignment_points((cx, cy), (sx, sy))
+        self.tiles.seen(cx, cy)
         self._with_pose += 1
         return PoseFrame(frame.index, frame.t_s, width, height, result.landmarks_px, result.score)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import av
@@ -22,8 +23,8 @@ def test_grid_covers_the_frame_with_half_tile_overlap() -> None:
     assert xs[0] == 0 and xs[-1] + side == 1280 and ys[0] == 0 and ys[-1] + side == 720
     # Neighbouring tiles overlap by at least half a tile: a person up to half a tile in size lies
     # wholly inside one of them wherever they stand.
-    assert all(b - a <= side / 2 for a, b in zip(xs, xs[1:], strict=False))
-    assert all(b - a <= side / 2 for a, b in zip(ys, ys[1:], strict=False))
+    assert all(b - a <= side / 2 for a, b in itertools.pairwise(xs))
+    assert all(b - a <= side / 2 for a, b in itertools.pairwise(ys))
 
 
 def test_small_frames_have_no_tiles() -> None:

@@ -79,6 +79,15 @@ class GaitConfig:
     # and the track predicted farther from it is held for the frame if the two tracks were apart
     # (a swing foot drawn onto the stance foot; appliance.analysis.gait.feet). 0 = off.
     feet_collapse_ll: float = 0.1
+    # A contact or toe-off is a step only while the body moves over the ground at least this fast
+    # (pelvis motion over body_speed_window_s minus the ground's own image motion: zero for a fixed
+    # camera, the belt on a treadmill). The slowest walk is ~0.5 m/s, ~0.6 leg lengths/s; a sprinter
+    # kneeling into the blocks and fidgeting moves the pelvis 0-0.3 leg lengths/s (right-to-left
+    # sprint a13), every running step on the labelled clips 2.5 and more. Nothing is a step while
+    # the runner is set or standing; a start's own first move is judged by the initiation.
+    min_step_speed_ll_s: float = 0.6
+    # Body speed over the ground is measured over this window (pelvis motion minus the ground's).
+    body_speed_window_s: float = 0.3
     # Missing pose longer than this resets the tracking (runner left the frame).
     max_gap_s: float = 0.3
     # Keypoints with visibility×presence below this are "unsure" (BlazePose's own 0.5 cut).

@@ -4,7 +4,7 @@ The pelvis moves across a fixed camera, but not on a treadmill or in a panned sh
 set-up shares is the swing: a foot in the air travels forward relative to the pelvis (from behind
 it to ahead of it). So the vote is the swing foot's displacement relative to the pelvis, along the
 ground line, summed over frames when that foot is clearly off the ground. A start seeds the vote
-with the pelvis's first move, before any swing has been seen.
+with the pelvis's first move, which outweighs any vote from the set-up before it.
 
 A second, independent vote is the foot itself: a foot flat on the ground points where the runner
 is going (toe ahead of heel). It needs no motion and no ground speed, so it holds on a treadmill or
@@ -57,8 +57,13 @@ class DirectionEstimator:
         return self.fixed is not None or abs(self.votes_ll) > 0.5
 
     def seed(self, direction: int) -> None:
-        if not self.known:
-            self.votes_ll = 0.6 * direction
+        """A start's first move of the pelvis: the direction of travel from here on.
+
+        It replaces whatever the votes said before: the set-up before a block start (walking in,
+        kneeling, fidgeting for seconds) swings feet and shifts weight in no particular direction,
+        and on the right-to-left sprints those votes had summed to the wrong sign by the start.
+        """
+        self.votes_ll = 0.6 * direction
 
     def update(self, s: FrameSample, prev: FrameSample | None, heights_ll: list[float]) -> None:
         if self.fixed is not None or prev is None or s.t_s <= prev.t_s:

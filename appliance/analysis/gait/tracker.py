@@ -139,6 +139,7 @@ class GaitTracker:
         self.events: list[GaitEvent] = []
         self.steps: list[Step] = []
         self.initiations: list[Initiation] = []
+        self.ground_velocity_px_s = 0.0
         self.frames_seen = 0
         self.frames_with_pose = 0
         self.frames_confident = 0
@@ -181,6 +182,29 @@ class GaitTracker:
     def other_foot_landed_near(self, track: int, t_s: float, window_s: float) -> bool:
         """Did the other foot track land within ``window_s`` of ``t_s`` (one of its recent contacts)?"""
         return any(abs(t - t_s) <= window_s for t in self._fs[1 - track].recent_contacts_t_s)
+
+    def body_speed_ll_s(self, index: int) -> float | None:
+        """How fast the body moves over the ground around frame ``index`` (leg lengths/s, unsigned).
+
+        The pelvis's image motion along the ground over the last ``body_speed_window_s`` minus the
+        ground's own image motion (zero for a fixed camera, the belt on a treadmill, the pan). None
+        until that much has been seen.
+        """
+        s = self._sample_at(index)
+        if s is None:
+            return None
+        first = s.t_s - self.cfg.body_speed_window_s
+        window = [x for x in self.buffer if first - 1e-9 <= x.t_s <= s.t_s]
+        if len(window) < 2 or window[-1].t_s - window[0].t_s < 0.5 * self.cfg.body_speed_window_s:
+            return None
+        a, b = window[0], window[-1]
+        v = float(b.ground.along_px(b.raw_pelvis_px) - a.ground.along_px(a.raw_pelvis_px)) / (b.t_s - a.t_s)
+        return abs(v - self.ground_velocity_px_s) / s.leg_length_px
+
+    def _stepping(self, index: int) -> bool:
+        """Is the body moving over the ground fast enough at ``index`` for a foot event to be a step?"""
+        speed = self.body_speed_ll_s(index)
+        return speed is None or speed >= self.cfg.min_step_speed_ll_s
 
     def height_ll(self, s: FrameSample, track: int, raw: bool = True) -> float:
         p = s.raw_bottom_px(track) if raw else s.bottom_px(track)
@@ -366,6 +390,13 @@ class GaitTracker:
                 toes[k] = s.raw_toe_px[k].copy()
                 start.ref_toe_px = (toes[0], toes[1])
                 return
+        if not self._stepping(index):
+            # The body is not going anywhere: a foot put down while kneeling into the blocks,
+            # shuffling, or standing. Not a step, and its stance is no stride.
+            st.grounded = True
+            st.stance_contact = None
+            log.debug("track %d: contact at frame %d not counted (body still)", k, index)
+            return
         ev = self._event("contact", k, index, now)
         # Running has a flight phase: the other foot left the ground before this one landed. If it
         # had not, whether this was double support (walking) is decided when this stance ends,
@@ -383,6 +414,10 @@ class GaitTracker:
         st.last_toe_off_t_s = (self._sample_at(index) or now).t_s
         if self._start.armed:
             return  # leaving the start position is judged by _update_start
+        if not self._stepping(index):
+            st.stance_contact = None
+            log.debug("track %d: toe-off at frame %d not counted (body still)", k, index)
+            return
         ev = self._event("toe_off", k, index, now)
         contact, st.stance_contact = st.stance_contact, None
         if contact is None:

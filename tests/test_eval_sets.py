@@ -234,7 +234,7 @@ def test_eval_set_reports_clips_without_labels_and_missing_keypoints(kp_dir: Pat
                        "--keypoints-dir", str(kp))
     assert code == 2  # a clip could not be scored
     lines = {line.split()[0]: line for line in out.splitlines() if line.split()}
-    assert "no labels" in lines["a3"]
+    assert "no labels" in lines["a3"] and "fired 1" in lines["a3"]  # b2's keypoints: one start
     assert "no keypoints for this clip" in lines["b5"]
     assert "hit" in lines["b4"]
     assert "pooled over 2 clips (1 with labels)" in out

@@ -35,6 +35,7 @@ from appliance.analysis.evaluation import EventScore, Label, score
 log = logging.getLogger(__name__)
 
 JUDGED = ("go", "no_go")
+UNLABELLED = "unlabelled"  # initiation outcome of a clip without labels (not pooled)
 SCORED_EVENTS = ("contact", "toe_off", "midstance")
 
 
@@ -58,7 +59,7 @@ class ClipSpec:
 class InitiationScore:
     """The clip's first detected initiation against its labelled start (if any)."""
 
-    outcome: str  # hit / early / late / miss / false_start / none (no start labelled, none fired)
+    outcome: str  # hit / early / late / miss / false_start / none (no start labelled, none fired) / unlabelled
     labelled_frame: int | None
     detected_frame: int | None
     error_frames: float | None  # detected − labelled, in frames of the analysed rate (+ = late)
@@ -198,9 +199,12 @@ def evaluate_clip(spec: ClipSpec, result: AnalysisResult, labels: Sequence[Label
     if truth is None and spec.cadence_from_labels and labels and frame_ms:
         truth = cadence_from_contacts(labels, frame_ms)
     run = score_run(result, truth)
-    if labels is None or frame_ms is None or tol is None:
-        return ClipReport(spec, "no labels", analysed_fps, frame_ms, tol, run=run)
     detections = [(e.kind, e.frame_index) for e in result.events]
+    if labels is None or frame_ms is None or tol is None:
+        # Not scored, but shown: whether a start fired is worth seeing on a clip not labelled yet.
+        fired = sorted(f for k, f in detections if k == "initiation")
+        init = InitiationScore(UNLABELLED, None, fired[0] if fired else None, None, len(fired))
+        return ClipReport(spec, "no labels", analysed_fps, frame_ms, tol, initiation=init, run=run)
     events = tuple(s for s in score(detections, labels, frame_ms, tol, undecidable, bool(spec.one_foot))
                    if s.event in SCORED_EVENTS)
     init = score_initiation([f for k, f in detections if k == "initiation"], labels, init_tolerance_frames,
@@ -292,7 +296,8 @@ def pool(reports: Sequence[ClipReport]) -> Pooled:
             float(np.median(np.abs(ms))) if ms else None,
             float(np.percentile(ab, 95)) if ab.size else None,
             float(np.mean(frames)) if frames else None))
-    outcomes = Counter(r.initiation.outcome for r in reports if r.initiation is not None)
+    outcomes = Counter(r.initiation.outcome for r in reports
+                       if r.initiation is not None and r.initiation.outcome != UNLABELLED)
     init_err = tuple(abs(r.initiation.error_frames) for r in reports
                      if r.initiation is not None and r.initiation.error_frames is not None)
     runs = [r.run for r in reports if r.run is not None]
@@ -359,7 +364,10 @@ def format_clips(reports: Sequence[ClipReport]) -> str:
         init = "-"
         if r.initiation is not None:
             i = r.initiation
-            init = i.outcome + ("" if i.error_frames is None else f" {i.error_frames:+.1f}")
+            if i.outcome == UNLABELLED:
+                init = f"fired {i.fired}"
+            else:
+                init = i.outcome + ("" if i.error_frames is None else f" {i.error_frames:+.1f}")
         cad = "-"
         if r.run is not None and r.run.cadence_spm is not None:
             cad = f"{r.run.cadence_spm:.1f}"

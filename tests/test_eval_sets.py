@@ -249,3 +249,14 @@ def test_eval_argument_errors_are_one_line(capsys, tmp_path: Path) -> None:
     assert code == 2 and "no such file or folder" in err
     code, _, err = run(capsys, "eval", str(tmp_path), "--keypoints", str(tmp_path / "k.jsonl"))
     assert code == 2 and "--keypoints is for one clip" in err
+
+
+def test_every_clip_of_the_split_exists_in_shared_data(shared_data: Path) -> None:
+    sets = paths.test_data_dir() / "labels" / "sets.json"
+    for name in ("tuning", "validation"):
+        for spec in load_set(sets, name, shared_data):
+            assert Path(spec.path).is_file(), f"{name}: {spec.path}"
+            # Labels exist (beside, or by sha256) for the sprint b clips and the two hand-labelled clips.
+            source = find_labels(Path(spec.path), paths.test_data_dir() / "labels")
+            if spec.name.startswith("b") or spec.name.startswith(("treadmill_slowmo", "track_run_pan")):
+                assert source is not None, spec.name

@@ -45,15 +45,16 @@ point also places it worse). Far-side points have visibility 0.75 (the engine's 
 Truth (``start_truth``), from the mocap only: a standing start has both feet (ankles and balls)
 moving slower than ``STILL_SPEED_M_S`` (0.15 m/s: the mocap's own marker jitter reaches 0.12) for
 the first 0.25 s (the pelvis may move: 104_06 leans forward slowly from its stance); after it, a
-foot's **toe-off** is the first frame its toe tip moves faster than ``TOE_OFF_SPEED_M_S`` (1 m/s) for 3 frames in a row
-(25 ms): a planted toe rolls and slides by millimetres (< 0.4 m/s in these trials), a leaving toe
-passes 1 m/s within a frame or two and reaches metres per second. This gives the README's times
-within 1 frame at 120 fps for 143_03 (right 1.14 s, left 1.38 s). The
-**push foot** is the foot that leaves last (the other one steps first); the initiation truth is its
-toe-off. **Lean at initiation** uses the analysis's own definition (appliance/analysis/lean/metrics.py):
-the angle from vertical of the line push-foot contact point (its lower end, heel or toe tip: the
-toe at push-off) → head (mid-ears, as projected), + = forward, at the push foot's last frame on the
-ground. A trial that starts already running (no still stance) has no start truth.
+foot's **toe-off** is the first frame its toe tip moves faster than ``TOE_OFF_SPEED_M_S`` (1 m/s)
+for 3 frames in a row (25 ms): a planted toe rolls and slides by millimetres (< 0.4 m/s in these
+trials), a leaving toe passes 1 m/s within a frame or two and reaches metres per second. This gives
+the README's times within 1 frame at 120 fps for 143_03 (right 1.14 s, left 1.38 s). The **push
+foot** is the foot that leaves last (the other one steps first); the initiation truth is its toe-
+off. **Lean at initiation** uses the analysis's own definition
+(appliance/analysis/lean/metrics.py): the angle from vertical of the line push-foot contact point
+(its lower end, heel or toe tip: the toe at push-off) → head (mid-ears, as projected), + = forward,
+at the push foot's last frame on the ground. A trial that starts already running (no still stance)
+has no start truth.
 """
 
 from __future__ import annotations

@@ -17,6 +17,16 @@ detected for them anyway.
 Labels may cover only part of a clip (the sprint-start authors label the first steps, and one foot
 only); ``extra`` counts every unpaired detection inside the labelled span (first label − tolerance
 to last label + tolerance), so detections after the labeller stopped do not count against us.
+
+**One-foot labels** (``one_foot=True``: the sprint authors follow the push foot only: clearance, its
+landing, its take-off, …). The other foot's steps are real and fall between them, so an unpaired
+detection is *extra* only where no other foot's event can be: strictly inside a labelled stance of
+the followed foot (between its labelled contact and the toe-off that ends it: the other foot is in
+the air then, running has no double support), or beyond the first unpaired detection of its type
+in one swing of the followed foot (from a labelled toe-off to the next labelled contact the other
+foot lands and leaves once: one contact, one toe-off, one midstance). The first such detection per
+swing is counted as ``other_foot``, not extra. So a stance split in two, or a fragment in the air,
+still counts against the detector; the other foot's one real step does not.
 """
 
 from __future__ import annotations
@@ -59,6 +69,15 @@ class EventScore:
     median_error_ms: float | None
     p95_error_ms: float | None
     mean_signed_error_frames: float | None  # + = detected late
+    # One-foot labels: unpaired detections taken as the other foot's step (not extra; module doc).
+    other_foot: int = 0
+    # Per matched pair, detected − label in the clip's frames: pooled medians over many clips.
+    signed_errors_frames: tuple[float, ...] = ()
+
+    @property
+    def decidable(self) -> int:
+        """Labels the causal analysis could have decided (labels − n/a)."""
+        return self.labels - self.undecidable
 
 
 def read_labels(path: Path | str, first_row_initiation: bool = False) -> list[Label]:
@@ -133,11 +152,42 @@ def undecidable_labels(labels: Sequence[Label], pose_frames: Collection[int], la
     return out
 
 
+def one_foot_extras(unpaired: Sequence[int], labels: Sequence[Label]) -> tuple[int, int]:
+    """(extra, other_foot) among ``unpaired`` detection frames of one type, for one-foot labels.
+
+    Stances of the followed foot are its labelled contact → the next labelled toe-off; an unpaired
+    detection strictly inside one is extra; elsewhere, the first per swing (the stretch between two
+    stances) is the other foot's, the rest are extra (module doc).
+    """
+    events = sorted((lb.frame, lb.event) for lb in labels if lb.event in ("contact", "toe_off"))
+    stances: list[tuple[int, int]] = []
+    for i, (frame, kind) in enumerate(events):
+        if kind != "contact":
+            continue
+        nxt = next((f for f, k in events[i + 1:] if k == "toe_off"), None)
+        if nxt is not None:
+            stances.append((frame, nxt))
+    extra = other = 0
+    seen_swings: set[int] = set()
+    for f in sorted(unpaired):
+        if any(c < f < t for c, t in stances):
+            extra += 1
+            continue
+        swing = sum(1 for _, t in stances if t <= f)  # stances ended before it: which swing it is in
+        if swing in seen_swings:
+            extra += 1
+        else:
+            seen_swings.add(swing)
+            other += 1
+    return extra, other
+
+
 def score(detections: Sequence[tuple[str, int]], labels: Sequence[Label], frame_ms: float,
-          tolerance_frames: int, undecidable: Collection[Label] = ()) -> list[EventScore]:
+          tolerance_frames: int, undecidable: Collection[Label] = (), one_foot: bool = False) -> list[EventScore]:
     """Score ``(event, frame)`` detections against labels for each event type that has labels.
 
     ``undecidable``: labels (from ``undecidable_labels``) that count as ``n/a`` when unmatched.
+    ``one_foot``: the labels follow one foot only; the other foot's steps are not extra (module doc).
     """
     out: list[EventScore] = []
     for kind in EVENT_KINDS:
@@ -153,12 +203,16 @@ def score(detections: Sequence[tuple[str, int]], labels: Sequence[Label], frame_
         has = len(err) > 0
         paired = {j for _, j in pairs}
         na = sum(1 for j, lb in enumerate(kind_labels) if j not in paired and lb in undecidable)
+        extra, other = len(det) - len(pairs), 0
+        if one_foot and kind != "initiation":
+            used = {i for i, _ in pairs}
+            extra, other = one_foot_extras([f for i, f in enumerate(det) if i not in used], labels)
         out.append(EventScore(
-            kind, len(lab), len(det), len(pairs), len(lab) - len(pairs) - na, len(det) - len(pairs), na,
+            kind, len(lab), len(det), len(pairs), len(lab) - len(pairs) - na, extra, na,
             float(np.median(err)) if has else None, float(np.percentile(err, 95)) if has else None,
             float(np.median(err) * frame_ms) if has else None,
             float(np.percentile(err, 95) * frame_ms) if has else None,
-            float(np.mean(signed)) if has else None))
+            float(np.mean(signed)) if has else None, other, tuple(float(x) for x in signed)))
     return out
 
 

@@ -459,8 +459,10 @@ class GaitTracker:
         if np.mean([self._planted.get(s.index, (False, False)) == (True, True) for s in window]) < 0.8:
             return False
         ll = j.leg_length_px
-        for pts in ([s.pelvis_px for s in window], [s.bottom_px(0) for s in window],
-                    [s.bottom_px(1) for s in window]):
+        # Each foot by its midpoint: the lower of heel and toe flips between the two on a flat foot
+        # (they are level within a pixel), a jump of a foot length with no motion at all.
+        for pts in ([s.pelvis_px for s in window], [(s.heel_px[0] + s.toe_px[0]) / 2 for s in window],
+                    [(s.heel_px[1] + s.toe_px[1]) / 2 for s in window]):
             if np.max(np.ptp(np.asarray(pts), axis=0)) / ll > cfg.still_range_ll:
                 return False
         return True

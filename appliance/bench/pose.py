@@ -46,7 +46,7 @@ import numpy as np
 from appliance import paths
 from appliance.analysis.analyzer import StreamingAnalyzer
 from appliance.config import Config, PoseConfig, load_config
-from appliance.errors import BadInputError, OutputError, output_error
+from appliance.errors import BadInputError, OutputError, check_input_file, output_error
 from appliance.ops import assets
 from appliance.pose import variants
 from appliance.pose.detector import PoseDetector
@@ -461,8 +461,7 @@ def run(args: argparse.Namespace) -> int:
         raise BadInputError("--rounds must be positive")
     clips = args.clips or [assets.require("demo_clip", verify=False)]
     for clip in clips:
-        if not clip.is_file():
-            raise BadInputError(f"{clip}: no such file")
+        check_input_file(clip)
     cfg = load_config(args.config)
     threads = args.threads or cfg.pose.num_threads
     mp_python = default_mediapipe_python() if args.mediapipe_python is None else args.mediapipe_python

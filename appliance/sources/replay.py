@@ -70,6 +70,9 @@ class ReplaySource:
             finally:
                 src.close()
                 self._current = None
+            if self.passes == 0 and src.ended_early:
+                # Once, not every loop: the replay goes on with the frames that are there.
+                log.warning("%s; replaying those frames", src.ended_early_message())
             self.passes += 1
             if not self.loop:
                 return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from collections import Counter
 from pathlib import Path
 
 from appliance.config import load_appliance_config
@@ -45,7 +46,10 @@ def run(args: argparse.Namespace) -> int:
         stats = appliance.run()
     finally:
         appliance.close()
-    log.info("stopped: %d frames processed in %.1f s (%.1f fps), %d dropped; LED changes: %s",
+    changes = [c.light.value for c in appliance.lights.changes]
+    # Counts over the whole run (a looped demo changes lights hundreds of times), then the latest ones.
+    counts = ", ".join(f"{light} {n}" for light, n in Counter(changes).most_common())
+    log.info("stopped: %d frames processed in %.1f s (%.1f fps), %d dropped; LED changes: %d (%s); last: %s",
              stats.frames_processed, stats.elapsed_s, stats.processed_fps, stats.frames_dropped,
-             " ".join(c.light.value for c in appliance.lights.changes[-12:]))
+             len(changes), counts or "none", " ".join(changes[-12:]) or "none")
     return 0

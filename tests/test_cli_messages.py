@@ -111,3 +111,12 @@ def test_unknown_demo_names_the_choices(capsys: pytest.CaptureFixture[str]) -> N
     code, _, err = run(capsys, "run", "--source", "demo:jump", "--no-web", "--max-frames", "1")
     assert code == 2
     assert leancam_lines(err) == ["leancam: error: unknown demo 'jump': use demo (the running demo) or demo:walk"]
+
+
+def test_web_state_dir_that_is_a_file_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    not_a_dir = tmp_path / "state"
+    not_a_dir.write_text("")
+    code, _, err = run(capsys, "web", "--state-dir", str(not_a_dir), "--port", "0")
+    assert code == 2  # a wrong argument, not an output error (it was "…/web_secret_key: Not a directory", 4)
+    (line,) = leancam_lines(err)
+    assert f"{not_a_dir}: is a file, not a directory" in line

@@ -45,7 +45,8 @@ def open_source(spec: str, realtime: bool = True, loop: bool | None = None,
     if kind == "demo":
         if arg not in DEMO_ASSETS:
             raise BadInputError(f"unknown demo {arg!r}: use demo (the running demo) or demo:walk")
-        return ReplaySource(assets.require(DEMO_ASSETS[arg]), realtime=realtime, loop=True if loop is None else loop)
+        return ReplaySource(assets.require(DEMO_ASSETS[arg]), realtime=realtime,
+                            loop=True if loop is None else loop, demo=True)
     if kind == "file":
         if not arg:
             raise BadInputError("file source needs a path: --source file:PATH")

@@ -69,7 +69,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        description="Decode each clip once, run our engine (decode → pose → analysis) and "
                                    "MediaPipe's mp.solutions.pose on the same frames, time invoke() of every "
                                    "model variant, and print the ratios (all from one run).")
-    p.add_argument("clips", nargs="*", type=Path, help="clips (default: the demo clip)")
+    p.add_argument("clips", nargs="*", type=Path, help="clips (default: the walking demo clip, models/demo/demo.mp4)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     p.add_argument("--frames", type=int, metavar="N", help="at most N frames per clip (default: all)")
     p.add_argument("--rounds", type=int, default=50, help="raw-invoke rounds per variant (default 50)")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# LeanCam setup: installs what the appliance needs, fetches the pinned models and demo clip, and
-# optionally runs the appliance or the tests. Idempotent: a second run changes nothing and says so.
+# LeanCam setup: installs what the appliance needs, fetches the pinned models and the walking demo clip,
+# checks the bundled running demo (sha256), and optionally runs the appliance or the tests.
+# Idempotent: a second run changes nothing and says so.
 #
 #   ./setup.sh            install (or check) the appliance
 #   ./setup.sh run        install if needed, then run the appliance on its default source
@@ -102,7 +103,7 @@ if [ "$HASH" != "$HAVE_HASH" ] || { [ $DEV = 1 ] && [ "$HAVE_DEV" != 1 ]; }; the
 fi
 
 # --- models and demo clip -------------------------------------------------------------------
-FETCH_OUT=$("$VENV/bin/leancam" fetch) || fail "fetching models failed (see the message above)"
+FETCH_OUT=$("$VENV/bin/leancam" fetch) || fail "fetching or checking models and demo clips failed (see the message above)"
 if grep -q '^fetched' <<<"$FETCH_OUT"; then
   echo "$FETCH_OUT" | sed 's/^/[setup] /'
   CHANGED=1
@@ -142,7 +143,7 @@ case "$ACTION" in
   service)
     install_service ;;
   run)
-    say "starting the appliance: web display on http://localhost:8080 (Ctrl-C stops it)"
+    say "starting the appliance: web display on http://localhost:${LEANCAM_WEB_PORT:-8080} (Ctrl-C stops it)"
     exec "$VENV/bin/leancam" run ;;
   test)
     exec "$VENV/bin/python" -m pytest ;;

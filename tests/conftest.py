@@ -1,4 +1,4 @@
-"""Shared fixtures: the bundled demo clip and the real running clips in ../shared/data."""
+"""Shared fixtures: the two demo clips and the real running clips in ../shared/data."""
 
 from __future__ import annotations
 
@@ -15,8 +15,18 @@ from appliance.pose.types import PoseFrame
 
 @pytest.fixture(scope="session")
 def demo_clip() -> Path:
-    """The bundled demo clip (fetched by ./setup.sh; redistributable, BSD-3-Clause)."""
+    """The Sports2D walking clip, ``--source demo:walk`` (fetched by ./setup.sh; BSD-3-Clause).
+
+    The name predates the running demo: the golden references (tests/data/golden/demo_mediapipe.json)
+    and the pose, source and web tests are bound to this clip, so they keep testing what they did.
+    """
     return assets.require("demo_clip", verify=False)
+
+
+@pytest.fixture(scope="session")
+def running_demo() -> Path:
+    """The running demo, the default ``--source demo`` (bundled in models/demo/running/; MIT)."""
+    return assets.require("demo_run_clip", verify=False)
 
 
 @pytest.fixture(scope="session")

@@ -114,7 +114,7 @@ def test_bad_inputs_are_one_line_errors(sprint, capsys, tmp_path: Path) -> None:
     code, _, err = run(capsys, "eval", str(video), str(tmp_path / "no.csv"), "--keypoints", str(kp))
     assert code == 2 and "no such labels file" in err
     code, _, err = run(capsys, "analyze", str(tmp_path / "missing.mp4"))
-    assert code == 2 and "no such file" in err
+    assert code == 2 and "no such video file" in err
     bad_cfg = tmp_path / "c.toml"
     bad_cfg.write_text("[lean]\nslouchy = 1\n")
     code, _, err = run(capsys, "analyze", str(video), "--keypoints", str(kp), "--config", str(bad_cfg))

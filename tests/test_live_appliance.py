@@ -13,6 +13,8 @@ from gpiozero.pins.mock import MockFactory
 
 from appliance.feedback.leds import Light
 from appliance.live.app import LiveAppliance, RunOptions
+from appliance.live.state import Verdict
+from appliance.web.reasons import REASONS
 
 
 def run_clip(path: Path, **kw: object) -> LiveAppliance:
@@ -40,11 +42,55 @@ def test_sprint_start_drives_leds(shared_data: Path) -> None:
         assert sample.decided_frame_index >= sample.event_frame_index
 
 
-def test_demo_clip_walking_never_shows_go_or_no_go(demo_clip: Path) -> None:
-    app = run_clip(demo_clip)
+def run_source(spec: str | None, **kw: object) -> tuple[LiveAppliance, MockFactory, list[Verdict]]:
+    """Replay ``spec`` (None: the config's default, ``auto``) as ``leancam run --no-realtime --no-loop
+    --no-web`` would, with mock pins; returns the appliance, its pins and every verdict the board got."""
+    factory = MockFactory()
+    app = LiveAppliance(RunOptions(source=spec, realtime=False, loop=False, web=False, **kw), pin_factory=factory)
+    shown: list[Verdict] = []
+    publish = app.slot.publish
+
+    def recording_publish(**fields: object) -> object:
+        verdict = fields.get("verdict")
+        if verdict is not None and (not shown or shown[-1] is not verdict):
+            shown.append(verdict)
+        return publish(**fields)
+
+    app.slot.publish = recording_publish  # type: ignore[method-assign]
+    try:
+        stats = app.run()
+    finally:
+        app.close()
+    assert stats.frames_dropped == 0  # offline replay is lossless
+    return app, factory, shown
+
+
+@pytest.mark.slow
+def test_running_demo_by_default_lights_go_or_no_go_with_reasons() -> None:
+    """A fresh machine's `leancam run` (no camera: the bundled running demo) judges real strides."""
+    app, factory, shown = run_source(None)  # the default source: auto → no Pi camera here → the running demo
+    assert app.source is not None and app.source.info.name == "file:male_side.mp4"
+    lights = [c.light for c in app.lights.changes]
+    assert Light.GO in lights or Light.NO_GO in lights, f"LED changes: {[light.value for light in lights]}"
+    # The pins themselves, not only the change log: green or red was driven high at least once.
+    pins = app.lights.pins
+    driven = {name for name, number in (("green", pins.green), ("red", pins.red))
+              if any(state.state for state in factory.pin(number).states)}
+    assert driven, "neither the green nor the red pin was ever on"
+    judged = [v for v in shown if v.light in ("go", "no_go") and v.kind == "stride"]
+    assert judged, "the board never showed a judged stride"
+    # Every no-go says why, in words the board knows (not the raw-code fallback).
+    for v in judged:
+        if v.light == "no_go":
+            assert v.reasons and all(code in REASONS for code in v.reasons), v.reasons
+
+
+def test_walking_demo_never_shows_go_or_no_go() -> None:
+    """`--source demo:walk`, the Sports2D walker: walking is reported, never judged as running."""
+    app, _, shown = run_source("demo:walk")
     lights = {c.light for c in app.lights.changes}
-    # Walking is reported as walking: it is never judged as a running stride.
     assert Light.GO not in lights and Light.NO_GO not in lights
+    assert not [v for v in shown if v.light in ("go", "no_go")]
     assert app.slot.latest() is not None and app.slot.latest().source == "file:demo.mp4"
 
 

@@ -47,7 +47,7 @@ def test_truncated_video_keeps_decodable_frames(tmp_path: Path, demo_clip: Path)
 
 
 def test_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(BadInputError, match="no such file"):
+    with pytest.raises(BadInputError, match="no such video file"):
         VideoFileSource(tmp_path / "nope.mp4")
 
 
@@ -82,9 +82,19 @@ def test_factory_rejects_unknown_spec() -> None:
         open_source("carrier-pigeon")
 
 
-def test_factory_auto_falls_back_to_demo(demo_clip: Path) -> None:
+def test_factory_auto_falls_back_to_the_running_demo(running_demo: Path) -> None:
     with open_source("auto", realtime=False) as src:
-        assert src.info.name == "file:demo.mp4"
+        assert src.info.name == "file:male_side.mp4"
+        assert src.loop  # the appliance keeps running on it
+    with open_source("demo", realtime=False) as src:
+        assert src.info.name == "file:male_side.mp4"
+
+
+def test_factory_demo_walk_is_the_sports2d_clip(demo_clip: Path) -> None:
+    with open_source("demo:walk", realtime=False) as src:
+        assert src.info.name == "file:demo.mp4" and src.loop
+    with pytest.raises(BadInputError, match="unknown demo 'jump'"):
+        open_source("demo:jump")
 
 
 def test_lores_yuv420_to_rgb() -> None:

@@ -214,7 +214,7 @@ def test_unit_and_camera_saved_in_config_file(client: FlaskClient, tmp_path: Pat
     ("leds", {"leds.buzzer_pin": "-2"}, "leds.buzzer_pin: a BCM GPIO number from 0 to 27 or -1 for none, got -2"),
     ("leds", {"leds.green_pin": "eleven"}, "leds.green_pin: a whole number, got 'eleven'"),
     ("camera", {"camera.source": "rtsp://x"},
-     "camera.source: auto, picamera, webcam, webcam:N, demo or file:PATH, got 'rtsp://x'"),
+     "camera.source: auto, picamera, webcam, webcam:N, demo, demo:walk or file:PATH, got 'rtsp://x'"),
     ("camera", {"camera.lores_width_px": "1920"}, "camera.lores_width_px: an even number from 64 to 1280"),
     ("retention", {"retention.quota_mb": "-5"}, "retention.quota_mb must be positive, got -5.0"),
     ("unit", {"unit.colour": "red"}, "unknown setting 'unit.colour'"),

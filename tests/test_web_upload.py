@@ -153,6 +153,17 @@ def test_empty_upload_refused(client: FlaskClient, app: Flask) -> None:
     assert _leftovers(app) == []
 
 
+def test_truncated_upload_says_it_ended_early(client: FlaskClient, app: Flask, running_demo: Path) -> None:
+    """A phone upload cut off mid-transfer, with its MP4 index at the end: the page says why, naming
+    the file once (the message used to repeat it: "cut.mp4 is not a video…: cut.mp4: not a…")."""
+    resp = _post(client, running_demo.read_bytes()[:1_000_000], "cut.mp4")
+    assert resp.status_code == 400
+    error = resp.get_json()["error"]
+    assert error.startswith("cut.mp4 is not a video this unit can read: the file ended early: 1000000 of the ")
+    assert error.count("cut.mp4") == 1 and ".part" not in error
+    assert _leftovers(app) == []
+
+
 def test_upload_needs_csrf_token(client: FlaskClient, short_clip: Path) -> None:
     resp = client.post("/upload/", data=short_clip.read_bytes(), headers={"Content-Type": "application/octet-stream"})
     assert resp.status_code == 400

@@ -41,7 +41,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from appliance.analysis.gait.events import EVENT_KINDS
-from appliance.errors import BadInputError
+from appliance.errors import BadInputError, check_input_file
 
 log = logging.getLogger(__name__)
 
@@ -84,15 +84,16 @@ def read_labels(path: Path | str, first_row_initiation: bool = False) -> list[La
     """Read a ``frame,event,foot`` CSV. ``first_row_initiation`` also counts the first row as the
     initiation (the sprint-start authors' convention: their first row is the block clearance)."""
     path = Path(path)
+    check_input_file(path, "labels file")
     try:
         with path.open(newline="") as fh:
             reader = csv.DictReader(fh)
             rows = list(reader)
             columns = [c.strip() for c in reader.fieldnames or []]
-    except FileNotFoundError as err:
-        raise BadInputError(f"{path}: no such labels file") from err
     except (UnicodeDecodeError, csv.Error) as err:
         raise BadInputError(f"{path}: not a CSV labels file ({err})") from err
+    except OSError as err:
+        raise BadInputError(f"{path}: cannot read the labels file ({err.strerror or err})") from err
     # Checked before the (long) analysis runs: a wrong file must not cost a whole pass and then
     # print an empty table.
     if "frame" not in columns or "event" not in columns:

@@ -31,14 +31,14 @@ log = logging.getLogger(__name__)
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("latency", help="capture → decision → LED latency on clips replayed in real time")
     p.add_argument("clips", nargs="*", type=Path,
-                   help="clips to replay (default: the sprint starts in ../shared/data, else the demo clip)")
+                   help="clips to replay (default: the sprint starts in ../shared/data, else the running demo)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     p.set_defaults(func=run)
 
 
 def default_clips() -> list[Path]:
     sprint = sorted((paths.shared_data_dir() / "sprint_starts").glob("b*.mp4"))
-    return sprint or [assets.require("demo_clip", verify=False)]
+    return sprint or [assets.require("demo_run_clip", verify=False)]
 
 
 def _stats_ms(values_s: list[float]) -> dict[str, float | None]:

@@ -46,7 +46,7 @@ import numpy as np
 from appliance import paths
 from appliance.analysis.analyzer import StreamingAnalyzer
 from appliance.config import Config, PoseConfig, load_config
-from appliance.errors import BadInputError, OutputError, output_error
+from appliance.errors import BadInputError, OutputError, check_input_file, output_error
 from appliance.ops import assets
 from appliance.pose import variants
 from appliance.pose.detector import PoseDetector
@@ -69,7 +69,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        description="Decode each clip once, run our engine (decode → pose → analysis) and "
                                    "MediaPipe's mp.solutions.pose on the same frames, time invoke() of every "
                                    "model variant, and print the ratios (all from one run).")
-    p.add_argument("clips", nargs="*", type=Path, help="clips (default: the demo clip)")
+    p.add_argument("clips", nargs="*", type=Path, help="clips (default: the walking demo clip, models/demo/demo.mp4)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     p.add_argument("--frames", type=int, metavar="N", help="at most N frames per clip (default: all)")
     p.add_argument("--rounds", type=int, default=50, help="raw-invoke rounds per variant (default 50)")
@@ -461,8 +461,7 @@ def run(args: argparse.Namespace) -> int:
         raise BadInputError("--rounds must be positive")
     clips = args.clips or [assets.require("demo_clip", verify=False)]
     for clip in clips:
-        if not clip.is_file():
-            raise BadInputError(f"{clip}: no such file")
+        check_input_file(clip)
     cfg = load_config(args.config)
     threads = args.threads or cfg.pose.num_threads
     mp_python = default_mediapipe_python() if args.mediapipe_python is None else args.mediapipe_python

@@ -37,7 +37,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("soak", help="replay a clip for N minutes through pose, analysis and the recorder; "
                                     "print memory and open files over time")
     p.add_argument("--minutes", type=float, default=10.0, help="how long to run (default 10)")
-    p.add_argument("--clip", type=Path, help="clip to replay in a loop (default: the bundled demo clip)")
+    p.add_argument("--clip", type=Path,
+                   help="clip to replay in a loop (default: the walking demo clip, models/demo/demo.mp4)")
     p.add_argument("--every", type=float, default=15.0, metavar="S",
                    help="also start a clip every S seconds of video (default 15; 0 = only on runs)")
     p.add_argument("--interval", type=float, metavar="S", help="seconds between samples (default: 1/20 of the run, ≥2)")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from appliance.analysis.analyzer import AnalysisResult, analyze_frames, median_fps
 from appliance.config import Config, PoseConfig, load_config
-from appliance.errors import BadInputError
+from appliance.errors import BadInputError, check_input_file, check_output_file, warn_user
 from appliance.pose import keypoints_io
 from appliance.pose.types import PoseFrame
 
@@ -57,12 +57,16 @@ def _engine_frames(video: Path, pose: PoseConfig | None = None, every: int = 1) 
     from appliance.pose.engine import PoseEngine  # the model is loaded only when needed
     from appliance.sources.video_file import VideoFileSource
 
-    engine = PoseEngine.from_config(pose or PoseConfig())
-    with VideoFileSource(video) as source:
+    with VideoFileSource(video) as source:  # a bad file fails here, before the model loads
+        engine = PoseEngine.from_config(pose or PoseConfig())
         for frame in source.frames():
             # The engine sees only the kept frames: it tracks at the lower rate, as a camera at it would.
             if frame.index % every == 0:
                 yield engine.process(frame)
+        message = source.ended_early_message()
+    if message is not None:
+        # The frames before the cut are analysed; the user must know the result covers only them.
+        warn_user(f"{message}; only those frames are analysed")
 
 
 def load_frames(video: Path, keypoints: Path | None, pose: PoseConfig | None = None,
@@ -73,8 +77,7 @@ def load_frames(video: Path, keypoints: Path | None, pose: PoseConfig | None = N
     seen as a camera at 1/N of its rate would see it.
     """
     if keypoints is not None:
-        if not keypoints.is_file():
-            raise BadInputError(f"{keypoints}: no such keypoints file")
+        check_input_file(keypoints, "keypoints file")
         try:
             _, frames = keypoints_io.read(keypoints)
             out = list(frames)
@@ -83,8 +86,7 @@ def load_frames(video: Path, keypoints: Path | None, pose: PoseConfig | None = N
         if not out:
             raise BadInputError(f"{keypoints}: contains no frames")
         return [f for f in out if f.index % every == 0]
-    if not video.is_file():
-        raise BadInputError(f"{video}: no such file")
+    check_input_file(video)
     return list(_engine_frames(video, pose, every))
 
 
@@ -172,8 +174,8 @@ def format_csv(result: AnalysisResult) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.annotate is not None and not args.annotate.parent.is_dir():
-        raise BadInputError(f"{args.annotate.parent}: output folder does not exist")
+    if args.annotate is not None:
+        check_output_file(args.annotate)
     result, frames = run_analysis_frames(args)
     # The result is printed before the video is written: a full disk then costs the video, not the
     # analysis the user waited for.

@@ -12,7 +12,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from appliance.config import load_config
-from appliance.errors import BadInputError, output_error
+from appliance.errors import BadInputError, check_output_file, output_error, warn_user
 from appliance.pose import keypoints_io, overlay
 from appliance.pose.engine import PoseEngine
 from appliance.recording.mp4 import Mp4Writer
@@ -36,8 +36,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     for out in (args.out, args.annotate):
-        if out is not None and not out.parent.is_dir():
-            raise BadInputError(f"{out.parent}: output folder does not exist")
+        if out is not None:
+            check_output_file(out)
     with VideoFileSource(args.video) as source:  # a bad file fails here, before the model loads
         engine = PoseEngine.from_config(load_config(args.config).pose, num_threads=args.threads)
         info = source.info
@@ -90,12 +90,15 @@ def run(args: argparse.Namespace) -> int:
                     kp_fh.close()
                 kp_tmp.unlink(missing_ok=True)
             raise
+        ended_early = source.ended_early_message()
     total_s = time.perf_counter() - t_start
+    if ended_early is not None:
+        warn_user(f"{ended_early}; keypoints and video cover only those frames")
     if n_frames == 0:
         raise BadInputError(f"{args.video}: no frames decoded")
     print(f"{n_frames} frames, person found in {n_found}; "
           f"{n_frames / total_s:.1f} fps overall, {n_frames / pose_s:.1f} fps pose stage "
           f"({1000 * pose_s / n_frames:.1f} ms/frame; detector ran {engine.stats.detector_runs}×)")
     if n_found == 0:
-        print("no person was found in this video", file=sys.stderr)
+        warn_user(f"{args.video}: no person was found in this video")
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from collections import Counter
 from pathlib import Path
 
 from appliance.config import load_appliance_config
@@ -14,14 +15,15 @@ log = logging.getLogger(__name__)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="run the appliance (Pi camera if present, else the bundled demo clip)",
+    p = sub.add_parser("run", help="run the appliance (Pi camera if present, else the bundled running demo)",
                        description="Run the live appliance until Ctrl-C / SIGTERM.")
     p.add_argument("--source", default=None,
-                   help="auto, picamera, webcam[:N], demo, or file:PATH (default: the config's, i.e. auto)")
+                   help="auto, picamera, webcam[:N], demo (the bundled running demo), demo:walk (a walking "
+                        "sample: never judged) or file:PATH (default: the config's, i.e. auto)")
     p.add_argument("--realtime", action=argparse.BooleanOptionalAction, default=True,
                    help="pace file sources at their real frame rate (default on)")
     p.add_argument("--loop", action=argparse.BooleanOptionalAction, default=None,
-                   help="loop a file source (default: loop the demo clip only)")
+                   help="loop a file source (default: loop the demo clips only)")
     p.add_argument("--config", help="config file (default: $LEANCAM_CONFIG or the user config dir)")
     p.add_argument("--threads", type=int, default=None,
                    help="inference threads (default: the config's pose.num_threads, 2)")
@@ -44,7 +46,10 @@ def run(args: argparse.Namespace) -> int:
         stats = appliance.run()
     finally:
         appliance.close()
-    log.info("stopped: %d frames processed in %.1f s (%.1f fps), %d dropped; LED changes: %s",
+    changes = [c.light.value for c in appliance.lights.changes]
+    # Counts over the whole run (a looped demo changes lights hundreds of times), then the latest ones.
+    counts = ", ".join(f"{light} {n}" for light, n in Counter(changes).most_common())
+    log.info("stopped: %d frames processed in %.1f s (%.1f fps), %d dropped; LED changes: %d (%s); last: %s",
              stats.frames_processed, stats.elapsed_s, stats.processed_fps, stats.frames_dropped,
-             " ".join(c.light.value for c in appliance.lights.changes[-12:]))
+             len(changes), counts or "none", " ".join(changes[-12:]) or "none")
     return 0

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from appliance import paths
-from appliance.errors import BadInputError, LeanCamError
+from appliance.errors import BadInputError, OutputError, describe_os_error
 from appliance.live.signals import stop_on_signals
 
 log = logging.getLogger(__name__)
@@ -50,14 +50,19 @@ def run(args: argparse.Namespace) -> int:
     from appliance.web.auth import set_password
 
     state_dir = args.state_dir or paths.state_dir()
+    if state_dir.exists() and not state_dir.is_dir():
+        # Otherwise the first file written inside it fails with "Not a directory" and exit 4.
+        raise BadInputError(f"{state_dir}: is a file, not a directory (the state dir holds recordings and "
+                            "the database; give a folder with --state-dir)")
     if args.set_password:
         try:
             path = set_password(state_dir, _read_new_password())
         except ValueError as err:
             raise BadInputError(str(err)) from err
         except OSError as err:
-            raise LeanCamError(f"cannot store the password in {state_dir} ({err.strerror or err}); "
-                               "fix its permissions or use --state-dir") from err
+            # An output that cannot be written: exit 4, as README says (not the generic 1).
+            raise OutputError(f"cannot store the password in {state_dir} ({describe_os_error(err)}); "
+                              "fix its permissions or use --state-dir") from err
         print(f"settings password stored (scrypt hash) in {path}")
         return 0
 

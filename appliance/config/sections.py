@@ -155,7 +155,7 @@ class LeanConfig:
 
 
 DIRECTIONS = ("auto", "left_to_right", "right_to_left")
-CAMERA_SOURCE_RE = re.compile(r"^(auto|picamera|demo|webcam(:\d+)?|file:[^\x00]+)$")
+CAMERA_SOURCE_RE = re.compile(r"^(auto|picamera|demo(:walk)?|webcam(:\d+)?|file:[^\x00]+)$")
 GPIO_MAX = 27  # BCM GPIO 0..27 on the 40-pin header
 MAIN_STREAM_PX = (1280, 720)  # the Pi camera's main (recording) stream, see appliance/sources/picamera.py
 
@@ -183,7 +183,8 @@ class UnitConfig:
 class CameraConfig:
     """Where frames come from (``leancam run --source`` overrides ``source``)."""
 
-    # auto = the Pi camera if present, else the bundled demo clip; or picamera, webcam[:N], demo, file:PATH.
+    # auto = the Pi camera if present, else the bundled running demo (looped); or picamera, webcam[:N],
+    # demo (the running demo), demo:walk (a walking sample: never judged), file:PATH.
     source: str = "auto"
     # 50 fps keeps Camera Module 3 in its full-field mode; above 56 fps libcamera crops to 2/3.
     fps: float = 50.0
@@ -195,7 +196,8 @@ class CameraConfig:
     def __post_init__(self) -> None:
         errors = []
         if not CAMERA_SOURCE_RE.match(self.source):
-            errors.append(f"camera.source: auto, picamera, webcam, webcam:N, demo or file:PATH, got {self.source!r}")
+            errors.append("camera.source: auto, picamera, webcam, webcam:N, demo, demo:walk or file:PATH, "
+                          f"got {self.source!r}")
         if not 1 <= self.fps <= 120:
             errors.append(f"camera.fps: 1 to 120, got {self.fps:g}")
         # The lores stream is scaled from the 1280×720 main stream: it cannot be larger.

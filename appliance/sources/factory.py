@@ -1,7 +1,8 @@
 """Turn a source spec from the CLI or config into a frame source.
 
-Specs: ``auto`` (Pi camera if present, else the bundled demo clip looped in real time), ``picamera``,
-``webcam`` / ``webcam:N``, ``demo``, ``file:PATH``.
+Specs: ``auto`` (Pi camera if present, else the bundled running demo looped in real time), ``picamera``,
+``webcam`` / ``webcam:N``, ``demo`` (the running demo, bundled in the repository), ``demo:walk`` (the
+Sports2D walking clip: the negative case, walking is never judged), ``file:PATH``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,11 @@ from appliance.sources.replay import ReplaySource
 from appliance.sources.webcam import WebcamSource
 
 log = logging.getLogger(__name__)
+
+# ``demo`` / ``demo:NAME`` → the asset (models/manifest.json) it replays. The running demo is the
+# default because it is what the product is for: a newcomer sees go / no-go on the first run.
+DEMO_ASSETS = {"": "demo_run_clip", "walk": "demo_clip"}
+SOURCE_SPECS = "auto, picamera, webcam[:N], demo, demo:walk or file:PATH"
 
 
 def open_source(spec: str, realtime: bool = True, loop: bool | None = None,
@@ -34,10 +40,13 @@ def open_source(spec: str, realtime: bool = True, loop: bool | None = None,
             except BadInputError as err:
                 log.warning("Pi camera unavailable (%s); falling back to the bundled demo clip", err)
         else:
-            log.info("no Pi camera on this machine; running on the bundled demo clip")
-        kind = "demo"
+            log.info("no Pi camera on this machine; running on the bundled running demo clip")
+        kind, arg = "demo", ""
     if kind == "demo":
-        return ReplaySource(assets.require("demo_clip"), realtime=realtime, loop=True if loop is None else loop)
+        if arg not in DEMO_ASSETS:
+            raise BadInputError(f"unknown demo {arg!r}: use demo (the running demo) or demo:walk")
+        return ReplaySource(assets.require(DEMO_ASSETS[arg]), realtime=realtime,
+                            loop=True if loop is None else loop, demo=True)
     if kind == "file":
         if not arg:
             raise BadInputError("file source needs a path: --source file:PATH")
@@ -50,4 +59,4 @@ def open_source(spec: str, realtime: bool = True, loop: bool | None = None,
         return WebcamSource(index)
     if kind == "picamera":
         return PicameraSource(camera)
-    raise BadInputError(f"unknown source {spec!r}: use auto, picamera, webcam[:N], demo or file:PATH")
+    raise BadInputError(f"unknown source {spec!r}: use {SOURCE_SPECS}")

@@ -43,10 +43,14 @@ class ReplaySource:
     pass), and indices keep counting, just as a camera's would.
     """
 
-    def __init__(self, path: Path | str, realtime: bool = True, loop: bool = False) -> None:
+    def __init__(self, path: Path | str, realtime: bool = True, loop: bool = False, demo: bool = False) -> None:
         self.path = Path(path)
         self.realtime = realtime
         self.loop = loop
+        # A bundled demo clip stands in for a camera to show the product: the live pipeline replays
+        # it without dropping frames (slower than real time on a slow machine) rather than judging
+        # nothing because most frames were dropped. A real camera, or a file, keeps dropping.
+        self.demo = demo
         # Open once now so a bad file fails at start-up with a clear message, not mid-run.
         self._current: VideoFileSource | None = VideoFileSource(self.path)
         base = self._current.info
@@ -70,6 +74,9 @@ class ReplaySource:
             finally:
                 src.close()
                 self._current = None
+            if self.passes == 0 and src.ended_early:
+                # Once, not every loop: the replay goes on with the frames that are there.
+                log.warning("%s; replaying those frames", src.ended_early_message())
             self.passes += 1
             if not self.loop:
                 return

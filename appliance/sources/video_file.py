@@ -14,7 +14,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from appliance.errors import BadInputError
+from appliance.errors import BadInputError, check_input_file
 from appliance.sources.base import Frame, SourceInfo
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,38 @@ def _rotation_deg(stream: av.video.stream.VideoStream, frame: av.VideoFrame | No
     return rot % 360
 
 
+def mp4_cut_short(path: Path) -> tuple[int, int] | None:
+    """``(bytes present, bytes the top-level MP4/MOV boxes declare)`` when the file was cut off, else None.
+
+    An MP4 whose index (``moov``) comes after the media data cannot be opened at all once the end
+    is missing; FFmpeg then only says "moov atom not found". Walking the top-level box sizes tells
+    a truncated copy from a file that is not a video, so the user hears the real cause.
+    """
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            pos = 0
+            while pos + 8 <= size:
+                fh.seek(pos)
+                head = fh.read(16)
+                box_size = int.from_bytes(head[:4], "big")
+                kind = head[4:8]
+                if pos == 0 and kind != b"ftyp":
+                    return None  # not an ISO media file: nothing to say
+                if box_size == 1 and len(head) >= 16:
+                    box_size = int.from_bytes(head[8:16], "big")
+                elif box_size == 0:
+                    return None  # "to the end of the file": cannot be short
+                if box_size < 8:
+                    return None  # not a box structure we understand
+                if pos + box_size > size:
+                    return size, pos + box_size
+                pos += box_size
+    except OSError:
+        return None
+    return None
+
+
 def _upright(rgb: np.ndarray, rotation_deg: int) -> np.ndarray:
     if rotation_deg == 90:
         return np.ascontiguousarray(np.rot90(rgb, k=-1))
@@ -50,13 +82,18 @@ class VideoFileSource:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        if not self.path.is_file():
-            raise BadInputError(f"{self.path}: no such file")
+        check_input_file(self.path)
         if self.path.stat().st_size == 0:
             raise BadInputError(f"{self.path}: empty file (0 bytes)")
         try:
             self._container = av.open(str(self.path))
         except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as err:
+            cut = mp4_cut_short(self.path)
+            if cut is not None:
+                raise BadInputError(
+                    f"{self.path}: the file ended early: {cut[0]} of the {cut[1]} bytes it declares are there, "
+                    "and its index (the MP4 'moov' box) was in the missing part, so no frame can be read "
+                    "(truncated, e.g. an interrupted copy)") from err
             raise BadInputError(f"{self.path}: not a readable video ({err.__class__.__name__})") from err
         if not self._container.streams.video:
             self._container.close()
@@ -72,10 +109,31 @@ class VideoFileSource:
         rot = _rotation_deg(self._stream, None)
         w, h = (ctx.height, ctx.width) if rot in (90, 270) else (ctx.width, ctx.height)
         self.info = SourceInfo(self.path.name, w, h, fps, self._stream.frames or None)
+        # After ``frames()`` has run to the end: how many frames were decoded. Compared with the
+        # count the container declares (``info.frame_count``) it tells a file cut off early.
+        self.frames_read: int | None = None
+
+    @property
+    def ended_early(self) -> bool:
+        """True once a full pass decoded fewer frames than the container declares (a truncated file)."""
+        declared = self.info.frame_count
+        return self.frames_read is not None and declared is not None and self.frames_read < declared
+
+    def ended_early_message(self) -> str | None:
+        """One line for the user when the file ended early, else None.
+
+        A copy cut off mid-transfer still opens (the MP4 index is at the front) and decodes up to
+        the cut without an error, so without this the analysis would quietly cover only part of it.
+        """
+        if not self.ended_early:
+            return None
+        return (f"{self.path}: the file ended early: {self.frames_read} frames read of the "
+                f"{self.info.frame_count} the container declares (truncated, e.g. an interrupted copy)")
 
     def frames(self) -> Iterator[Frame]:
         t0: float | None = None
         index = 0
+        self.frames_read = None
         try:
             for vf in self._container.decode(self._stream):
                 rgb = _upright(vf.to_ndarray(format="rgb24"), _rotation_deg(self._stream, vf))
@@ -90,6 +148,9 @@ class VideoFileSource:
             log.warning("%s: decoding stopped after %d frames: %s", self.path, index, err)
         if index == 0:
             raise BadInputError(f"{self.path}: contains no decodable video frames")
+        self.frames_read = index
+        if self.ended_early:  # the command or the replay tells the user (see ended_early_message)
+            log.debug("%s", self.ended_early_message())
 
     def close(self) -> None:
         self._container.close()

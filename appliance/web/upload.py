@@ -125,11 +125,12 @@ def receive() -> Any:
     try:
         size = _receive(part, limit)
         if size == 0:
-            raise BadInputError("The upload was empty.")
+            raise BadInputError("the upload was empty (0 bytes)")
         probe_video(part)
     except BadInputError as err:
         part.unlink(missing_ok=True)
         msg = str(err).replace(str(part), name).replace(part.name, name)
+        msg = msg.removeprefix(f"{name}: ")  # the sentence below names the file once
         log.info("upload %s rejected: %s", name, msg)
         return _error(f"{name} is not a video this unit can read: {msg}", 400)
     except BaseException:

@@ -37,7 +37,7 @@ MP4_FAMILY = ("mov", "mp4")
 MAX_QUEUED = 3
 STALE_PART_S = 24 * 3600
 
-# analyze(video_path, name=…, original_name=…, capture_fps=…, progress=…) -> run id
+# analyze(video_path, name=…, original_name=…, capture_fps=…, progress=…, note=…) -> run id
 Analyzer = Callable[..., int]
 
 
@@ -146,10 +146,11 @@ class UploadJobs:
             def progress(done: int, total: int | None, job: UploadJob = job) -> None:
                 job.frames_done, job.frames_total = done, total
 
+            notes: list[str] = []
             try:
                 job.run_id = self.analyze(job.part_path, original_name=job.original_name,
-                                          capture_fps=job.capture_fps, progress=progress)
-                job.state, job.message = "done", "analysed"
+                                          capture_fps=job.capture_fps, progress=progress, note=notes.append)
+                job.state, job.message = "done", "; ".join(["analysed", *notes])
                 log.info("upload %s (%s) analysed: run %s", job.id, job.original_name, job.run_id)
             except BadInputError as err:
                 job.state, job.message = "failed", str(err)
@@ -174,8 +175,12 @@ def _transcoder(path: Path, fps: float, width: int, height: int) -> tuple[Any, A
 def analyze_into_store(video_path: Path, *, recordings_dir: Path, db_path: Path, config_path: Path | None,
                        original_name: str, capture_fps: float | None = None,
                        progress: Callable[[int, int | None], None] | None = None,
-                       store: Any = None, num_threads: int = 1) -> int:
+                       store: Any = None, num_threads: int = 1,
+                       note: Callable[[str], None] | None = None) -> int:
     """Pose + analysis over ``video_path``; keeps the video and sidecar and fills the store.
+
+    ``note`` receives what the user should know although the analysis succeeded (a file that ended
+    early: only its first frames are in the result), for the job's message on the upload page.
 
     Returns the new run's id. ``store`` is the process's writer Store if it has one (``leancam
     run``); otherwise one is opened for this upload. ``num_threads`` for the pose model: 1 beside
@@ -218,6 +223,12 @@ def analyze_into_store(video_path: Path, *, recordings_dir: Path, db_path: Path,
                 poses.append(engine.process(frame))
                 if progress is not None:
                     progress(len(poses), total)
+            ended_early = src.ended_early_message()
+        if ended_early is not None:
+            shown = ended_early.replace(str(video_path), original_name)
+            log.warning("upload %s", shown)
+            if note is not None:
+                note(f"{shown}; only those frames are analysed")
         if out is not None:
             for packet in ostream.encode():
                 out.mux(packet)

@@ -390,6 +390,17 @@ class GaitTracker:
                 toes[k] = s.raw_toe_px[k].copy()
                 start.ref_toe_px = (toes[0], toes[1])
                 return
+        s_at = self._sample_at(index) or now
+        last = [f.last_contact.t_s for f in (st, other) if f.last_contact is not None and f.last_contact.t_s < s_at.t_s]
+        if last and s_at.t_s - max(last) < self.cfg.min_step_s:
+            # Sooner after the last landing than any running step: the pose model's feet points
+            # jumping inside a stance (or the other leg's drawn onto it). Feet alternate and a
+            # step takes 0.2-0.6 s, so this foot is not counted as landed: no stance, no stride.
+            st.grounded = True
+            st.stance_contact = None
+            log.debug("track %d: contact at frame %d not counted (%.3f s after the last)", k, index,
+                      s_at.t_s - max(last))
+            return
         if not self._stepping(index):
             # The body is not going anywhere: a foot put down while kneeling into the blocks,
             # shuffling, or standing. Not a step, and its stance is no stride.

@@ -190,3 +190,29 @@ def test_the_push_off_window_includes_the_toe_off_frame() -> None:
     samples = [_posture(i, 40.0, pelvis_back_ll=0.3) for i in range(2)]  # hip still flexed
     m = stride_metrics(_step(samples, _posture(2, 40.0)))  # extended at toe-off
     assert m.pelvis_offset > -0.12  # window = last third of 3 frames = the toe-off frame
+
+
+class _OtherFoot:
+    """Stands in for the gait tracker: the other foot's contact times."""
+
+    def __init__(self, contacts_t_s: list[float]) -> None:
+        self.contacts_t_s = contacts_t_s
+
+    def other_foot_landed_near(self, track: int, t_s: float, window_s: float) -> bool:
+        return any(abs(t - t_s) <= window_s for t in self.contacts_t_s)
+
+
+@pytest.mark.parametrize("other_contact_t_s, overlaps", [
+    (0.40, False),  # after this toe-off (0.30): a flight phase, running
+    (0.27, False),  # 30 ms before the toe-off: within max_double_support_s (detection timing)
+    (0.20, True),  # 100 ms before: the next stance started inside this one
+    (0.02, False),  # together with this contact: feet_together's business, not this rule's
+])
+def test_a_stance_the_next_one_starts_inside_is_not_judged(other_contact_t_s: float, overlaps: bool) -> None:
+    from appliance.analysis.analyzer import StreamingAnalyzer
+
+    samples = [_posture(i, 30.0) for i in range(10)]  # frames at 1/30 s: contact 0.0 s, toe-off 0.3 s
+    step = _step(samples[:9], samples[9])
+    analyzer = StreamingAnalyzer()
+    analyzer.tracker = _OtherFoot([other_contact_t_s])  # type: ignore[assignment]
+    assert analyzer._overlaps_next_stance(step) is overlaps

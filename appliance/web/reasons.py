@@ -36,6 +36,7 @@ REASONS: dict[str, str] = {
     "no_push_off": "push-off not seen clearly",
     "implausible_timing": "step timing unclear — not judged",
     "feet_together": "both feet landed together — not judged",
+    "stances_overlap": "steps not told apart — not judged",
     "no_samples": "start not seen clearly",
     # too close to a limit to call (appliance.analysis.lean.verdict: within the measurement noise)
     "near_limit_hip_over_foot": "hips nearly behind your foot — too close to call",

@@ -245,13 +245,15 @@ class StreamingAnalyzer:
         # evidence of any gait: not judged (feet_together), left out of the running/walking counts.
         if self.tracker.other_foot_landed_near(step.track, step.contact.t_s, JUMP_LANDING_S):
             return StrideResult(step, m, "unsure", ("feet_together",))
-        if self._overlaps_next_stance(step):
-            return StrideResult(step, m, "unsure", ("stances_overlap",))
         ran = step.running and m.speed_ll_s >= lean.min_running_speed_ll_s
         self._recent_running.append(ran)
         self._ran.append(ran)
         established = len(self._recent_running) >= 3 and sum(self._recent_running) > len(self._recent_running) / 2
         running = ran and (established or recent_start)
+        # Only a running stride can be "overlapped": a walker's next step always starts inside this
+        # one (double support), and that stays "walking".
+        if running and self._overlaps_next_stance(step):
+            return StrideResult(step, m, "unsure", ("stances_overlap",))
         verdict, reasons = judge_stride(m, lean, running, tuple(self._recent_strides))
         if stride_gate(m, lean, running) is None:
             self._recent_strides.append(m)
@@ -262,8 +264,8 @@ class StreamingAnalyzer:
         to go? Running has a flight phase between one foot's toe-off and the other's contact; a
         "stance" that the next one starts inside is two stances merged or a toe-off found late (the
         treadmill clip male_side: 0.33-0.43 s stances at 169 steps/min, where a whole step takes
-        0.355 s), and its push-off window and contact are not this foot's. Not judged, and no
-        evidence of walking either (the next step's own contact says whether there was flight)."""
+        0.355 s), and its push-off window and contact are not this foot's. Not judged (asked for
+        running strides only: in a walk the next step always starts inside this one)."""
         latest = step.toe_off.t_s - self.config.gait.max_double_support_s
         first = step.contact.t_s + JUMP_LANDING_S  # a landing together with this one is feet_together
         if latest <= first:

@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from gpiozero.pins.mock import MockFactory
 
 from appliance.analysis.analyzer import (
+    RUN_DRILL,
     RUN_FIRST,
     RUN_RUNNER_LEFT,
     RUN_SOURCE_RESTART,
@@ -136,3 +138,26 @@ def test_a_runner_leaving_the_view_resets_the_runner_but_keeps_the_ground(shared
     # The second runner's verdicts do not lean on the first's strides.
     later = [(s.step.foot, s.verdict) for s in analyzer.strides[len(first):]]
     assert len(later) >= 5 and later[0][1] == alone.strides[0].verdict
+
+
+def test_a_drill_press_starts_a_new_run_on_the_streams_clock(shared_data: Path, pose_frames: Any) -> None:
+    """A press (``new_run(RUN_DRILL)``, applied at the next frame) forgets the runner but keeps the
+    site's ground line, and the new run's times stay on the source's clock (the recorder and the
+    run log place events by them)."""
+    frames = pose_frames(shared_data / "sprint_starts" / "b4.mp4")
+    analyzer = StreamingAnalyzer()
+    analyzer.new_run(RUN_DRILL)  # before the first frame: the first frame is a new run anyway
+    for f in frames:
+        analyzer.push(f)
+    n = len(analyzer.strides)
+    assert n >= 5 and [r.reason for r in analyzer.runs] == [RUN_FIRST]
+    analyzer.new_run(RUN_DRILL)
+    period = float(np.median(np.diff([f.t_s for f in frames])))
+    for f in frames:
+        analyzer.push(dataclasses.replace(f, index=f.index + len(frames), t_s=f.t_s + frames[-1].t_s + period))
+    drill = analyzer.runs[-1]
+    assert drill.reason == RUN_DRILL and drill.kept_site
+    assert drill.t_s == pytest.approx(frames[-1].t_s + period, abs=1e-6)
+    later = analyzer.strides[n:]
+    assert later and all(s.step.contact.t_s > drill.t_s for s in later)
+    assert analyzer.tracker.frames_with_pose <= len(frames)  # a fresh tracker: this run's frames only

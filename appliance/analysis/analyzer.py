@@ -187,6 +187,7 @@ class StreamingAnalyzer:
         if self._origin_s is None:
             self._origin_s = t
             self.runs.append(RunStart(0.0, RUN_FIRST, False))
+            self._pending = None  # asked for before the first frame: this is a new run already
         elif self._last_t_s is not None and t < self._last_t_s:
             # The clock went back: a new recording (or the same one again). Its times start afresh.
             self._origin_s = t

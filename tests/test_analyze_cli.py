@@ -159,3 +159,14 @@ def test_annotate_writes_every_frame_with_the_drawing(sprint, capsys, tmp_path: 
     nowhere = tmp_path / "no" / "a.mp4"
     code, _, err = run(capsys, "analyze", str(video), "--keypoints", str(kp), "--annotate", str(nowhere))
     assert code == 2 and "output folder does not exist" in err
+
+
+def test_every_analyses_what_a_slower_camera_would_see(sprint, capsys) -> None:
+    """``--every N`` (as in ``leancam eval``): every N-th frame, the clip's own times kept."""
+    video, kp, _ = sprint
+    _, full, _ = run(capsys, "analyze", str(video), "--keypoints", str(kp), "--json")
+    code, half, _ = run(capsys, "analyze", str(video), "--keypoints", str(kp), "--json", "--every", "2")
+    a, b = json.loads(full), json.loads(half)
+    assert code == 0 and b["video"]["frames"] == (a["video"]["frames"] + 1) // 2
+    assert b["video"]["fps"] == pytest.approx(a["video"]["fps"], rel=0.01)  # the clip's rate, not the kept frames'
+    assert run(capsys, "analyze", str(video), "--keypoints", str(kp), "--every", "0")[0] != 0

@@ -53,15 +53,20 @@ def test_sprint_acceleration_strides_are_mostly_not_butt_out(sprint_frames) -> N
 
     Before the fix (pelvis judged against the foot→head line, over frames before toe-off) 35 of 45
     judged strides were butt_out: the head sits ~0.16 leg lengths ahead of the trunk's line when the
-    eyes look down the track, and the hip was judged 1-3 frames before it finished extending. Now
-    (engine keypoints) 4 of 41 judged strides are butt_out — the hip pike of the first steps out of
-    the blocks — and 32 are go.
+    eyes look down the track, and the hip was judged 1-3 frames before it finished extending. Then
+    (engine keypoints) 3 of 42 judged strides were butt_out — the hip pike of the first steps out
+    of the blocks, at -0.13 against the -0.12 limit — and 30 go.
+
+    With uncertainty bands (issue 14) a stride within the measured noise of a limit is unsure
+    (near_limit_*): the pike strides' pelvis offsets and, at sprint speed and 30 fps, most
+    overstride readings (one frame of contact timing moves the foot 0.2 leg lengths against the
+    hip). Of 46 strides 18 are judged, all go, none butt_out; none is a confident no_go.
     """
     results = [analyze_frames(frames) for frames in sprint_frames.values()]
     judged = _judged(results)
     counts = Counter(s.verdict for s in judged)
     butt_out = sum("butt_out" in s.reasons for s in judged)
-    assert len(judged) >= 30, counts
+    assert len(judged) >= 15, counts
     assert butt_out <= 0.2 * len(judged), f"{butt_out} of {len(judged)} judged strides butt_out"
     assert counts["go"] >= 0.6 * len(judged), counts
     for r in results:  # and the starts (block clearance) of all seven are not faults either
@@ -74,11 +79,12 @@ def test_hips_moved_back_are_flagged_butt_out(sprint_frames) -> None:
     half of all judged strides butt_out (engine: 19 of 35; the rest of the no_go are sitting_back,
     slouch, overstride; the strides that stay go are the upright ones whose pelvis was ~0.15 ahead
     of the line to begin with). Some strides become unsure instead (no_push_off: the leg nearer
-    vertical at push-off), never go."""
+    vertical at push-off), never go. With uncertainty bands: 20 of 45 judged, all no_go butt_out,
+    none go; the rest unsure (near_limit_*: the upright strides now sit near the limit)."""
     results = [analyze_frames(hips_moved_back(frames, 0.25)) for frames in sprint_frames.values()]
     judged = _judged(results)
     counts = Counter(s.verdict for s in judged)
     butt_out = sum("butt_out" in s.reasons for s in judged)
-    assert len(judged) >= 20, counts
+    assert len(judged) >= 15, counts
     assert butt_out >= 0.45 * len(judged), f"{butt_out} of {len(judged)} judged strides butt_out"
     assert counts["go"] <= 0.3 * len(judged), counts

@@ -35,7 +35,7 @@ def test_pelvis_offset_sign_behind_the_foot_head_line_is_negative() -> None:
     assert line_offset_ll(LEVEL, foot, head, behind, -1, leg_length_px=100.0) == pytest.approx(0.2)
 
 
-GOOD = StrideMetrics(lean_deg=8.0, pelvis_offset=0.01, trunk_deg=9.0, hip_over_foot=-0.02, overstride=0.15,
+GOOD = StrideMetrics(lean_deg=8.0, pelvis_offset=0.01, trunk_deg=9.0, hip_over_foot=-0.02, overstride=0.05,
                      cadence_spm=178.0, speed_ll_s=3.5, unsure_fraction=0.0, feet_out_fraction=0.0,
                      push_off_leg_deg=25.0, stance_s=0.2)
 
@@ -44,13 +44,15 @@ def test_a_good_stride_is_go() -> None:
     assert judge_stride(GOOD, LeanConfig(), running=True) == ("go", [])
 
 
+# Each fault clearly beyond its limit: more than 2 noise sds of one stride (near_limit_z; GOOD runs
+# at 3.5 leg lengths/s, so overstride's noise is hypot(0.03, 3.5 · 0.9 / 30) ≈ 0.11).
 @pytest.mark.parametrize("change, reason", [
     ({"hip_over_foot": -0.3}, "sitting_back"),
-    ({"pelvis_offset": -0.15}, "butt_out"),
-    ({"pelvis_offset": -0.02, "trunk_deg": 25.0}, "slouch"),
-    ({"cadence_spm": 150.0, "overstride": 0.5, "lean_deg": 20.0}, "over_lean"),
-    ({"overstride": 0.5}, "overstride"),
-    ({"lean_deg": 0.5}, "upright"),
+    ({"pelvis_offset": -0.2}, "butt_out"),
+    ({"pelvis_offset": -0.1, "trunk_deg": 30.0}, "slouch"),
+    ({"cadence_spm": 120.0, "overstride": 0.7, "lean_deg": 25.0}, "over_lean"),
+    ({"overstride": 0.7}, "overstride"),
+    ({"lean_deg": -3.0}, "upright"),
 ])
 def test_each_fault_is_named(change: dict, reason: str) -> None:
     verdict, reasons = judge_stride(replace(GOOD, **change), LeanConfig(), running=True)
@@ -70,9 +72,47 @@ def test_unsure_wins_and_walking_is_never_judged() -> None:
 
 
 def test_thresholds_come_from_the_config() -> None:
-    m = replace(GOOD, hip_over_foot=-0.2)
+    m = replace(GOOD, hip_over_foot=-0.3)
     assert judge_stride(m, LeanConfig(), True)[0] == "no_go"
-    assert judge_stride(m, LeanConfig(sitting_back_hip_over_foot=-0.25), True)[0] == "go"
+    assert judge_stride(m, LeanConfig(sitting_back_hip_over_foot=-0.6), True)[0] == "go"
+
+
+@pytest.mark.parametrize("change, code", [
+    ({"pelvis_offset": -0.119}, "near_limit_pelvis_offset"),  # issue 14: -0.119 was go,
+    ({"pelvis_offset": -0.122}, "near_limit_pelvis_offset"),  # -0.122 butt_out
+    ({"overstride": 0.349}, "near_limit_overstride"),  # 0.349 was go,
+    ({"overstride": 0.356}, "near_limit_overstride"),  # 0.356 no-go
+    ({"hip_over_foot": -0.14}, "near_limit_hip_over_foot"),
+    ({"lean_deg": 3.0, "trunk_deg": 3.0}, "near_limit_lean"),
+])
+def test_a_value_within_its_noise_of_a_threshold_is_unsure_and_named(change: dict, code: str) -> None:
+    """Knife edges: 0.003 leg lengths either side of a threshold, far below the measured per-stride
+    noise, is no confident verdict either way: unsure, with the metric named."""
+    assert judge_stride(replace(GOOD, **change), LeanConfig(), running=True) == ("unsure", [code])
+
+
+def test_the_runners_recent_strides_steady_a_noisy_stride() -> None:
+    """A runner whose strides sit clearly inside the limits: one stride reading just past a limit
+    (a contact found a frame late) is judged with them — the median of 5 ignores it — and is go;
+    alone it would be unsure. A runner clearly past a limit stays no_go through a stride that
+    reads just inside it."""
+    cfg = LeanConfig()
+    odd = replace(GOOD, pelvis_offset=-0.13)
+    assert judge_stride(odd, cfg, True) == ("unsure", ["near_limit_pelvis_offset"])
+    assert judge_stride(odd, cfg, True, recent=[GOOD] * 4) == ("go", [])
+    bad = replace(GOOD, pelvis_offset=-0.25)
+    assert judge_stride(replace(bad, pelvis_offset=-0.11), cfg, True, recent=[bad] * 4) == ("no_go", ["butt_out"])
+
+
+def test_a_stride_that_clearly_contradicts_the_runner_is_unsure_not_outvoted() -> None:
+    """The stride's own value counts too: far past the limit while the runner's recent strides are
+    fine (the runner changed form, or this stride was measured badly) is unsure, never a confident
+    go outvoting it; from the third such stride the median follows and it is no_go."""
+    cfg = LeanConfig()
+    bad = replace(GOOD, pelvis_offset=-0.3)
+    assert judge_stride(bad, cfg, True, recent=[GOOD] * 4) == ("unsure", ["near_limit_pelvis_offset"])
+    assert judge_stride(bad, cfg, True, recent=[GOOD, GOOD, bad, bad]) == ("no_go", ["butt_out"])
+    assert judge_stride(bad, LeanConfig(runner_history_strides=1), True, recent=[GOOD] * 4) == ("no_go", ["butt_out"])
 
 
 def test_start_verdicts() -> None:
@@ -150,3 +190,29 @@ def test_the_push_off_window_includes_the_toe_off_frame() -> None:
     samples = [_posture(i, 40.0, pelvis_back_ll=0.3) for i in range(2)]  # hip still flexed
     m = stride_metrics(_step(samples, _posture(2, 40.0)))  # extended at toe-off
     assert m.pelvis_offset > -0.12  # window = last third of 3 frames = the toe-off frame
+
+
+class _OtherFoot:
+    """Stands in for the gait tracker: the other foot's contact times."""
+
+    def __init__(self, contacts_t_s: list[float]) -> None:
+        self.contacts_t_s = contacts_t_s
+
+    def other_foot_landed_near(self, track: int, t_s: float, window_s: float) -> bool:
+        return any(abs(t - t_s) <= window_s for t in self.contacts_t_s)
+
+
+@pytest.mark.parametrize("other_contact_t_s, overlaps", [
+    (0.40, False),  # after this toe-off (0.30): a flight phase, running
+    (0.27, False),  # 30 ms before the toe-off: within max_double_support_s (detection timing)
+    (0.20, True),  # 100 ms before: the next stance started inside this one
+    (0.02, False),  # together with this contact: feet_together's business, not this rule's
+])
+def test_a_stance_the_next_one_starts_inside_is_not_judged(other_contact_t_s: float, overlaps: bool) -> None:
+    from appliance.analysis.analyzer import StreamingAnalyzer
+
+    samples = [_posture(i, 30.0) for i in range(10)]  # frames at 1/30 s: contact 0.0 s, toe-off 0.3 s
+    step = _step(samples[:9], samples[9])
+    analyzer = StreamingAnalyzer()
+    analyzer.tracker = _OtherFoot([other_contact_t_s])  # type: ignore[assignment]
+    assert analyzer._overlaps_next_stance(step) is overlaps

@@ -22,7 +22,7 @@ import numpy as np
 from appliance.analysis.gait.events import GaitEvent, Initiation, Step
 from appliance.analysis.gait.tracker import GaitTracker
 from appliance.analysis.lean.metrics import StartMetrics, StrideMetrics, start_metrics, stride_metrics
-from appliance.analysis.lean.verdict import judge_start, judge_stride
+from appliance.analysis.lean.verdict import judge_start, judge_stride, stride_gate
 from appliance.config import Config
 from appliance.pose.types import PoseFrame
 
@@ -35,6 +35,8 @@ DIRECTION_SIGNS: dict[str, int | None] = {"auto": None, "left_to_right": 1, "rig
 # Contacts of both feet closer than this (s) are one two-footed landing (a jump), not running steps:
 # at 30 fps the same or the next frame. Running steps are 0.15 s apart or more (≤ 400 steps/min).
 JUMP_LANDING_S = 0.05
+# Judgeable strides remembered per runner (``[lean] runner_history_strides`` of them are used).
+RECENT_STRIDES_KEPT = 32
 
 
 @dataclass(frozen=True)
@@ -90,8 +92,40 @@ class Update:
     start: StartResult | None = None
 
 
+# Why a new run started (``StreamingAnalyzer.runs``): the runner's state is reset for each.
+RUN_FIRST = "first_frame"  # the stream began
+RUN_TIME_WENT_BACK = "time_went_back"  # a source restarted its clock (a file looped by a player)
+RUN_SOURCE_RESTART = "source_restart"  # the source said so (``leancam run --loop``: a replay pass)
+RUN_RUNNER_LEFT = "runner_left"  # nobody in view for ``lean.new_runner_after_s``, then someone
+RUN_DRILL = "drill"  # the drill button was pressed
+
+
+@dataclass(frozen=True)
+class RunStart:
+    """One run: a stretch of frames analysed as one runner (see ``StreamingAnalyzer.new_run``)."""
+
+    t_s: float  # source time (capture-scaled) of the run's first frame
+    reason: str  # one of the RUN_* codes
+    kept_site: bool  # the site's state (ground line) was carried over from the run before
+
+
 class StreamingAnalyzer:
-    """Gait tracker + lean judgement, one frame at a time."""
+    """Gait tracker + lean judgement, one frame at a time.
+
+    State is split by whom it describes (issue 14 step 3): **per runner** (reset when a new run
+    starts) — the gait tracker with its leg length, direction, feet tracks, filters, ground speed
+    and event history, the running/walking history, and the recent strides the verdicts are
+    judged against (``RunnerHistory``); **per site** — the ground line of a fixed camera, carried
+    over to the next runner (a new runner on the same track stands on the same ground); and **per
+    stream** — the output lists (events, strides, starts) and the time origin, so times stay on
+    the source's clock.
+
+    A new run starts when the source's clock goes back, when the source marks a restart
+    (``new_run(RUN_SOURCE_RESTART)``: a replayed file's next pass), after nobody was in view for
+    ``lean.new_runner_after_s``, and on a drill press. A replayed recording's next pass also drops
+    the site state: it is learnt from the recording's own frames, so every pass is analysed
+    exactly as the first (the same clip must give the same verdicts every time).
+    """
 
     def __init__(self, config: Config | None = None, capture_fps: float | None = None,
                  source_fps: float | None = None) -> None:
@@ -100,19 +134,84 @@ class StreamingAnalyzer:
         if capture_fps and source_fps:
             scale = source_fps / capture_fps
         self.time_scale = scale
-        # A configured direction of travel replaces the estimate (a set-up where it cannot be
-        # guessed well: a treadmill seen from the side the runner faces, a panning camera).
-        self.tracker = GaitTracker(self.config.gait, time_scale=scale,
-                                   direction=DIRECTION_SIGNS[self.config.unit.direction])
         self.strides: list[StrideResult] = []
         self.starts: list[StartResult] = []
-        self._recent_running: deque[bool] = deque(maxlen=4)
-        self._ran: list[bool] = []  # per step: flight and faster than walking
+        self.events: list[GaitEvent] = []
+        self.runs: list[RunStart] = []
+        self._ran: list[bool] = []  # per step: flight and faster than walking (the whole stream's gait)
+        self._origin_s: float | None = None  # scaled source time of the stream's first frame
+        self._last_t_s: float | None = None  # scaled source time of the last frame
+        self._last_pose_t_s: float | None = None  # ... and of the last frame with a pose
+        self._pending: tuple[str, bool] | None = None  # new_run() asked for, applied at the next frame
+        self._frames_with_pose_before = 0  # of the trackers of earlier runs
+        self._frames_confident_before = 0
+        self.tracker = self._new_tracker(None)
+        self._runner_reset()
 
+    # ----------------------------------------------------------------- runs
+    def _new_tracker(self, origin_s: float | None) -> GaitTracker:
+        # A configured direction of travel replaces the estimate (a set-up where it cannot be
+        # guessed well: a treadmill seen from the side the runner faces, a panning camera).
+        return GaitTracker(self.config.gait, time_scale=self.time_scale,
+                           direction=DIRECTION_SIGNS[self.config.unit.direction], time_origin_s=origin_s)
+
+    def _runner_reset(self) -> None:
+        self._recent_running: deque[bool] = deque(maxlen=4)
+        self._run_starts: list[StartResult] = []
+        # This runner's recent judgeable strides: each stride is judged together with them.
+        self._recent_strides: deque[StrideMetrics] = deque(maxlen=RECENT_STRIDES_KEPT)
+
+    def new_run(self, reason: str, keep_site: bool = True) -> None:
+        """Start a new run at the next frame: forget the runner (see the class docstring).
+
+        ``keep_site`` carries the ground line over (same camera, same place). Safe to call from
+        the frame loop only; other threads (the drill button) should hand it over to that loop.
+        """
+        self._pending = (reason, keep_site)
+
+    def _start_run(self, t_s: float, reason: str, keep_site: bool, origin_s: float | None) -> None:
+        old = self.tracker
+        self._frames_with_pose_before += old.frames_with_pose
+        self._frames_confident_before += old.frames_confident
+        self.tracker = self._new_tracker(origin_s)
+        kept = keep_site and old.ground.frame is not None
+        if kept:
+            self.tracker.ground = old.ground
+        self._runner_reset()
+        self.runs.append(RunStart(round(t_s, 6), reason, kept))
+        log.info("new run at %.3f s (%s): runner state reset%s", t_s, reason,
+                 ", ground line kept" if kept else "")
+
+    def _check_new_run(self, frame: PoseFrame) -> None:
+        t = frame.t_s * self.time_scale
+        if self._origin_s is None:
+            self._origin_s = t
+            self.runs.append(RunStart(0.0, RUN_FIRST, False))
+            self._pending = None  # asked for before the first frame: this is a new run already
+        elif self._last_t_s is not None and t < self._last_t_s:
+            # The clock went back: a new recording (or the same one again). Its times start afresh.
+            self._origin_s = t
+            self._start_run(0.0, RUN_TIME_WENT_BACK, False, t)
+            self._pending = None
+            self._last_pose_t_s = None
+        elif self._pending is not None:
+            reason, keep = self._pending
+            self._start_run(t - self._origin_s, reason, keep, self._origin_s)
+            self._pending = None
+        elif (frame.landmarks is not None and self._last_pose_t_s is not None
+              and t - self._last_pose_t_s > self.config.lean.new_runner_after_s):
+            self._start_run(t - self._origin_s, RUN_RUNNER_LEFT, True, self._origin_s)
+        self._last_t_s = t
+        if frame.landmarks is not None:
+            self._last_pose_t_s = t
+
+    # ----------------------------------------------------------------- frames
     def push(self, frame: PoseFrame) -> Update:
+        self._check_new_run(frame)
         tr = self.tracker
         n_steps, n_starts = len(tr.steps), len(tr.initiations)
         events = tr.push(frame)
+        self.events.extend(events)
         strides = tuple(self._judge(step) for step in tr.steps[n_steps:])
         self.strides.extend(strides)
         start = None
@@ -121,28 +220,58 @@ class StreamingAnalyzer:
             verdict, reasons = judge_start(m, self.config.lean) if m else ("unsure", ["no_samples"])
             start = StartResult(init, m, verdict, tuple(reasons))
             self.starts.append(start)
+            self._run_starts.append(start)
         return Update(tuple(events), strides, start)
+
+    @property
+    def frames_with_pose(self) -> int:
+        return self._frames_with_pose_before + self.tracker.frames_with_pose
+
+    @property
+    def frames_confident(self) -> int:
+        return self._frames_confident_before + self.tracker.frames_confident
 
     def _judge(self, step: Step) -> StrideResult:
         m = stride_metrics(step)
+        lean = self.config.lean
         # Judged as running only if this step had a flight phase, was faster than walking, and
         # the gait is established: most of the last steps (at least 3) ran, or a start was just
         # seen. A walker's odd "flight" (a foot detected late), the first steps of a clip and a
         # stance detected on the wrong foot (slow or backward "speed") must not be judged.
-        recent_start = bool(self.starts) and 0 <= step.contact.t_s - self.starts[-1].initiation.event.t_s < 2.0
+        recent_start = (bool(self._run_starts)
+                        and 0 <= step.contact.t_s - self._run_starts[-1].initiation.event.t_s < 2.0)
         # Running alternates feet: both feet landing within JUMP_LANDING_S of each other is a jump
         # (the end of the demo clip: a two-footed landing, then a "stride" judged go with our
         # engine's keypoints), or the foot tracking lost which foot is which. Such a step is no
         # evidence of any gait: not judged (feet_together), left out of the running/walking counts.
         if self.tracker.other_foot_landed_near(step.track, step.contact.t_s, JUMP_LANDING_S):
             return StrideResult(step, m, "unsure", ("feet_together",))
-        ran = step.running and m.speed_ll_s >= self.config.lean.min_running_speed_ll_s
+        ran = step.running and m.speed_ll_s >= lean.min_running_speed_ll_s
         self._recent_running.append(ran)
         self._ran.append(ran)
         established = len(self._recent_running) >= 3 and sum(self._recent_running) > len(self._recent_running) / 2
         running = ran and (established or recent_start)
-        verdict, reasons = judge_stride(m, self.config.lean, running)
+        # Only a running stride can be "overlapped": a walker's next step always starts inside this
+        # one (double support), and that stays "walking".
+        if running and self._overlaps_next_stance(step):
+            return StrideResult(step, m, "unsure", ("stances_overlap",))
+        verdict, reasons = judge_stride(m, lean, running, tuple(self._recent_strides))
+        if stride_gate(m, lean, running) is None:
+            self._recent_strides.append(m)
         return StrideResult(step, m, verdict, tuple(reasons))
+
+    def _overlaps_next_stance(self, step: Step) -> bool:
+        """Did the other foot land while this stance still had more than ``max_double_support_s``
+        to go? Running has a flight phase between one foot's toe-off and the other's contact; a
+        "stance" that the next one starts inside is two stances merged or a toe-off found late (the
+        treadmill clip male_side: 0.33-0.43 s stances at 169 steps/min, where a whole step takes
+        0.355 s), and its push-off window and contact are not this foot's. Not judged (asked for
+        running strides only: in a walk the next step always starts inside this one)."""
+        latest = step.toe_off.t_s - self.config.gait.max_double_support_s
+        first = step.contact.t_s + JUMP_LANDING_S  # a landing together with this one is feet_together
+        if latest <= first:
+            return False
+        return self.tracker.other_foot_landed_near(step.track, 0.5 * (first + latest), 0.5 * (latest - first))
 
     @property
     def gait(self) -> str | None:
@@ -204,4 +333,5 @@ def analyze_frames(frames: Iterable[PoseFrame], config: Config | None = None, ca
         video["capture_fps"] = capture_fps
     start = analyzer.starts[0] if analyzer.starts else None
     return AnalysisResult(video, tr.direction.sign, analyzer.gait, start, tuple(analyzer.strides),
-                          tuple(tr.events), tr.frames_with_pose, tr.frames_confident, analyzer.time_scale)
+                          tuple(analyzer.events), analyzer.frames_with_pose, analyzer.frames_confident,
+                          analyzer.time_scale)

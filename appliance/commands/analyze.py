@@ -49,6 +49,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--annotate", type=Path, metavar="OUT.mp4",
                    help="also write the video with skeleton, the foot→pelvis→head line coloured by verdict "
                         "and event labels")
+    p.add_argument("--every", type=int, default=1, metavar="N",
+                   help="analyse every N-th frame only, as a camera at 1/N of the clip's rate would see it "
+                        "(e.g. a 300 fps slow-motion clip with --capture-fps 300 --every 6: the appliance's "
+                        "50 fps); times stay the clip's")
     add_common(p)
     p.set_defaults(func=run)
 
@@ -176,7 +180,12 @@ def format_csv(result: AnalysisResult) -> str:
 def run(args: argparse.Namespace) -> int:
     if args.annotate is not None:
         check_output_file(args.annotate)
-    result, frames = run_analysis_frames(args)
+    every = getattr(args, "every", 1)
+    if every < 1:
+        raise BadInputError(f"--every must be 1 or more, got {every}")
+    if every > 1 and args.annotate is not None:
+        raise BadInputError("--annotate draws every frame of the video: use it without --every")
+    result, frames = run_analysis_frames(args, every)
     # The result is printed before the video is written: a full disk then costs the video, not the
     # analysis the user waited for.
     if args.json:

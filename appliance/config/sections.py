@@ -159,6 +159,62 @@ class LeanConfig:
     # recording that changes playback speed: the panned track clip's stances read 0.5-1.1 s) or two
     # stances merged: the stride is unsure (implausible_timing) instead of judged on wrong times.
     max_running_stance_s: float = 0.45
+    # --- Verdict stability (issue 14; docs/analysis.md "Verdict stability"): no knife edges. ---
+    # Each stride is judged on the median of its own metrics and the runner's previous judgeable
+    # strides, this many in all. 5: the median of 5 has about half the noise of one stride
+    # (1.25/√5 = 0.56) and ignores up to 2 odd strides; at 170 steps/min it spans 1.8 s, so a
+    # runner who changes form is judged on the new form from the third stride on (before that the
+    # stride's own value contradicts the estimate and the stride is unsure, never wrongly confident).
+    # 1 = every stride on its own value only.
+    runner_history_strides: int = 5
+    # A metric within this many standard errors of its threshold (or a stride whose own value is
+    # this many noise sds on the other side of it) is "too close to call": unsure, near_limit_<metric>.
+    # 2 → a confident verdict is on the right side of the threshold with ≥ 97.7 % probability
+    # under the measured noise (one-sided normal).
+    near_limit_z: float = 2.0
+    # Per-stride measurement noise (sd) of each thresholded metric: its keypoint part (here) plus,
+    # for a metric read at an event, the event-timing part (noise_event_timing_frames × frame
+    # interval × how fast the metric moves). Sources: docs/analysis.md "Verdict stability",
+    # scripts/verdict_stability.py.
+    # pelvis_offset: the same 29 sprint strides on our engine and on MediaPipe differ by sd 0.044
+    # leg lengths, ~0.03 per model; the same keypoint noise is taken for the other two positions.
+    noise_pelvis_offset_ll: float = 0.03
+    # hip_over_foot (a line over the stance, read at its middle): + speed × timing / 2 (the middle
+    # moves half as far as the contact). Measured 1-frame change: 0.093 rms on the sprint strides
+    # (~6 leg lengths/s, 33 ms frames), 0.027 on the treadmill's 50 fps view (~3, 20 ms): speed × frame / 2.
+    noise_hip_over_foot_ll: float = 0.03
+    # overstride (read at the contact frame): + speed × timing. Measured 1-frame change: 0.215 rms on
+    # the sprint strides, 0.128 on the treadmill's 50 fps view.
+    noise_overstride_ll: float = 0.03
+    # lean_deg: the sprint clips re-encoded as JPEG q90 move a judged stride's lean by 4.8° at the
+    # 90th percentile (tests/test_invariance_video.py): sd of the difference 2.9°, ~2° per measurement.
+    noise_lean_deg: float = 2.0
+    # trunk − lean: two such angles, √2 × 2° ≈ 3° (1-frame change on the sprints: 2.0° rms).
+    noise_trunk_minus_lean_deg: float = 3.0
+    # Event timing error, in frames: detected contacts / toe-offs minus the sprint labels (b2 b4 b6 b8,
+    # 14 / 17 matched) have sd 0.94 / 1.06 frames around their bias (−0.57 / −0.35); less the
+    # labels' own ±½-frame rounding (sd 0.29) that is ~0.9 frame (30 ms at 30 fps, 18 ms at 50 fps).
+    # Cadence (60 / time between two contacts) gets √2 × this on the interval: ±20 spm at 170 spm, 30 fps.
+    noise_event_timing_frames: float = 0.9
+    # Nobody in view this long, then someone: a new runner (leg length, direction, gait history and
+    # recent strides start afresh; the ground line of the fixed camera is kept). 2 s: the LEDs show
+    # "nobody in view" after 2 s (FeedbackController.no_runner_s) and a run ends after 2 s idle
+    # (RunLogger.idle_end_s), so the unit treats the next person as a new runner from then on.
+    # The pose tracker's own gaps (gait.max_gap_s, 0.3 s) stay within one runner.
+    new_runner_after_s: float = 2.0
+
+    def __post_init__(self) -> None:
+        errors = []
+        if isinstance(self.runner_history_strides, bool) or not 1 <= self.runner_history_strides <= 32:
+            errors.append(f"lean.runner_history_strides: 1 to 32, got {self.runner_history_strides}")
+        for name in ("near_limit_z", "noise_pelvis_offset_ll", "noise_hip_over_foot_ll", "noise_overstride_ll",
+                     "noise_lean_deg", "noise_trunk_minus_lean_deg", "noise_event_timing_frames"):
+            if not 0 <= getattr(self, name) <= 1000:
+                errors.append(f"lean.{name}: 0 or more, got {getattr(self, name):g}")
+        if not 0 < self.new_runner_after_s <= 3600:
+            errors.append(f"lean.new_runner_after_s: more than 0 and at most 3600 s, got {self.new_runner_after_s:g}")
+        if errors:
+            raise ConfigError("; ".join(errors))
 
 
 DIRECTIONS = ("auto", "left_to_right", "right_to_left")

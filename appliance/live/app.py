@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from appliance import paths
-from appliance.analysis.analyzer import StreamingAnalyzer
+from appliance.analysis.analyzer import RUN_DRILL, RUN_SOURCE_RESTART, StreamingAnalyzer
 from appliance.config import Config, LedConfig
 from appliance.errors import LeanCamError
 from appliance.feedback.controller import FeedbackController
@@ -79,8 +79,9 @@ class LiveAppliance:
         self.feedback = FeedbackController(self.lights)
         self.button: DrillButton | None = None
         if self.lights.pins.button is not None:
-            self.button = DrillButton(self.lights.pins, self.lights.factory, self.feedback.press,
-                                      self.feedback.hold)
+            self.button = DrillButton(self.lights.pins, self.lights.factory, self.press, self.feedback.hold)
+        # Set by the drill button (its own thread); the frame loop starts a new run at the next frame.
+        self._new_run_requested = threading.Event()
         self.slot = LatestSlot()
         self.notifier = ServiceNotifier()
         self.analyzer: StreamingAnalyzer | None = None
@@ -186,8 +187,26 @@ class LiveAppliance:
                 log.exception("MQTT: error while closing")
             self.mqtt = None
 
+    def press(self) -> None:
+        """The drill button: arm the drill and start a new run (a new runner may be stepping up)."""
+        self._new_run_requested.set()
+        self.feedback.press()
+
+    def _process(self, frame: Frame) -> PoseFrame:
+        """Pose of one frame; a replay's next pass starts without the last pass's pose track."""
+        if frame.starts_sequence:
+            self.engine.reset()
+        return self.engine.process(frame)
+
     def _sink(self, frame: Frame, pose: PoseFrame) -> None:
         assert self.analyzer is not None and self.pipeline is not None
+        if frame.starts_sequence:
+            # The replay starts over: nothing of the last pass (runner or site) may carry over.
+            self.analyzer.new_run(RUN_SOURCE_RESTART, keep_site=False)
+            self._new_run_requested.clear()
+        elif self._new_run_requested.is_set():
+            self._new_run_requested.clear()
+            self.analyzer.new_run(RUN_DRILL)
         update = self.analyzer.push(pose)
         self.feedback.on_frame(frame, pose, update)  # the runner's light first: it is the latency budget
         if self.recorder is not None and self.runs is not None:
@@ -216,7 +235,7 @@ class LiveAppliance:
             lossless = not opts.realtime or bool(getattr(source, "demo", False))
             if lossless and opts.realtime:
                 log.info("demo clip: every frame is processed (on a slow machine it plays slower than real time)")
-            self.pipeline = Pipeline(source, self.engine.process, sinks=[self._sink], stop=self.stop,
+            self.pipeline = Pipeline(source, self._process, sinks=[self._sink], stop=self.stop,
                                      on_tick=self.notifier.heartbeat, lossless=lossless)
             try:
                 return self.pipeline.run(max_frames=opts.max_frames, duration_s=opts.duration_s)

@@ -27,6 +27,9 @@ class Frame:
     # Host monotonic clock (time.monotonic()) when the frame became available to LeanCam: the start
     # of the latency budget (capture → decision → LED). None for offline decoding.
     captured_mono_s: float | None = None
+    # The first frame of a new, unrelated sequence: a replayed file's next pass (``--loop``). Nothing
+    # before it (pose tracking, the runner being analysed) belongs with it; a camera never sets it.
+    starts_sequence: bool = False
 
     @property
     def width_px(self) -> int:

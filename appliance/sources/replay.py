@@ -40,7 +40,9 @@ class ReplaySource:
     """A video file replayed like a camera: optional real-time pacing and looping.
 
     Timestamps keep increasing across loops (one frame period after the last frame of the previous
-    pass), and indices keep counting, just as a camera's would.
+    pass), and indices keep counting, just as a camera's would. The first frame of every pass after
+    the first has ``starts_sequence`` set: the replay starts over, and pose tracking and the
+    analysis start over with it, so every pass of the same clip gives the same result.
     """
 
     def __init__(self, path: Path | str, realtime: bool = True, loop: bool = False, demo: bool = False) -> None:
@@ -67,9 +69,10 @@ class ReplaySource:
             self._current = src
             last_t = 0.0
             try:
-                for frame in src.frames():
+                for n, frame in enumerate(src.frames()):
                     last_t = frame.t_s
-                    yield Frame(index, offset_s + frame.t_s, frame.rgb, frame.captured_mono_s)
+                    yield Frame(index, offset_s + frame.t_s, frame.rgb, frame.captured_mono_s,
+                                starts_sequence=n == 0 and self.passes > 0)
                     index += 1
             finally:
                 src.close()

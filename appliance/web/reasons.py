@@ -36,7 +36,15 @@ REASONS: dict[str, str] = {
     "no_push_off": "push-off not seen clearly",
     "implausible_timing": "step timing unclear — not judged",
     "feet_together": "both feet landed together — not judged",
+    "stances_overlap": "steps not told apart — not judged",
     "no_samples": "start not seen clearly",
+    # too close to a limit to call (appliance.analysis.lean.verdict: within the measurement noise)
+    "near_limit_hip_over_foot": "hips nearly behind your foot — too close to call",
+    "near_limit_pelvis_offset": "hips nearly behind the line — too close to call",
+    "near_limit_trunk_lean": "back nearly rounded — too close to call",
+    "near_limit_overstride": "foot lands nearly too far ahead — too close to call",
+    "near_limit_lean": "lean borderline — too close to call",
+    "near_limit_cadence": "step rate borderline — too close to call",
     # appliance states (appliance.feedback.controller, the web)
     "no_runner": "no runner in view",
     "camera_fault": "camera not working",

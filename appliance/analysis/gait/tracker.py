@@ -116,8 +116,10 @@ class GaitTracker:
     """Feed ``push(frame)``; collect ``events``, ``steps`` and ``initiations`` as they are decided."""
 
     def __init__(self, config: GaitConfig | None = None, time_scale: float = 1.0,
-                 direction: int | None = None) -> None:
-        """``direction``: +1 / −1 to fix the direction of travel (``[unit] direction``), None to estimate it."""
+                 direction: int | None = None, time_origin_s: float | None = None) -> None:
+        """``direction``: +1 / −1 to fix the direction of travel (``[unit] direction``), None to estimate it.
+        ``time_origin_s``: the (scaled) source time that is t = 0, None = this tracker's first frame; a
+        tracker started for a new runner mid-stream keeps the stream's origin so its times line up."""
         self.cfg = config or GaitConfig()
         # Real seconds per source second (slow motion: source fps / capture fps).
         self.time_scale = time_scale
@@ -134,7 +136,7 @@ class GaitTracker:
         self._start = _StartState()
         self._last_t: float | None = None
         self._last_pose_t: float | None = None
-        self._first_t: float | None = None
+        self._first_t: float | None = time_origin_s
         self._dt_s = 1 / 30
         self.events: list[GaitEvent] = []
         self.steps: list[Step] = []

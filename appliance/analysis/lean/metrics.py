@@ -56,6 +56,9 @@ class StrideMetrics:
     # pelvis ahead of the foot. Small when the stance was cut before push-off (see verdict.py).
     push_off_leg_deg: float
     stance_s: float  # contact → toe-off, real seconds
+    # Real seconds between the stance's frames: events are timed to a fraction of a frame, so the
+    # noise of metrics read at an event scales with it (verdict.py, [lean] noise_event_timing_frames).
+    frame_s: float = 1 / 30
 
 
 @dataclass(frozen=True)
@@ -106,13 +109,34 @@ def push_off_window(step: Step) -> tuple[FrameSample, ...]:
     return frames[-n_late:]
 
 
+def hip_over_foot_ll(step: Step) -> float:
+    """(pelvis − stance midfoot) along the ground × direction at the middle of the stance, per leg length.
+
+    A straight line fitted to the value over every stance frame, read at the stance's middle in
+    time (half-way from contact to toe-off). Over a stance the pelvis passes the planted foot at
+    the running speed, so the value changes by speed × frame interval per frame (0.1-0.3 leg
+    lengths at 30 fps): read at the single "lowest pelvis" frame (the first version) it moved with
+    that frame's choice — the pelvis height is flat around its minimum, so the frame jumps by 1-3
+    frames from stride to stride, and sprint strides read -0.33 … +0.88 within one clip. The line
+    also averages the keypoints' jitter over the whole stance. Fewer than 3 frames: their mean.
+    """
+    d, k, g, ll = step.direction, step.track, step.ground, step.leg_length_px
+    samples = step.samples
+    rel = np.array([_fu(g, s.raw_pelvis_px - s.raw_midfoot_px(k), d)[0] / ll for s in samples])
+    ts = np.array([s.t_s for s in samples])
+    if len(samples) < 3 or np.ptp(ts) <= 0:
+        return float(np.mean(rel))
+    slope, intercept = np.polyfit(ts, rel, 1)
+    mid_t = 0.5 * (step.contact.t_s + step.toe_off.t_s)
+    return float(slope * mid_t + intercept)
+
+
 def stride_metrics(step: Step) -> StrideMetrics:
     d, k, samples, g, ll = step.direction, step.track, step.samples, step.ground, step.leg_length_px
     window = push_off_window(step)
     lean, offset, trunk = _line_metrics(window, k, d, g, ll)
     leg = float(np.mean([angle_deg(g, s.raw_pelvis_px - s.raw_bottom_px(k), d) for s in window]))
-    mid = next((s for s in samples if s.index == step.midstance.frame_index), samples[len(samples) // 2])
-    hof = _fu(g, mid.raw_pelvis_px - mid.raw_midfoot_px(k), d)[0] / ll
+    hof = hip_over_foot_ll(step)
     first = samples[0]
     over = _fu(g, first.raw_midfoot_px(k) - first.raw_pelvis_px, d)[0] / ll
     cadence = None
@@ -129,7 +153,9 @@ def stride_metrics(step: Step) -> StrideMetrics:
     unsure = float(np.mean([not s.confident for s in samples]))
     feet_out = float(np.mean([not s.feet_in_frame for s in samples]))
     stance = step.toe_off.t_s - step.contact.t_s
-    return StrideMetrics(lean, offset, trunk, float(hof), float(over), cadence, speed, unsure, feet_out, leg, stance)
+    frame_s = float(np.median(np.diff([s.t_s for s in samples]))) if len(samples) >= 2 else 1 / 30
+    return StrideMetrics(lean, offset, trunk, float(hof), float(over), cadence, speed, unsure, feet_out, leg, stance,
+                         frame_s if frame_s > 0 else 1 / 30)
 
 
 def start_metrics(init: Initiation) -> StartMetrics | None:

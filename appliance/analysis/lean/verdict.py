@@ -8,11 +8,28 @@ by a foot-tracking glitch) is unsure too: its "late stance" frames are midstance
 flexed hip is normal, and judging the line there flagged butt_out on 6 of 45 sprint strides.
 A stance longer than any running stance (``implausible_timing``) means the clip's time base is
 wrong (slow motion without its capture rate, variable playback speed): cadence and speed would be.
+
+**No knife edges** (issue 14 step 3). Every thresholded metric has a measured per-stride noise
+(``[lean] noise_*``, docs/analysis.md "Verdict stability"). A stride is judged on a robust
+per-runner estimate — the median of this stride and the runner's previous ``runner_history_strides``
+− 1 judged strides — because one stride's value swings by its noise while a runner's form does not
+change from one step to the next; the median ignores one odd stride (a foot point that jumped, a
+contact found a frame late) where a mean would follow it. Each test "value beyond its limit" is
+then three-valued: confidently yes, confidently no, or too close to tell, when the estimate is
+within ``near_limit_z`` standard errors of the threshold or the stride's own value confidently
+contradicts it (a runner who just changed form, or this stride measured badly). A stride with no
+confident fault and any "too close" test is ``unsure`` with ``near_limit_<metric>``: a value
+0.003 leg lengths either side of a threshold no longer flips green to red.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
 
 from appliance.analysis.lean.metrics import StartMetrics, StrideMetrics
 from appliance.config import LeanConfig
@@ -21,34 +38,142 @@ log = logging.getLogger(__name__)
 
 GO, NO_GO, UNSURE = "go", "no_go", "unsure"
 
+# A median of n ≥ 3 noisy values has ~1.25× the standard error of their mean (normal noise).
+MEDIAN_EFFICIENCY = 1.25
 
-def judge_stride(m: StrideMetrics, cfg: LeanConfig, running: bool) -> tuple[str, list[str]]:
+# The reason given when a metric is too close to its limit to call (one per thresholded metric).
+NEAR_LIMIT = {
+    "hip_over_foot": "near_limit_hip_over_foot",
+    "pelvis_offset": "near_limit_pelvis_offset",
+    "trunk_minus_lean": "near_limit_trunk_lean",
+    "overstride": "near_limit_overstride",
+    "lean": "near_limit_lean",
+    "cadence": "near_limit_cadence",
+}
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One metric as judged: the runner's robust estimate and this stride's own value, with noise."""
+
+    name: str  # key of NEAR_LIMIT
+    estimate: float  # median over the runner's recent strides, this one included
+    own: float  # this stride's value
+    noise: float  # per-stride measurement noise (sd), the metric's unit
+    n: int  # strides in the estimate
+
+    @property
+    def standard_error(self) -> float:
+        """Standard error of ``estimate``: noise/√n (mean of 1-2), 1.25·noise/√n (median of ≥ 3)."""
+        return self.noise * (MEDIAN_EFFICIENCY if self.n >= 3 else 1.0) / math.sqrt(self.n)
+
+
+def beyond(m: Measured, threshold: float, below: bool, z: float) -> bool | None:
+    """Is the metric beyond ``threshold`` (under it if ``below``, else over it)?
+
+    True / False when confident; None when the estimate is within ``z`` standard errors of the
+    threshold, or the stride's own value is more than ``z`` noise sds on the other side of it.
+    """
+    sign = -1.0 if below else 1.0  # "beyond" = sign·(value − threshold) > 0
+    est = sign * (m.estimate - threshold)
+    band = z * m.standard_error
+    if abs(est) <= band:
+        return None
+    own = sign * (m.own - threshold)
+    if (est > 0) != (own > 0) and abs(own) > z * m.noise:
+        return None  # this stride clearly says the opposite of the runner's recent strides
+    return est > 0
+
+
+def _all(*tests: tuple[bool | None, str]) -> tuple[bool | None, str | None]:
+    """Three-valued AND: False if any test is confidently False, True if all are True, else None
+    with the first unsure test's metric."""
+    if any(t is False for t, _ in tests):
+        return False, None
+    unsure = next((name for t, name in tests if t is None), None)
+    return (None, unsure) if unsure is not None else (True, None)
+
+
+def stride_gate(m: StrideMetrics, cfg: LeanConfig, running: bool) -> str | None:
+    """The reason a stride cannot be judged at all (None: it can)."""
     if not running:
-        return UNSURE, ["walking"]
+        return "walking"
     if m.feet_out_fraction > cfg.max_unsure_fraction:
-        return UNSURE, ["feet_out_of_frame"]
+        return "feet_out_of_frame"
     if m.unsure_fraction > cfg.max_unsure_fraction:
-        return UNSURE, ["low_confidence"]
+        return "low_confidence"
     if m.stance_s > cfg.max_running_stance_s:
-        return UNSURE, ["implausible_timing"]
+        return "implausible_timing"
     if m.push_off_leg_deg < cfg.min_push_off_leg_deg:
-        return UNSURE, ["no_push_off"]
-    reasons: list[str] = []
-    if m.hip_over_foot < cfg.sitting_back_hip_over_foot:
-        reasons.append("sitting_back")
-    if m.pelvis_offset < cfg.butt_out_pelvis_offset:
-        reasons.append("butt_out")
-    if m.pelvis_offset < 0 and m.trunk_deg - m.lean_deg > cfg.slouch_trunk_minus_lean_deg:
-        reasons.append("slouch")
-    overstriding = m.overstride > cfg.overstride_limit
-    if (m.cadence_spm is not None and m.cadence_spm < cfg.over_lean_cadence_spm and overstriding
-            and m.lean_deg > cfg.lean_base_deg + cfg.lean_per_speed_deg * max(m.speed_ll_s, 0.0)):
-        reasons.append("over_lean")
-    elif overstriding:
-        reasons.append("overstride")
-    if m.lean_deg < cfg.min_lean_deg:
-        reasons.append("upright")
-    return (NO_GO, reasons) if reasons else (GO, [])
+        return "no_push_off"
+    return None
+
+
+def _measure(name: str, values: list[float], noise: float) -> Measured:
+    return Measured(name, float(np.median(values)), values[-1], noise, len(values))
+
+
+def judge_stride(m: StrideMetrics, cfg: LeanConfig, running: bool,
+                 recent: Sequence[StrideMetrics] = ()) -> tuple[str, list[str]]:
+    """Verdict of stride ``m``; ``recent`` = the runner's earlier judgeable strides, oldest first
+    (the last ``runner_history_strides`` − 1 of them are used with ``m``)."""
+    gate = stride_gate(m, cfg, running)
+    if gate is not None:
+        return UNSURE, [gate]
+    keep = max(cfg.runner_history_strides - 1, 0)
+    window = [*(list(recent)[-keep:] if keep else []), m]
+    z = cfg.near_limit_z
+
+    def measure(name: str, get: Callable[[StrideMetrics], float], noise: float) -> Measured:
+        return _measure(name, [get(s) for s in window], noise)
+
+    speed = float(np.median([max(s.speed_ll_s, 0.0) for s in window]))
+    # A metric read at an event moves with the runner over the event's timing error (see LeanConfig).
+    timing_s = cfg.noise_event_timing_frames * float(np.median([s.frame_s for s in window]))
+    timing_ll = speed * timing_s
+    hof = measure("hip_over_foot", lambda s: s.hip_over_foot, math.hypot(cfg.noise_hip_over_foot_ll, timing_ll / 2))
+    pelvis = measure("pelvis_offset", lambda s: s.pelvis_offset, cfg.noise_pelvis_offset_ll)
+    bend = measure("trunk_minus_lean", lambda s: s.trunk_deg - s.lean_deg, cfg.noise_trunk_minus_lean_deg)
+    over = measure("overstride", lambda s: s.overstride, math.hypot(cfg.noise_overstride_ll, timing_ll))
+    lean = measure("lean", lambda s: s.lean_deg, cfg.noise_lean_deg)
+    lean_vs_speed = measure("lean", lambda s: s.lean_deg - cfg.lean_per_speed_deg * speed, cfg.noise_lean_deg)
+    cadences = [float(s.cadence_spm) for s in window if s.cadence_spm is not None]
+
+    faults: list[str] = []
+    unsure: list[str] = []
+
+    def verdict_of(reason: str, test: tuple[bool | None, str | None]) -> None:
+        result, name = test
+        if result is True:
+            faults.append(reason)
+        elif result is None and name is not None and NEAR_LIMIT[name] not in unsure:
+            unsure.append(NEAR_LIMIT[name])
+
+    verdict_of("sitting_back", _all((beyond(hof, cfg.sitting_back_hip_over_foot, True, z), "hip_over_foot")))
+    verdict_of("butt_out", _all((beyond(pelvis, cfg.butt_out_pelvis_offset, True, z), "pelvis_offset")))
+    verdict_of("slouch", _all((beyond(pelvis, 0.0, True, z), "pelvis_offset"),
+                              (beyond(bend, cfg.slouch_trunk_minus_lean_deg, False, z), "trunk_minus_lean")))
+    overstriding = beyond(over, cfg.overstride_limit, False, z)
+    if m.cadence_spm is None:
+        slow: bool | None = False  # no cadence for this step: over_lean cannot be said (as before)
+    else:
+        # 60/dt with dt the difference of two contact times: sd(cadence) = cadence² · √2 · timing / 60.
+        noise_spm = float(np.median(cadences)) ** 2 * math.sqrt(2) * timing_s / 60.0
+        slow = beyond(_measure("cadence", cadences, noise_spm), cfg.over_lean_cadence_spm, True, z)
+    over_lean = _all((overstriding, "overstride"), (slow, "cadence"),
+                     (beyond(lean_vs_speed, cfg.lean_base_deg, False, z), "lean"))
+    if over_lean[0] is True:
+        faults.append("over_lean")
+    elif overstriding is True:
+        faults.append("overstride")  # a fault either way; which of the two is what is unsure
+    else:
+        verdict_of("overstride", (overstriding, "overstride"))
+    verdict_of("upright", _all((beyond(lean, cfg.min_lean_deg, True, z), "lean")))
+    if faults:
+        return NO_GO, faults
+    if unsure:
+        return UNSURE, unsure
+    return GO, []
 
 
 def judge_start(m: StartMetrics, cfg: LeanConfig) -> tuple[str, list[str]]:

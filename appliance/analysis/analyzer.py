@@ -100,10 +100,17 @@ class StreamingAnalyzer:
         if capture_fps and source_fps:
             scale = source_fps / capture_fps
         self.time_scale = scale
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every runner seen so far (the long press ends the session): the next frame is
+        judged as if the clip began there, with the current config; times stay on the same clock."""
+        old: GaitTracker | None = getattr(self, "tracker", None)
         # A configured direction of travel replaces the estimate (a set-up where it cannot be
         # guessed well: a treadmill seen from the side the runner faces, a panning camera).
-        self.tracker = GaitTracker(self.config.gait, time_scale=scale,
-                                   direction=DIRECTION_SIGNS[self.config.unit.direction])
+        self.tracker = GaitTracker(self.config.gait, time_scale=self.time_scale,
+                                   direction=DIRECTION_SIGNS[self.config.unit.direction],
+                                   time_origin_s=old.time_origin_s if old is not None else None)
         self.strides: list[StrideResult] = []
         self.starts: list[StartResult] = []
         self._recent_running: deque[bool] = deque(maxlen=4)

@@ -26,35 +26,13 @@ import av
 
 from appliance.recording.encoder import TIME_BASE, EncodedPacket, StreamFormat
 from appliance.store import Clip, Store
+from appliance.store.files import PART_SUFFIX, atomic_write, fsync_path
 
 log = logging.getLogger(__name__)
 
 SIDECAR_SCHEMA = 1
 SIDECAR_KIND = "leancam-clip"
 _CLIP_FIELDS = tuple(f.name for f in fields(Clip) if f.name not in ("id", "size_bytes"))
-
-
-def fsync_path(path: Path) -> None:
-    """Flush a file (or a directory's entries) to stable storage."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``path`` via ``path.part`` + fsync + rename: readers see the old file or the whole new one."""
-    tmp = path.with_name(path.name + ".part")
-    try:
-        with tmp.open("wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 class ClipWriter:
@@ -106,7 +84,7 @@ class ClipWriter:
         """Close, fsync and rename (module docstring order); returns the MP4's size in bytes."""
         self._container.close()
         fsync_path(self.part_path)
-        write_atomic(self.sidecar_path, json.dumps(sidecar, separators=(",", ":"), allow_nan=False).encode())
+        atomic_write(self.sidecar_path, json.dumps(sidecar, separators=(",", ":"), allow_nan=False).encode())
         os.replace(self.part_path, self.video_path)
         fsync_path(self.video_path.parent)
         return self.video_path.stat().st_size
@@ -117,7 +95,7 @@ class ClipWriter:
             self._container.close()
         except (OSError, av.error.FFmpegError, ValueError) as err:
             log.debug("closing aborted clip %s: %s", self.name, err)
-        for p in (self.part_path, self.sidecar_path.with_name(self.sidecar_path.name + ".part")):
+        for p in (self.part_path, self.sidecar_path.with_name(self.sidecar_path.name + PART_SUFFIX)):
             try:
                 p.unlink(missing_ok=True)
             except OSError as err:

@@ -39,12 +39,6 @@ _EARS, _NOSE, _HIPS = (7, 8), 0, (23, 24)
 _HEELS, _TOES = (29, 30), (31, 32)
 
 
-def shown_light(lights: Any) -> str | None:
-    """The light the LEDs show now (``Light`` value), or None without LEDs in this process."""
-    current = getattr(lights, "current", None)
-    return getattr(current, "value", None)
-
-
 def stop_event(app: Flask) -> threading.Event:
     return app.extensions.setdefault("leancam_stop", threading.Event())
 
@@ -136,12 +130,12 @@ def _sse(event: str, data: dict, event_id: str | None = None) -> str:
 
 
 def verdict_events(slot: LatestSlot, stop: threading.Event, heartbeat_s: float, hold_s: float | None = None,
-                   max_s: float | None = None, lights: Any = None,
+                   max_s: float | None = None, shown_light: Callable[[], str] | None = None,
                    storage: Callable[[], dict[str, Any]] | None = None) -> Iterator[str]:
     """SSE: a ``verdict`` event whenever what the board shows changes (a new decision, a verdict
     expiring after ``hold_s``, the runner appearing or leaving), ``status`` once a second, and a
     heartbeat comment every ``heartbeat_s`` so proxies and the browser know the link is alive.
-    ``lights`` (``FeedbackLights``), when given, makes the board follow the LEDs exactly;
+    ``shown_light()`` (the light the LEDs show now), when given, makes the board follow the LEDs exactly;
     ``storage()`` adds recording state and free space to each status event."""
     t0 = time.monotonic()
     yield "retry: 1000\n\n"
@@ -152,7 +146,7 @@ def verdict_events(slot: LatestSlot, stop: threading.Event, heartbeat_s: float, 
     while not stop.is_set():
         now = time.monotonic()
         payload = verdict_payload(state.verdict if state is not None else None, state, now, hold_s,
-                                  shown_light(lights))
+                                  shown_light() if shown_light is not None else None)
         key = (payload["light"], payload["reason_text"], payload["decided_monotonic_s"], payload["kind"])
         if key != last_key:
             last_key = key

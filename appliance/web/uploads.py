@@ -185,10 +185,11 @@ def analyze_into_store(video_path: Path, *, recordings_dir: Path, db_path: Path,
     from appliance.config import load_appliance_config
     from appliance.pose import keypoints_io
     from appliance.pose.engine import PoseEngine
-    from appliance.recording.clip import SIDECAR_KIND, SIDECAR_SCHEMA, clip_to_sidecar_dict, write_atomic
+    from appliance.recording.clip import SIDECAR_KIND, SIDECAR_SCHEMA, clip_to_sidecar_dict
     from appliance.sources.video_file import VideoFileSource
     from appliance.store import Clip, Event, Run, Session, Store, Stride
     from appliance.store import Initiation as StoredInitiation
+    from appliance.store.files import atomic_write
 
     info = probe_video(video_path)
     transcode = not any(k in info["format"].split(",") for k in MP4_FAMILY)
@@ -243,7 +244,7 @@ def analyze_into_store(video_path: Path, *, recordings_dir: Path, db_path: Path,
                    "keypoints": [keypoints_io.frame_to_dict(p) for p in poses],
                    "time_scale": result.time_scale, "upload": {"original_name": original_name},
                    "analysis": doc}
-        write_atomic(sidecar_final, _json_bytes(sidecar))
+        atomic_write(sidecar_final, _json_bytes(sidecar))
         created.append(sidecar_final)
 
         own = store is None

@@ -116,8 +116,11 @@ class GaitTracker:
     """Feed ``push(frame)``; collect ``events``, ``steps`` and ``initiations`` as they are decided."""
 
     def __init__(self, config: GaitConfig | None = None, time_scale: float = 1.0,
-                 direction: int | None = None) -> None:
-        """``direction``: +1 / −1 to fix the direction of travel (``[unit] direction``), None to estimate it."""
+                 direction: int | None = None, time_origin_s: float | None = None) -> None:
+        """``direction``: +1 / −1 to fix the direction of travel (``[unit] direction``), None to estimate it.
+        ``time_origin_s``: the (scaled) frame time that is 0 s of the events; None takes the first
+        frame pushed. A tracker that replaces another mid-stream keeps its origin, so the run and
+        clip times of the store stay on one clock."""
         self.cfg = config or GaitConfig()
         # Real seconds per source second (slow motion: source fps / capture fps).
         self.time_scale = time_scale
@@ -134,7 +137,7 @@ class GaitTracker:
         self._start = _StartState()
         self._last_t: float | None = None
         self._last_pose_t: float | None = None
-        self._first_t: float | None = None
+        self._first_t: float | None = time_origin_s
         self._dt_s = 1 / 30
         self.events: list[GaitEvent] = []
         self.steps: list[Step] = []
@@ -187,6 +190,11 @@ class GaitTracker:
         return float(s.ground.height_px(p)) / s.leg_length_px
 
     # ----------------------------------------------------------------- main entry
+    @property
+    def time_origin_s(self) -> float | None:
+        """The scaled frame time that event times count from (None until the first frame)."""
+        return self._first_t
+
     def push(self, frame: PoseFrame) -> list[GaitEvent]:
         """Process one frame; returns the events decided at this frame (possibly about earlier ones)."""
         n_before = len(self.events)

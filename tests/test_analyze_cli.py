@@ -159,3 +159,15 @@ def test_annotate_writes_every_frame_with_the_drawing(sprint, capsys, tmp_path: 
     nowhere = tmp_path / "no" / "a.mp4"
     code, _, err = run(capsys, "analyze", str(video), "--keypoints", str(kp), "--annotate", str(nowhere))
     assert code == 2 and "output folder does not exist" in err
+
+
+def test_a_mistyped_command_module_fails_loudly() -> None:
+    """A misspelt entry in COMMAND_MODULES must not make a command vanish from ``leancam --help``."""
+    import argparse
+
+    from appliance.commands import COMMAND_MODULES, register
+
+    sub = argparse.ArgumentParser().add_subparsers()
+    register(sub, "appliance.commands", COMMAND_MODULES)  # every listed command exists
+    with pytest.raises(ModuleNotFoundError, match="analyse"):
+        register(argparse.ArgumentParser().add_subparsers(), "appliance.commands", ("analyse",))

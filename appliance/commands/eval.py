@@ -6,9 +6,10 @@ import argparse
 import logging
 from pathlib import Path
 
+from appliance.analysis.clips import analyze_clip
 from appliance.analysis.evaluation import format_table, read_labels, score, undecidable_labels
 from appliance.analysis.gait.tracker import decision_lag_frames
-from appliance.commands.analyze import add_common, run_analysis_frames
+from appliance.commands import add_common
 from appliance.config import load_config
 from appliance.errors import BadInputError
 
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         raise BadInputError(f"--every must be 1 or more, got {args.every}")
     labels = read_labels(args.labels, first_row_initiation=args.first_row_initiation)
     cfg = load_config(args.config)
-    result, frames = run_analysis_frames(args, args.every, cfg)
+    result, frames = analyze_clip(args.video, args.keypoints, args.capture_fps, cfg, args.every)
     fps = result.video["fps"]
     if not fps:
         raise BadInputError(f"{args.video}: cannot tell the frame rate (fewer than 2 frames)")

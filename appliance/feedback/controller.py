@@ -22,6 +22,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from appliance.analysis.analyzer import StartResult, StrideResult, Update
+from appliance.config import VERDICT_HOLD_S
 from appliance.feedback.leds import FeedbackLights, Light
 from appliance.live.state import Verdict
 from appliance.pose.types import PoseFrame
@@ -62,7 +63,7 @@ class LatencySample:
 
 
 class FeedbackController:
-    def __init__(self, lights: FeedbackLights, no_runner_s: float = 2.0, hold_s: float = 4.0,
+    def __init__(self, lights: FeedbackLights, no_runner_s: float = 2.0, hold_s: float = VERDICT_HOLD_S,
                  history_frames: int = 600) -> None:
         self.lights = lights
         self.no_runner_s = no_runner_s

@@ -24,6 +24,8 @@ from typing import Any
 
 import av
 
+from appliance.pose import keypoints_io
+from appliance.pose.types import PoseFrame
 from appliance.recording.encoder import TIME_BASE, EncodedPacket, StreamFormat
 from appliance.store import Clip, Store
 from appliance.store.files import PART_SUFFIX, atomic_write, fsync_path
@@ -100,6 +102,17 @@ class ClipWriter:
                 p.unlink(missing_ok=True)
             except OSError as err:
                 log.warning("could not remove %s: %s", p, err)
+
+
+def sidecar_document(clip: Clip, trigger_reason: str, trigger_t_s: float, events: list[dict[str, Any]],
+                     poses: Iterable[PoseFrame], **extra: Any) -> dict[str, Any]:
+    """A clip's sidecar: what ``clip_from_sidecar`` reads back, the events and every frame's
+    keypoints; ``extra`` keys (an upload's analysis) follow. Recorder and uploads both write it,
+    so ``leancam web`` replays both the same way."""
+    return {"schema": SIDECAR_SCHEMA, "kind": SIDECAR_KIND, "clip": clip_to_sidecar_dict(clip),
+            "trigger": {"reason": trigger_reason, "t_s": trigger_t_s},
+            # Times are capture times: the video's first frame is clip.start_t_s.
+            "events": events, "keypoints": [keypoints_io.frame_to_dict(p) for p in poses], **extra}
 
 
 def clip_to_sidecar_dict(clip: Clip) -> dict[str, Any]:

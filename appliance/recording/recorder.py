@@ -41,9 +41,8 @@ import av
 
 from appliance.config.sections import RecorderConfig
 from appliance.errors import is_no_room
-from appliance.pose import keypoints_io
 from appliance.pose.types import PoseFrame
-from appliance.recording.clip import SIDECAR_KIND, SIDECAR_SCHEMA, ClipWriter, clip_to_sidecar_dict, recover
+from appliance.recording.clip import ClipWriter, recover, sidecar_document
 from appliance.recording.encoder import EncodedPacket, PacketEncoder, SoftwareH264Encoder, StreamFormat
 from appliance.recording.retention import RetentionConfig, apply_retention, free_space_mb
 from appliance.recording.ring import PacketRing
@@ -338,14 +337,7 @@ class Recorder:
                     trigger=oc.reason, run_id=oc.run_id, session_id=oc.session_id)
         poses = [p for p in self._clip_poses if start <= p.t_s <= end]
         events = [e for e in self._clip_events if start - 1e-6 <= e["t_s"] <= end + self.config.post_roll_s]
-        sidecar = {
-            "schema": SIDECAR_SCHEMA, "kind": SIDECAR_KIND,
-            "clip": clip_to_sidecar_dict(clip),
-            "trigger": {"reason": oc.reason, "t_s": oc.trigger_t_s},
-            # Times are capture times: the video's first frame is clip.start_t_s.
-            "events": events,
-            "keypoints": [keypoints_io.frame_to_dict(p) for p in poses],
-        }
+        sidecar = sidecar_document(clip, oc.reason, oc.trigger_t_s, events, poses)
         self._clip_poses, self._clip_events = [], []
         if self._state == "recording":
             self._state = "idle"

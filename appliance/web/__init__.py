@@ -24,6 +24,7 @@ from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 
+from appliance.config import VERDICT_HOLD_S
 from appliance.live.state import LatestSlot
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ class WebDeps:
     max_sse_clients: int = 8
     stream_width_px: int = 640
     heartbeat_s: float = 5.0
-    verdict_hold_s: float = 4.0  # as FeedbackController.hold_s: a verdict shows this long, then READY
+    verdict_hold_s: float = VERDICT_HOLD_S  # the LEDs' hold time: a verdict shows this long, then READY
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -34,6 +34,7 @@ from appliance.config import DIRECTIONS, Config, config_from_dict, env_overrides
 from appliance.config.template import field_comments
 from appliance.config.writer import write_toml
 from appliance.errors import ConfigError, LeanCamError
+from appliance.numbers import is_finite_number
 from appliance.web import WebDeps, deps_of
 from appliance.web.auth import check_password, is_logged_in, limiter, login_required, password_is_set
 
@@ -221,7 +222,7 @@ def _parse_value(kind: str, raw: str | None, label: str) -> Any:
             v = float(raw)
         except ValueError:
             raise ValueError(f"{label}: a number, got {raw!r}") from None
-        if not math.isfinite(v):
+        if not is_finite_number(v):
             raise ValueError(f"{label}: a finite number")
         return v
     return raw

@@ -21,7 +21,7 @@ from flask import Flask
 
 from appliance.live.state import LatestSlot, LiveState
 from appliance.pose.overlay import AMBER, GREEN, RED, WHITE, draw_skeleton
-from appliance.pose.types import VISIBILITY, X, Y
+from appliance.pose.types import L_EAR, L_HEEL, L_HIP, L_TOE, NOSE, R_EAR, R_HEEL, R_HIP, R_TOE, VISIBILITY, X, Y
 from appliance.web.reasons import status_payload, verdict_payload
 
 log = logging.getLogger(__name__)
@@ -34,9 +34,8 @@ _PART_HEAD = "Content-Type: image/jpeg\r\n\r\n"
 
 LIGHT_COLOURS = {"go": GREEN, "no_go": RED, "ready": AMBER, "unsure": AMBER, "fault": AMBER}
 
-# BlazePose indices (design §1).
-_EARS, _NOSE, _HIPS = (7, 8), 0, (23, 24)
-_HEELS, _TOES = (29, 30), (31, 32)
+_EARS, _HIPS = (L_EAR, R_EAR), (L_HIP, R_HIP)
+_HEELS, _TOES = (L_HEEL, R_HEEL), (L_TOE, R_TOE)
 
 
 def stop_event(app: Flask) -> threading.Event:
@@ -53,7 +52,7 @@ def body_line_px(lm: np.ndarray) -> list[np.ndarray] | None:
     pelvis = _mean(lm, _HIPS)
     head = _mean(lm, _EARS)
     if head is None:
-        head = _mean(lm, (_NOSE,))
+        head = _mean(lm, (NOSE,))
     feet = []
     for heel, toe in zip(_HEELS, _TOES, strict=True):
         mid = _mean(lm, (heel, toe))

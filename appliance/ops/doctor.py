@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Check:
+    """One finding as `leancam doctor` prints it: what was seen and, when it failed, the fix."""
+
     name: str
     ok: bool
     detail: str

@@ -149,7 +149,7 @@ class LiveAppliance:
     def _end_session(self) -> None:
         """The long press (docs/live.md): close the open run (its clip ends after the post-roll) and
         the session record, open a new session for whoever runs next, and forget the last runner's
-        gait (a fresh analyzer, so their last step is not paired with the next runner's first).
+        gait (the analyzer starts over, so their last step is not paired with the next runner's first).
 
         Runs on the pipeline thread, between two frames, because the run logger, the recorder's
         session and the analyzer belong to it; a database error is logged, feedback goes on."""

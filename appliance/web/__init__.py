@@ -109,6 +109,9 @@ def create_app(*, state_dir: Path, slot: LatestSlot | None = None, recordings_di
     is the process's writer ``Store`` (``leancam run`` has one), used for uploads;
     ``upload_threads`` is the pose model's thread count for uploads; ``recorder_status()`` gives the
     running recorder's state (the live page warns when recording stopped, e.g. disk full).
+    ``shown_light()`` (the LEDs' light now, e.g. ``"go"``) lets the board follow the LEDs and
+    ``led_test()`` (blocking, ~2 s) is the settings page's LED test: both come from the feedback
+    controller, which alone drives the LEDs, so the web cannot overwrite a verdict.
 
     The config file is ``config_path`` (default: ``appliance.paths.config_path()``); the unit name
     in the page header is its ``unit.name``.

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from appliance.analysis.analyzer import StartResult, StrideResult, Update
 from appliance.config import VERDICT_HOLD_S
 from appliance.feedback.leds import FeedbackLights, Light
-from appliance.live.state import Verdict
+from appliance.live.state import LightName, Verdict
 from appliance.pose.types import PoseFrame
 from appliance.sources.base import Frame
 
@@ -147,8 +147,8 @@ class FeedbackController:
                     self._self_test = None
                     self.lights.show(self._self_test_restore)
 
-    def shown_light(self) -> str:
-        """The light the LEDs show now, as its ``Light`` value (the web board follows it)."""
+    def shown_light(self) -> LightName:
+        """The light the LEDs show now, by name (the web board follows it)."""
         return self.lights.current.value
 
     def camera_fault(self, message: str) -> None:

@@ -25,7 +25,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 
 from appliance.config import VERDICT_HOLD_S
-from appliance.live.state import LatestSlot
+from appliance.live.state import LatestSlot, LightName
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class WebDeps:
     config: Any = None  # appliance.config.Config as the pages show it (file + environment); set by create_app
     # The LEDs are the feedback controller's alone: the web only reads the light shown (a Light
     # value such as "go") and starts the controller's LED test. None: no LEDs in this process.
-    shown_light: Callable[[], str] | None = None
+    shown_light: Callable[[], LightName] | None = None
     led_test: Callable[[], None] | None = None
     on_config_saved: Callable[[Any], None] | None = None
     # () -> appliance.recording.recorder.RecorderStatus of the running appliance (None: no recorder here)
@@ -92,7 +92,7 @@ def _secret_key(state_dir: Path) -> str:
 
 def create_app(*, state_dir: Path, slot: LatestSlot | None = None, recordings_dir: Path | None = None,
                db_path: Path | None = None, config_path: Path | None = None,
-               shown_light: Callable[[], str] | None = None, led_test: Callable[[], None] | None = None,
+               shown_light: Callable[[], LightName] | None = None, led_test: Callable[[], None] | None = None,
                on_config_saved: Callable[[Any], None] | None = None,
                analyze_upload: Callable[..., Any] | None = None,
                max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, secure_cookies: bool = False,

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 from flask import Flask
 
-from appliance.live.state import LatestSlot, LiveState
+from appliance.live.state import LatestSlot, LightName, LiveState
 from appliance.pose.overlay import AMBER, GREEN, RED, WHITE, draw_skeleton
 from appliance.pose.types import L_EAR, L_HEEL, L_HIP, L_TOE, NOSE, R_EAR, R_HEEL, R_HIP, R_TOE, VISIBILITY, X, Y
 from appliance.web.reasons import status_payload, verdict_payload
@@ -129,7 +129,7 @@ def _sse(event: str, data: dict, event_id: str | None = None) -> str:
 
 
 def verdict_events(slot: LatestSlot, stop: threading.Event, heartbeat_s: float, hold_s: float | None = None,
-                   max_s: float | None = None, shown_light: Callable[[], str] | None = None,
+                   max_s: float | None = None, shown_light: Callable[[], LightName] | None = None,
                    storage: Callable[[], dict[str, Any]] | None = None) -> Iterator[str]:
     """SSE: a ``verdict`` event whenever what the board shows changes (a new decision, a verdict
     expiring after ``hold_s``, the runner appearing or leaving), ``status`` once a second, and a

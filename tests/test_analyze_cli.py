@@ -170,3 +170,15 @@ def test_every_analyses_what_a_slower_camera_would_see(sprint, capsys) -> None:
     assert code == 0 and b["video"]["frames"] == (a["video"]["frames"] + 1) // 2
     assert b["video"]["fps"] == pytest.approx(a["video"]["fps"], rel=0.01)  # the clip's rate, not the kept frames'
     assert run(capsys, "analyze", str(video), "--keypoints", str(kp), "--every", "0")[0] != 0
+
+
+def test_a_mistyped_command_module_fails_loudly() -> None:
+    """A misspelt entry in COMMAND_MODULES must not make a command vanish from ``leancam --help``."""
+    import argparse
+
+    from appliance.commands import COMMAND_MODULES, register
+
+    sub = argparse.ArgumentParser().add_subparsers()
+    register(sub, "appliance.commands", COMMAND_MODULES)  # every listed command exists
+    with pytest.raises(ModuleNotFoundError, match="analyse"):
+        register(argparse.ArgumentParser().add_subparsers(), "appliance.commands", ("analyse",))

@@ -73,3 +73,15 @@ def test_docs_show_the_current_defaults() -> None:
     """docs/configuration.md embeds `leancam config --defaults`; regenerate it when a default changes."""
     doc = (Path(__file__).parent.parent / "docs" / "configuration.md").read_text()
     assert default_toml() in doc, "docs/configuration.md is stale: paste `leancam config --defaults` into it"
+
+
+def test_finite_number_rule() -> None:
+    """appliance.numbers: config values must be finite numbers; NaN/inf become null for JSON and SQLite."""
+    import math
+
+    from appliance.numbers import finite_or_none, is_finite_number, json_safe
+
+    assert is_finite_number(1) and is_finite_number(-0.5)
+    assert not any(is_finite_number(v) for v in (True, math.nan, math.inf, "1", None))
+    assert finite_or_none(3) == 3.0 and finite_or_none(math.nan) is None and finite_or_none(None) is None
+    assert json_safe({"a": [1.0, math.inf, {"b": math.nan}], "c": 2}) == {"a": [1.0, None, {"b": None}], "c": 2}

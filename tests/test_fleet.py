@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 from support.broker import LocalMosquitto, Recorder, mosquitto_available
 
-from appliance.commands.fleet import UnitView, parse_broker, parse_export, render_table
+from appliance.commands.fleet import parse_export, render_table
 from appliance.errors import BadInputError
+from appliance.mqtt.fleet import UnitView, parse_broker
 
 pytestmark = pytest.mark.skipif(not mosquitto_available(), reason="mosquitto not installed (setup.sh --dev)")
 

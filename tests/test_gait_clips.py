@@ -307,9 +307,9 @@ def test_treadmill_at_the_appliance_frame_rate(shared_data: Path) -> None:
     toe-off is found (measured: contacts 9 of 9 decidable, toe-offs 10/10; docs/analysis.md), and
     the runner is seen running: toe-offs off a belt are seen late, so before max_double_support_s
     every stride of this view read as walking and none was judged."""
+    from appliance.analysis.clips import load_frames
     from appliance.analysis.evaluation import undecidable_labels
     from appliance.analysis.gait.tracker import decision_lag_frames
-    from appliance.commands.analyze import load_frames
     from appliance.config import Config
 
     cfg = Config()

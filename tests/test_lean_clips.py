@@ -15,8 +15,7 @@ import numpy as np
 import pytest
 
 from appliance.analysis.analyzer import AnalysisResult, analyze_frames
-from appliance.analysis.gait.body import L_HIP, R_HIP
-from appliance.pose.types import PoseFrame
+from appliance.pose.types import L_HIP, R_HIP, PoseFrame
 
 SPRINTS = ("b2", "b3", "b4", "b5", "b6", "b7", "b8")
 

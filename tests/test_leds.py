@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from types import SimpleNamespace
 
 import pytest
 from gpiozero.pins.mock import MockFactory
 
+from appliance.feedback.controller import FeedbackController
 from appliance.feedback.leds import DrillButton, FeedbackLights, Light, PinMap, make_pin_factory
 
 
@@ -91,3 +94,76 @@ def test_no_gpio_falls_back_to_mock_and_says_so(caplog: pytest.LogCaptureFixture
         pytest.skip("this machine has real GPIO")
     assert isinstance(factory, MockFactory)
     assert "running without LEDs" in caplog.text
+
+
+# --- the feedback controller owns the lights: LED self-test and long press -------------------------
+
+def _frame(index: int) -> SimpleNamespace:
+    return SimpleNamespace(index=index, captured_mono_s=time.monotonic())
+
+
+def _start_update(verdict: str, frame_index: int) -> SimpleNamespace:
+    """What StreamingAnalyzer.push returns when a start was judged (the fields the controller reads)."""
+    event = SimpleNamespace(t_s=1.0, frame_index=frame_index)
+    start = SimpleNamespace(verdict=verdict, reasons=(), metrics=None, initiation=SimpleNamespace(event=event))
+    return SimpleNamespace(start=start, strides=(), events=())
+
+
+IDLE = SimpleNamespace(start=None, strides=(), events=())
+
+
+def test_self_test_cycles_and_restores_even_while_frames_arrive(factory: MockFactory) -> None:
+    leds = FeedbackLights(pin_factory=factory)
+    feedback = FeedbackController(leds)
+    test = threading.Thread(target=feedback.self_test, args=(0.15,))
+    test.start()
+    # Frames with nobody in view would show FAULT; during the test they must not cut it short.
+    for i in range(5):
+        feedback.on_frame(_frame(i), SimpleNamespace(has_pose=False), IDLE)  # type: ignore[arg-type]
+        time.sleep(0.05)
+    test.join(5)
+    assert [c.light for c in leds.changes][:5] == [Light.READY, Light.GO, Light.READY, Light.NO_GO, Light.READY]
+    leds.close()
+
+
+def test_verdict_during_self_test_stays_on(factory: MockFactory) -> None:
+    """The bug of issue 18: the test's restore overwrote a verdict shown during the test."""
+    leds = FeedbackLights(pin_factory=factory)
+    feedback = FeedbackController(leds)
+    test = threading.Thread(target=feedback.self_test, args=(0.3,))
+    test.start()
+    deadline = time.monotonic() + 5
+    while leds.current != Light.GO and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert leds.current == Light.GO  # the test is running
+    verdict = feedback.on_frame(_frame(7), SimpleNamespace(has_pose=True),  # type: ignore[arg-type]
+                                _start_update("no_go", 7))
+    test.join(5)
+    assert verdict is not None and verdict.light == "no_go"
+    assert leds.current == Light.NO_GO
+    assert [c.light for c in leds.changes] == [Light.READY, Light.GO, Light.NO_GO]
+    leds.close()
+
+
+def test_long_press_requests_the_session_end_once(factory: MockFactory) -> None:
+    pins = PinMap(button_hold_s=0.1)
+    leds = FeedbackLights(pins, pin_factory=factory)
+    feedback = FeedbackController(leds)
+    button = DrillButton(pins, factory, feedback.press, feedback.hold)
+    pin = factory.pin(pins.button)
+    pin.drive_low()
+    time.sleep(0.02)
+    pin.drive_high()  # a short press arms a drill, ends nothing
+    deadline = time.monotonic() + 5
+    while feedback.mode != "drill" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert feedback.mode == "drill" and not feedback.take_session_end()
+    pin.drive_low()
+    while feedback.mode != "continuous" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    pin.drive_high()
+    assert feedback.mode == "continuous"
+    assert feedback.take_session_end()
+    assert not feedback.take_session_end()  # taken once: one long press, one session end
+    button.close()
+    leds.close()

@@ -158,3 +158,53 @@ def test_sprint_start_light_sequence_matches_labels(shared_data: Path, pose_fram
     assert first.decided_frame_index - first.event_frame_index <= 10
     judged = [i for i, light in enumerate(lights) if light in (Light.GO, Light.NO_GO, Light.UNSURE)]
     assert judged and all(light in (Light.READY, Light.FAULT) for light in lights[: judged[0]])
+
+
+def test_long_press_ends_the_session(shared_data: Path, pose_frames: object) -> None:
+    """docs/live.md: a long press ends the session — the open run and the session record are closed,
+    a new session takes what follows, and the analysis starts over (no stride spans the press)."""
+    import time
+
+    from appliance import paths
+    from appliance.config import Config, LedConfig
+    from appliance.store import Store
+
+    clip = shared_data / "sprint_starts" / "b2.mp4"
+    frames = pose_frames(clip)  # type: ignore[operator]
+    pressed_at: list[float] = []  # capture time of the frame the long press came on
+    factory = MockFactory()
+    config = Config(leds=LedConfig(button_hold_s=0.1))  # recording on: runs are logged with the recorder
+    app: LiveAppliance
+
+    class PressMidway(_CachedPose):
+        """Holds the button down, once a run is open, until the controller saw the long press."""
+
+        def process(self, frame: object) -> object:
+            if not pressed_at and app.runs is not None and app.runs.run is not None:
+                pressed_at.append(frame.t_s)  # type: ignore[attr-defined]
+                pin = factory.pin(config.leds.button_pin)
+                pin.drive_low()
+                deadline = time.monotonic() + 5  # gpiozero's thread calls hold() after button_hold_s
+                while not app.feedback._session_end_requested and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                pin.drive_high()
+            return super().process(frame)
+
+    app = LiveAppliance(RunOptions(source=f"file:{clip}", realtime=False, web=False), config=config,
+                        pin_factory=factory, engine=PressMidway(frames))  # type: ignore[arg-type]
+    try:
+        app.run()
+    finally:
+        app.close()
+    assert pressed_at, "the sprinter opens a run"
+    press_t_s = pressed_at[0]
+    with Store.open(paths.database_path(), readonly=True) as store:
+        sessions = store.sessions()
+        assert len(sessions) == 2, "the long press closes the session and opens the next"
+        assert all(s.ended_at_s is not None for s in sessions)
+        first_runs = store.runs(sessions[0].id)
+        assert first_runs
+        assert all(r.end_t_s is not None and r.end_t_s <= press_t_s for r in first_runs)
+        assert all(r.start_t_s >= press_t_s for r in store.runs(sessions[1].id))
+    assert app.analyzer is not None
+    assert all(s.step.contact.t_s >= press_t_s for s in app.analyzer.strides), "the analysis started over"

@@ -187,3 +187,23 @@ def test_fuzz_stride_round_trip(tmp_path: Path, contact: float, metrics: list[fl
             want = value if value is not None and math.isfinite(value) else None
             assert getattr(got, name) == want
         assert got.reasons == tuple(reasons) and got.foot == foot and got.contact_t_s == contact
+
+
+def test_atomic_file_replaces_whole_or_not_at_all(tmp_path: Path) -> None:
+    """store.files: the one atomic write (config, password, sidecars, models)."""
+    import os
+    import stat
+
+    from appliance.store.files import atomic_file, atomic_write
+
+    target = tmp_path / "sub" / "f.txt"
+    atomic_write(target, "old")
+    with pytest.raises(RuntimeError), atomic_file(target) as fh:
+        fh.write(b"half of the new")
+        raise RuntimeError("checksum mismatch")
+    assert target.read_text() == "old" and os.listdir(target.parent) == ["f.txt"]  # no temp file left
+    atomic_write(target, b"new", mode=0o600)
+    assert target.read_bytes() == b"new"
+    secret = tmp_path / "secret"
+    atomic_write(secret, "hash", mode=0o600)
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600

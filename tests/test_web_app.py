@@ -221,7 +221,8 @@ def test_sse_follows_led_changes_without_new_frames() -> None:
     lights.show(Light.NO_GO)
     _publish(slot, Verdict("no_go", "stride", ("slouch",), 1.0, time.monotonic()))
     threading.Timer(0.3, lambda: lights.show(Light.READY)).start()
-    text = "".join(verdict_events(slot, threading.Event(), heartbeat_s=5.0, max_s=1.2, lights=lights))
+    text = "".join(verdict_events(slot, threading.Event(), heartbeat_s=5.0, max_s=1.2,
+                                   shown_light=lambda: lights.current.value))
     lights.close()
     assert text.index('"word":"NO-GO"') < text.index('"word":"READY"')
 

@@ -98,7 +98,8 @@ def test_live_board_follows_real_pipeline(page: object, tmp_path: Path, clip: st
     source = clip if clip.startswith("demo") else f"file:{clip}"  # the demos through the source factory
     appliance = LiveAppliance(RunOptions(source=source, realtime=True, loop=True, threads=2, duration_s=90, web=False),
                               pin_factory=MockFactory())
-    web = create_app(state_dir=tmp_path, slot=appliance.slot, lights=appliance.lights)
+    web = create_app(state_dir=tmp_path, slot=appliance.slot, shown_light=appliance.feedback.shown_light,
+                     led_test=appliance.feedback.self_test)
     server = _serve(web)
     runner = threading.Thread(target=appliance.run, name="pipeline", daemon=True)
     runner.start()

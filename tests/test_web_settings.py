@@ -12,9 +12,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from appliance.config.writer import to_toml
 from appliance.web import create_app
 from appliance.web.auth import SlidingWindowLimiter, set_password
-from appliance.web.settings import to_toml
 
 PASSWORD = "track-side-secret"
 
@@ -309,14 +309,17 @@ def test_to_toml_roundtrip() -> None:
     assert tomllib.loads(to_toml(data)) == data
 
 
-def test_led_test_cycles_lights(tmp_path: Path, state: Path) -> None:
+def test_led_test_runs_the_controllers_self_test(tmp_path: Path, state: Path) -> None:
+    """The button hands the test to the feedback controller (the web never drives the LEDs)."""
     from gpiozero.pins.mock import MockFactory
 
+    from appliance.feedback.controller import FeedbackController
     from appliance.feedback.leds import FeedbackLights, Light
 
     lights = FeedbackLights(pin_factory=MockFactory())
-    lights.show(Light.READY)
-    client = create_app(state_dir=state, lights=lights).test_client()
+    feedback = FeedbackController(lights)
+    client = create_app(state_dir=state, shown_light=feedback.shown_light,
+                        led_test=feedback.self_test).test_client()
     _login(client)
     token = _csrf(client, "/settings/")
     resp = client.post("/settings/led-test", data={"csrf_token": token}, follow_redirects=True)
@@ -326,6 +329,27 @@ def test_led_test_cycles_lights(tmp_path: Path, state: Path) -> None:
         time.sleep(0.05)
     assert [c.light for c in lights.changes] == [Light.READY, Light.GO, Light.READY, Light.NO_GO, Light.READY]
     lights.close()
+
+
+def test_led_test_without_leds_says_so(client: FlaskClient) -> None:
+    _login(client)
+    token = _csrf(client, "/settings/")
+    resp = client.post("/settings/led-test", data={"csrf_token": token}, follow_redirects=True)
+    assert "No LEDs are driven by this process" in resp.get_data(as_text=True)
+
+
+def test_web_package_does_not_import_the_led_layer() -> None:
+    """The LEDs belong to the feedback controller; the web gets callables (issue 18)."""
+    import ast
+
+    web = Path(__file__).resolve().parents[1] / "appliance" / "web"
+    offenders = []
+    for path in sorted(web.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            offenders += [f"{path.name}: {n}" for n in names if n.startswith(("appliance.feedback", "gpiozero"))]
+    assert offenders == []
 
 
 def test_logout(client: FlaskClient) -> None:

@@ -98,6 +98,7 @@ RUN_TIME_WENT_BACK = "time_went_back"  # a source restarted its clock (a file lo
 RUN_SOURCE_RESTART = "source_restart"  # the source said so (``leancam run --loop``: a replay pass)
 RUN_RUNNER_LEFT = "runner_left"  # nobody in view for ``lean.new_runner_after_s``, then someone
 RUN_DRILL = "drill"  # the drill button was pressed
+RUN_SESSION_ENDED = "session_ended"  # a long press ended the session
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,10 @@ class StreamingAnalyzer:
         self._run_starts: list[StartResult] = []
         # This runner's recent judgeable strides: each stride is judged together with them.
         self._recent_strides: deque[StrideMetrics] = deque(maxlen=RECENT_STRIDES_KEPT)
+
+    def reset(self) -> None:
+        """The long press ended the session: the next frame starts a new run, the site kept."""
+        self.new_run(RUN_SESSION_ENDED)
 
     def new_run(self, reason: str, keep_site: bool = True) -> None:
         """Start a new run at the next frame: forget the runner (see the class docstring).

@@ -1,8 +1,9 @@
 """A recording loop without the analyzer: frames → recorder, a clip every ``every_s`` of capture time.
 
 Used by the kill -9 fault test (as a subprocess: ``python -m appliance.bench.clip_schedule``) and by
-``leancam bench soak``. Triggers are scheduled on the capture clock (``Frame.t_s``), the way the
-analyzer will call ``trigger``/``end`` once it is wired in. The subprocess prints one line per
+``leancam bench soak``. Triggers are scheduled on the capture clock (``Frame.t_s``), as
+``recording.runs.RunLogger`` calls ``trigger``/``end`` live, so the recorder sees the same calls
+without the pose model's cost. The subprocess prints one line per
 step to stdout, flushed, so a test that kills it knows what was in flight:
 ``READY``, ``TRIGGER <name>``, ``CLIP <name>`` (registered in the store).
 """

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+from pathlib import Path
 
 COMMAND_MODULES: tuple[str, ...] = (
     "run",
@@ -23,17 +24,22 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
-def register(sub: argparse._SubParsersAction, package: str, names: tuple[str, ...]) -> None:
-    """Call ``add_parser(sub)`` of ``package.<name>`` for each name whose module exists.
+def add_common(p: argparse.ArgumentParser) -> None:
+    """The options of every command that analyses a clip (``analyze``, ``eval``)."""
+    p.add_argument("--keypoints", type=Path, metavar="KP.jsonl",
+                   help="read keypoints from this file instead of running the pose model")
+    p.add_argument("--capture-fps", type=float, metavar="F",
+                   help="real capture rate of a slow-motion clip (times and cadence are scaled to it)")
+    p.add_argument("--config", type=Path, metavar="FILE.toml",
+                   help="thresholds and [pose] model variants (default: built-in)")
 
-    A name whose module is missing is skipped (a checkout where that command is not built yet);
-    any other import error is a real bug and propagates.
+
+def register(sub: argparse._SubParsersAction, package: str, names: tuple[str, ...]) -> None:
+    """Call ``add_parser(sub)`` of ``package.<name>`` for each name.
+
+    A name without a module is an ImportError naming it: a mistyped entry in COMMAND_MODULES would
+    otherwise make a command vanish from ``leancam --help`` without a word.
     """
     for name in names:
-        try:
-            module = importlib.import_module(f"{package}.{name}")
-        except ModuleNotFoundError as err:
-            if err.name != f"{package}.{name}":
-                raise
-            continue
+        module = importlib.import_module(f"{package}.{name}")
         module.add_parser(sub)

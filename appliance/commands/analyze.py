@@ -12,28 +12,19 @@ import io
 import json
 import logging
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-from appliance.analysis.analyzer import AnalysisResult, analyze_frames, median_fps
-from appliance.config import Config, PoseConfig, load_config
-from appliance.errors import BadInputError, check_input_file, check_output_file, warn_user
-from appliance.pose import keypoints_io
+from appliance.analysis.analyzer import AnalysisResult
+from appliance.analysis.clips import analyze_clip
+from appliance.commands import add_common
+from appliance.config import load_config
+from appliance.errors import BadInputError, check_output_file
 from appliance.pose.types import PoseFrame
 
 log = logging.getLogger(__name__)
 
 CSV_FIELDS = ("foot", "contact_t_s", "midstance_t_s", "toe_off_t_s", "hip_over_foot", "lean_deg",
               "pelvis_offset", "trunk_deg", "cadence_spm", "overstride", "speed_ll_s", "verdict", "reasons")
-
-
-def add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--keypoints", type=Path, metavar="KP.jsonl",
-                   help="read keypoints from this file instead of running the pose model")
-    p.add_argument("--capture-fps", type=float, metavar="F",
-                   help="real capture rate of a slow-motion clip (times and cadence are scaled to it)")
-    p.add_argument("--config", type=Path, metavar="FILE.toml",
-                   help="thresholds and [pose] model variants (default: built-in)")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -55,65 +46,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "50 fps); times stay the clip's")
     add_common(p)
     p.set_defaults(func=run)
-
-
-def _engine_frames(video: Path, pose: PoseConfig | None = None, every: int = 1) -> Iterator[PoseFrame]:
-    from appliance.pose.engine import PoseEngine  # the model is loaded only when needed
-    from appliance.sources.video_file import VideoFileSource
-
-    with VideoFileSource(video) as source:  # a bad file fails here, before the model loads
-        engine = PoseEngine.from_config(pose or PoseConfig())
-        for frame in source.frames():
-            # The engine sees only the kept frames: it tracks at the lower rate, as a camera at it would.
-            if frame.index % every == 0:
-                yield engine.process(frame)
-        message = source.ended_early_message()
-    if message is not None:
-        # The frames before the cut are analysed; the user must know the result covers only them.
-        warn_user(f"{message}; only those frames are analysed")
-
-
-def load_frames(video: Path, keypoints: Path | None, pose: PoseConfig | None = None,
-                every: int = 1) -> list[PoseFrame]:
-    """Pose frames of ``video``: from ``keypoints`` if given, else by running our engine.
-
-    ``every`` > 1 keeps every N-th frame only (source indices and times kept): a high-speed clip
-    seen as a camera at 1/N of its rate would see it.
-    """
-    if keypoints is not None:
-        check_input_file(keypoints, "keypoints file")
-        try:
-            _, frames = keypoints_io.read(keypoints)
-            out = list(frames)
-        except (json.JSONDecodeError, KeyError, ValueError, TypeError) as err:
-            raise BadInputError(f"{keypoints}: corrupt keypoints file ({err.__class__.__name__})") from err
-        if not out:
-            raise BadInputError(f"{keypoints}: contains no frames")
-        return [f for f in out if f.index % every == 0]
-    check_input_file(video)
-    return list(_engine_frames(video, pose, every))
-
-
-def check_capture_fps(value: float | None) -> float | None:
-    if value is not None and not value > 0:
-        raise BadInputError(f"--capture-fps must be positive, got {value}")
-    return value
-
-
-def run_analysis(args: argparse.Namespace) -> AnalysisResult:
-    return run_analysis_frames(args)[0]
-
-
-def run_analysis_frames(args: argparse.Namespace, every: int = 1,
-                        cfg: Config | None = None) -> tuple[AnalysisResult, list[PoseFrame]]:
-    """Analyse ``args.video`` (or ``args.keypoints``) with ``cfg`` (default: ``args.config``)."""
-    capture = check_capture_fps(args.capture_fps)
-    cfg = cfg if cfg is not None else load_config(args.config)
-    frames = load_frames(args.video, args.keypoints, cfg.pose, every)
-    # The clip's own frame rate, not the kept frames': frame indices and --capture-fps refer to it.
-    source_fps = median_fps([f.t_s for f in frames]) * every if every > 1 else None
-    return analyze_frames(frames, cfg, capture_fps=capture, video_path=str(args.video),
-                          source_fps=source_fps), frames
 
 
 def write_annotated(video: Path, out: Path, frames: list[PoseFrame], result: AnalysisResult) -> None:
@@ -185,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         raise BadInputError(f"--every must be 1 or more, got {every}")
     if every > 1 and args.annotate is not None:
         raise BadInputError("--annotate draws every frame of the video: use it without --every")
-    result, frames = run_analysis_frames(args, every)
+    result, frames = analyze_clip(args.video, args.keypoints, args.capture_fps, load_config(args.config), every)
     # The result is printed before the video is written: a full disk then costs the video, not the
     # analysis the user waited for.
     if args.json:

@@ -22,9 +22,10 @@ from appliance import paths
 from appliance.analysis.analyzer import analyze_frames, median_fps
 from appliance.analysis.clip_eval import ClipReport, ClipSpec, evaluate_clip, format_clips, format_pooled, pool
 from appliance.analysis.clip_sets import clips_from_paths, find_labels, load_index, load_set, resolve_conventions
+from appliance.analysis.clips import analyze_clip, check_capture_fps, load_frames
 from appliance.analysis.evaluation import format_table, read_labels, score, undecidable_labels
 from appliance.analysis.gait.tracker import decision_lag_frames
-from appliance.commands.analyze import add_common, check_capture_fps, load_frames, run_analysis_frames
+from appliance.commands import add_common
 from appliance.config import Config, load_config
 from appliance.errors import BadInputError
 
@@ -168,7 +169,7 @@ def run_single(args: argparse.Namespace) -> int:
     labels = read_labels(labels_path, first_row_initiation=args.first_row_initiation)
     cfg = load_config(args.config)
     args.video = video
-    result, frames = run_analysis_frames(args, args.every, cfg)
+    result, frames = analyze_clip(video, args.keypoints, args.capture_fps, cfg, args.every)
     fps = result.video["fps"]
     if not fps:
         raise BadInputError(f"{video}: cannot tell the frame rate (fewer than 2 frames)")

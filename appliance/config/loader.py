@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import os
 import tomllib
 from dataclasses import fields
@@ -17,6 +16,7 @@ from typing import Any
 
 from appliance.config.sections import Config
 from appliance.errors import ConfigError
+from appliance.numbers import is_finite_number
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def _build(cls: type, table: dict[str, Any], where: str) -> Any:
                 raise ConfigError(f"{where}.{key} must be a table")
             kwargs[key] = _build(type(default), value, f"{where}.{key}")
         elif isinstance(default, float):
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            if not is_finite_number(value):
                 raise ConfigError(f"{where}.{key} must be a finite number, got {value!r}")
             kwargs[key] = float(value)
         elif not isinstance(value, type(default)):

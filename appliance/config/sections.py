@@ -12,12 +12,12 @@ per second, ``_deg`` = degrees, ``_s`` = seconds (real capture time), ``_spm`` =
 from __future__ import annotations
 
 import logging
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from appliance.errors import ConfigError
+from appliance.numbers import is_finite_number
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,8 @@ class LeanConfig:
     # our engine and on MediaPipe differs by sd 0.044 (29 sprint strides), so ~0.03 per model; and
     # the 45 judged sprint-acceleration strides measure median +0.02 (5-95 %: -0.15..+0.13). What is
     # still flagged is the hip pike of the first steps out of the blocks (trunk 51-56°, leg 32-35°).
-    # Was -0.06 against the foot→head line over frames before toe-off: 35 of 45 strides butt_out.
+    # Measured against the foot→head line, or in a window ending before toe-off, -0.06 would call
+    # 35 of those 45 strides butt_out (docs/analysis.md, "Verdicts").
     butt_out_pelvis_offset: float = -0.12
     # slouch: trunk leans this much more than the whole-body line while the pelvis is behind it.
     slouch_trunk_minus_lean_deg: float = 12.0
@@ -145,7 +146,8 @@ class LeanConfig:
     initiation_min_lean_deg: float = 10.0
     # At block clearance the trunk is lower than the push leg: the 7 competent sprint starts measure
     # -0.18..-0.25 (~30° hip bend) against the contact → shoulders line, trunk − lean 11-16°. Only
-    # a pike clearly beyond theirs is flagged (provisional: no faulty start on video yet).
+    # a pike clearly beyond theirs is flagged: with no faulty start on video to calibrate against,
+    # the cut sits just outside the competent range.
     initiation_butt_out_pelvis_offset: float = -0.30
     initiation_slouch_trunk_minus_lean_deg: float = 20.0
     # Stride unsure when more than this fraction of its frames have unsure keypoints.
@@ -220,6 +222,9 @@ class LeanConfig:
 DIRECTIONS = ("auto", "left_to_right", "right_to_left")
 CAMERA_SOURCE_RE = re.compile(r"^(auto|picamera|demo(:walk)?|webcam(:\d+)?|file:[^\x00]+)$")
 GPIO_MAX = 27  # BCM GPIO 0..27 on the 40-pin header
+# How long a verdict stays on the LEDs (continuous mode) before they go back to READY; the web
+# board expires a verdict after the same time, or it would show a light the runner no longer sees.
+VERDICT_HOLD_S = 4.0
 MAIN_STREAM_PX = (1280, 720)  # the Pi camera's main (recording) stream, see appliance/sources/picamera.py
 
 
@@ -437,7 +442,7 @@ class RecorderConfig:
         for name, low in (("pre_roll_s", 0.0), ("post_roll_s", 0.0), ("max_clip_s", 1.0), ("gop_s", 0.1),
                           ("resume_free_mb", 0.0)):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            if not is_finite_number(value):
                 raise ConfigError(f"recording.{name} must be a finite number, got {value!r}")
             if not low <= value <= 3600:
                 raise ConfigError(f"recording.{name} must be between {low} and 3600, got {value!r}")
@@ -464,7 +469,7 @@ class RetentionConfig:
     def __post_init__(self) -> None:
         for name in ("quota_mb", "max_age_days", "min_free_mb"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            if not is_finite_number(value):
                 raise ConfigError(f"retention.{name} must be a finite number, got {value!r}")
             if value < 0 or (value == 0 and name != "min_free_mb"):
                 raise ConfigError(f"retention.{name} must be positive, got {value!r}")

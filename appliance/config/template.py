@@ -9,9 +9,9 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import re
-from typing import Any
 
 from appliance.config import Config
+from appliance.config.writer import toml_value
 
 
 def field_comments(cls: type) -> dict[str, str]:
@@ -27,14 +27,6 @@ def field_comments(cls: type) -> dict[str, str]:
             j -= 1
         comments[f.name] = " ".join(text)
     return comments
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return repr(value)
 
 
 def default_toml(width: int = 100) -> str:
@@ -56,5 +48,5 @@ def default_toml(width: int = 100) -> str:
                         line = "#"
                     line += " " + w
                 out.append(line)
-            out.append(f"{f.name} = {_toml_value(value)}" if value is not None else f"# {f.name} = (unset)")
+            out.append(f"{f.name} = {toml_value(value)}" if value is not None else f"# {f.name} = (unset)")
     return "\n".join(out) + "\n"

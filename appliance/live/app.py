@@ -8,6 +8,7 @@ so tests replay a real clip through exactly this code with mock pins.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -117,7 +118,8 @@ class LiveAppliance:
         if not enabled:
             return
         state = paths.state_dir()
-        app = create_app(state_dir=state, slot=self.slot, lights=self.lights, config_path=self.config_path,
+        app = create_app(state_dir=state, slot=self.slot, shown_light=self.feedback.shown_light,
+                         led_test=self.feedback.self_test, config_path=self.config_path,
                          max_upload_bytes=web.max_upload_mb * 1_000_000, upload_threads=1, store=self.store,
                          on_config_saved=self._config_saved,
                          recorder_status=(lambda: self.recorder.status) if self.recorder is not None else None)
@@ -144,6 +146,32 @@ class LiveAppliance:
             self.recorder = Recorder(clips_dir, self.config.recording, self.store, self.session.id,
                                      fps=fps or 30.0, retention=self.config.retention)
         self.runs = RunLogger(self.store, self.session.id, self.recorder)
+
+    def _end_session(self) -> None:
+        """The long press (docs/live.md): close the open run (its clip ends after the post-roll) and
+        the session record, open a new session for whoever runs next, and forget the last runner's
+        gait (the analyzer starts over, so their last step is not paired with the next runner's first).
+
+        Runs on the pipeline thread, between two frames, because the run logger, the recorder's
+        session and the analyzer belong to it; a database error is logged, feedback goes on."""
+        if self.runs is not None:
+            self.runs.end()
+        if self.store is not None and self.session is not None and self.session.id is not None:
+            try:
+                self.store.end_session(self.session.id)
+                self.session = self.store.add_session(Session(time.time(), self.session.source))
+            except sqlite3.Error as err:
+                log.warning("session end not stored (%s); runs stay in session %d", err, self.session.id)
+        session_id = self.session.id if self.session is not None else None
+        if self.recorder is not None:
+            self.recorder.start_session(session_id)
+        if self.runs is not None:
+            self.runs = RunLogger(self.store, session_id, self.recorder)
+        if self.mqtt is not None:
+            self.mqtt.start_session(session_id)
+        if self.analyzer is not None:
+            self.analyzer.reset()
+        log.info("session ended by long press; session %s started", session_id)
 
     def _stop_recording(self) -> None:
         """Close runs, the clip in progress and the session; each step even if an earlier one failed."""
@@ -207,6 +235,8 @@ class LiveAppliance:
         elif self._new_run_requested.is_set():
             self._new_run_requested.clear()
             self.analyzer.new_run(RUN_DRILL)
+        if self.feedback.take_session_end():
+            self._end_session()
         update = self.analyzer.push(pose)
         self.feedback.on_frame(frame, pose, update)  # the runner's light first: it is the latency budget
         if self.recorder is not None and self.runs is not None:

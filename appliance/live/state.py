@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+
+# What the LEDs can show, by name (the values of feedback.leds.Light). Readers (web, MQTT) use the
+# names, so they need neither gpiozero nor the LED layer.
+LightName = Literal["off", "go", "no_go", "ready", "unsure", "fault"]
 
 
 @dataclass(frozen=True, eq=False)
 class Verdict:
     """The most recent judgement shown to the runner (LEDs, big word on the web page)."""
 
-    light: str  # "go" | "no_go" | "ready" | "unsure" | "fault" (values of appliance.feedback.leds.Light)
+    light: LightName
     kind: str  # "initiation" | "stride" | "status"
     reasons: tuple[str, ...] = ()  # reason codes, e.g. ("sitting_back",)
     t_s: float = 0.0  # capture time of the frame the decision was made on

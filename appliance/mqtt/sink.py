@@ -166,6 +166,12 @@ class MqttSink:
             if key != self._state_key:
                 self._wake.set()
 
+    def start_session(self, session_id: int | None) -> None:
+        """Events from now on belong to ``session_id``; ``seq`` counts from 1 again (docs/fleet.md:
+        1, 2, … within the session). Pipeline thread, like ``on_update``."""
+        self.session_id = session_id
+        self._seq = 0
+
     def _queue(self, kind: str, fields: dict[str, Any], t_s: float, run_id: int | None) -> None:
         self._seq += 1
         wall = time.time()

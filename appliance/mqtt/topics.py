@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 import re
 from dataclasses import dataclass
 from typing import Any
+
+from appliance.numbers import json_safe
 
 EVENT_SCHEMA = 1
 STATE_FIELDS = ("light", "verdict", "kind", "reasons", "lean_deg", "cadence_spm", "hip_over_foot", "fps",
@@ -63,13 +64,6 @@ def iso_utc(wall_s: float) -> str:
     return dt.datetime.fromtimestamp(wall_s, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def _clean(value: Any) -> Any:
-    """JSON has no NaN/inf: they become null (a metric that could not be measured)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def event_payload(*, event_id: str, unit: str, unit_name: str, session: int | None, seq: int, kind: str,
                   fields: dict[str, Any], capture_t_s: float, wall_s: float, run: int | None = None) -> dict[str, Any]:
     """One event: identity and timing, then the design §6 fields of the initiation or stride.
@@ -81,7 +75,7 @@ def event_payload(*, event_id: str, unit: str, unit_name: str, session: int | No
     body = {"schema": EVENT_SCHEMA, "id": event_id, "unit": unit, "unit_name": unit_name, "session": session,
             "run": run, "seq": seq, "kind": kind, "capture_t_s": round(capture_t_s, 3),
             "wall_time": iso_utc(wall_s), "wall_time_s": round(wall_s, 3)}
-    body.update({k: _clean(v) for k, v in fields.items()})
+    body.update({k: json_safe(v) for k, v in fields.items()})
     return body
 
 
@@ -95,8 +89,8 @@ def state_payload(*, unit: str, unit_name: str, light: str, verdict: Any, fps: f
     return {"unit": unit, "unit_name": unit_name, "light": light,
             "verdict": getattr(verdict, "light", None), "kind": getattr(verdict, "kind", None),
             "reasons": list(getattr(verdict, "reasons", ()) or ()),
-            "lean_deg": _clean(metrics.get("lean_deg")), "cadence_spm": _clean(metrics.get("cadence_spm")),
-            "hip_over_foot": _clean(metrics.get("hip_over_foot")), "fps": round(float(fps), 1),
+            "lean_deg": json_safe(metrics.get("lean_deg")), "cadence_spm": json_safe(metrics.get("cadence_spm")),
+            "hip_over_foot": json_safe(metrics.get("hip_over_foot")), "fps": round(float(fps), 1),
             "person_in_view": bool(person_in_view), "recording": bool(recording), "updated_at": iso_utc(wall_s)}
 
 

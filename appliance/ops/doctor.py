@@ -19,11 +19,11 @@ from appliance.ops import assets
 
 log = logging.getLogger(__name__)
 
-MIN_FREE_MB = 500  # below this a day of clips no longer fits; retention would thrash
-
 
 @dataclass(frozen=True)
 class Check:
+    """One finding as `leancam doctor` prints it: what was seen and, when it failed, the fix."""
+
     name: str
     ok: bool
     detail: str
@@ -89,12 +89,21 @@ def check_gpio() -> Check:
 
 
 def check_disk() -> Check:
+    """Below ``[retention] min_free_mb`` the recorder stops: the same limit fails this check (an
+    unreadable config is the mqtt check's to report; the default applies here)."""
+    from appliance.config import RetentionConfig, load_appliance_config
+
+    try:
+        min_free_mb = load_appliance_config().retention.min_free_mb
+    except LeanCamError:
+        min_free_mb = RetentionConfig().min_free_mb
     state = paths.state_dir()
     probe = state if state.exists() else next((p for p in state.parents if p.exists()), state.anchor)
     free_mb = shutil.disk_usage(probe).free / 1e6
-    if free_mb < MIN_FREE_MB:
+    if free_mb < min_free_mb:
         return Check("disk", False, f"{free_mb:.0f} MB free at {probe}",
-                     f"free space or lower the recording quota; at least {MIN_FREE_MB} MB is needed")
+                     f"free space or lower the recording quota; below {min_free_mb:.0f} MB "
+                     "([retention] min_free_mb) the recorder stops")
     return Check("disk", True, f"{free_mb / 1000:.1f} GB free at {probe}")
 
 
@@ -117,8 +126,8 @@ def check_clock() -> Check:
 
 def check_mqtt(timeout_s: float = 5.0) -> Check:
     """With ``[mqtt] enabled``, log in to the configured broker once, as the unit would."""
-    from appliance.commands.fleet import Broker, FleetClient
     from appliance.config import load_appliance_config
+    from appliance.mqtt.fleet import Broker, FleetClient
 
     try:
         cfg = load_appliance_config().mqtt

@@ -20,6 +20,15 @@ LANDMARK_NAMES: tuple[str, ...] = (
 )
 N_LANDMARKS = 33
 
+# Indices into LANDMARK_NAMES of the points the analysis and the web overlay use (design §1).
+NOSE, L_EAR, R_EAR = 0, 7, 8
+L_SHOULDER, R_SHOULDER = 11, 12
+L_HIP, R_HIP = 23, 24
+L_KNEE, R_KNEE = 25, 26
+L_ANKLE, R_ANKLE = 27, 28
+L_HEEL, R_HEEL = 29, 30
+L_TOE, R_TOE = 31, 32  # "foot index" in BlazePose's names
+
 # Column indices of PoseFrame.landmarks.
 X, Y, Z, VISIBILITY, PRESENCE = range(5)
 

@@ -24,37 +24,17 @@ from typing import Any
 
 import av
 
+from appliance.pose import keypoints_io
+from appliance.pose.types import PoseFrame
 from appliance.recording.encoder import TIME_BASE, EncodedPacket, StreamFormat
 from appliance.store import Clip, Store
+from appliance.store.files import PART_SUFFIX, atomic_write, fsync_path
 
 log = logging.getLogger(__name__)
 
 SIDECAR_SCHEMA = 1
 SIDECAR_KIND = "leancam-clip"
 _CLIP_FIELDS = tuple(f.name for f in fields(Clip) if f.name not in ("id", "size_bytes"))
-
-
-def fsync_path(path: Path) -> None:
-    """Flush a file (or a directory's entries) to stable storage."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``path`` via ``path.part`` + fsync + rename: readers see the old file or the whole new one."""
-    tmp = path.with_name(path.name + ".part")
-    try:
-        with tmp.open("wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 class ClipWriter:
@@ -106,7 +86,7 @@ class ClipWriter:
         """Close, fsync and rename (module docstring order); returns the MP4's size in bytes."""
         self._container.close()
         fsync_path(self.part_path)
-        write_atomic(self.sidecar_path, json.dumps(sidecar, separators=(",", ":"), allow_nan=False).encode())
+        atomic_write(self.sidecar_path, json.dumps(sidecar, separators=(",", ":"), allow_nan=False).encode())
         os.replace(self.part_path, self.video_path)
         fsync_path(self.video_path.parent)
         return self.video_path.stat().st_size
@@ -117,11 +97,22 @@ class ClipWriter:
             self._container.close()
         except (OSError, av.error.FFmpegError, ValueError) as err:
             log.debug("closing aborted clip %s: %s", self.name, err)
-        for p in (self.part_path, self.sidecar_path.with_name(self.sidecar_path.name + ".part")):
+        for p in (self.part_path, self.sidecar_path.with_name(self.sidecar_path.name + PART_SUFFIX)):
             try:
                 p.unlink(missing_ok=True)
             except OSError as err:
                 log.warning("could not remove %s: %s", p, err)
+
+
+def sidecar_document(clip: Clip, trigger_reason: str, trigger_t_s: float, events: list[dict[str, Any]],
+                     poses: Iterable[PoseFrame], **extra: Any) -> dict[str, Any]:
+    """A clip's sidecar: what ``clip_from_sidecar`` reads back, the events and every frame's
+    keypoints; ``extra`` keys (an upload's analysis) follow. Recorder and uploads both write it,
+    so ``leancam web`` replays both the same way."""
+    return {"schema": SIDECAR_SCHEMA, "kind": SIDECAR_KIND, "clip": clip_to_sidecar_dict(clip),
+            "trigger": {"reason": trigger_reason, "t_s": trigger_t_s},
+            # Times are capture times: the video's first frame is clip.start_t_s.
+            "events": events, "keypoints": [keypoints_io.frame_to_dict(p) for p in poses], **extra}
 
 
 def clip_to_sidecar_dict(clip: Clip) -> dict[str, Any]:

@@ -41,9 +41,8 @@ import av
 
 from appliance.config.sections import RecorderConfig
 from appliance.errors import is_no_room
-from appliance.pose import keypoints_io
 from appliance.pose.types import PoseFrame
-from appliance.recording.clip import SIDECAR_KIND, SIDECAR_SCHEMA, ClipWriter, clip_to_sidecar_dict, recover
+from appliance.recording.clip import ClipWriter, recover, sidecar_document
 from appliance.recording.encoder import EncodedPacket, PacketEncoder, SoftwareH264Encoder, StreamFormat
 from appliance.recording.retention import RetentionConfig, apply_retention, free_space_mb
 from appliance.recording.ring import PacketRing
@@ -81,6 +80,7 @@ class _OpenClip:
     trigger_t_s: float
     created_at_s: float
     run_id: int | None
+    session_id: int | None  # the session at the trigger: a long press may start a new one meanwhile
     end_at_t_s: float | None = None  # set by end(): close once a packet this late arrives
 
 
@@ -245,6 +245,11 @@ class Recorder:
             if not (self.clips_dir / f"{name}.mp4").exists():
                 return name
 
+    def start_session(self, session_id: int | None) -> None:
+        """Clips triggered from now on belong to ``session_id`` (the long press started a new one)."""
+        with self._lock:
+            self.session_id = session_id
+
     def trigger(self, reason: str, t_s: float | None = None, run_id: int | None = None) -> str | None:
         """Start a clip ``pre_roll_s`` before ``t_s`` (default: the newest frame); returns its name.
 
@@ -277,7 +282,7 @@ class Recorder:
                 self._failed += 1
                 self._stop(err, f"starting clip {name}")
                 return None
-            self._open = _OpenClip(writer, reason, t_s, created, run_id)
+            self._open = _OpenClip(writer, reason, t_s, created, run_id, self.session_id)
             start = writer.start_t_s if writer.start_t_s is not None else t_s
             self._clip_poses = [p for p in self._poses if p.t_s >= start]
             self._clip_events = [e for e in self._events if e["t_s"] >= start]
@@ -329,17 +334,10 @@ class Recorder:
         clip = Clip(name=w.name, video_file=w.video_path.name, sidecar_file=w.sidecar_path.name,
                     created_at_s=oc.created_at_s, start_t_s=start, end_t_s=end, frames=w.frames,
                     width_px=self._format.width_px, height_px=self._format.height_px, size_bytes=0,
-                    trigger=oc.reason, run_id=oc.run_id, session_id=self.session_id)
+                    trigger=oc.reason, run_id=oc.run_id, session_id=oc.session_id)
         poses = [p for p in self._clip_poses if start <= p.t_s <= end]
         events = [e for e in self._clip_events if start - 1e-6 <= e["t_s"] <= end + self.config.post_roll_s]
-        sidecar = {
-            "schema": SIDECAR_SCHEMA, "kind": SIDECAR_KIND,
-            "clip": clip_to_sidecar_dict(clip),
-            "trigger": {"reason": oc.reason, "t_s": oc.trigger_t_s},
-            # Times are capture times: the video's first frame is clip.start_t_s.
-            "events": events,
-            "keypoints": [keypoints_io.frame_to_dict(p) for p in poses],
-        }
+        sidecar = sidecar_document(clip, oc.reason, oc.trigger_t_s, events, poses)
         self._clip_poses, self._clip_events = [], []
         if self._state == "recording":
             self._state = "idle"

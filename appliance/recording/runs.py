@@ -11,23 +11,60 @@ types) and
 - ends the run — and, ``post_roll_s`` later, its clip — once nothing happened for ``idle_end_s``.
 
 A database error (a full disk) is logged once and otherwise ignored: feedback must go on.
+
+``store_result`` puts a whole-file analysis (an upload) into the store as one run; it builds its
+rows with the same ``initiation_record``/``stride_record`` as the live path, so a run reads the
+same in the replay pages whichever way it came in.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from appliance.recording.recorder import Recorder
-from appliance.store import Event, Initiation, Run, Store, Stride
+from appliance.store import Clip, Event, Initiation, Run, Session, Store, Stride
 
 log = logging.getLogger(__name__)
 
 _STRIDE_KEYS = ("foot", "contact_t_s", "midstance_t_s", "toe_off_t_s", "hip_over_foot", "lean_deg",
                 "pelvis_offset", "trunk_deg", "cadence_spm", "overstride", "verdict")
+
+
+def initiation_record(ini: Mapping[str, Any]) -> Initiation:
+    """The store's row for a judged start (``StartResult.to_json()``, or the analysis document's
+    ``initiation``)."""
+    return Initiation(ini["t_s"], ini.get("lean_deg"), ini.get("pelvis_offset"), ini["verdict"],
+                      tuple(ini.get("reasons", ())))
+
+
+def stride_record(run_id: int, doc: Mapping[str, Any]) -> Stride:
+    """The store's row for a judged stride (``StrideResult.to_json()``: design §6 fields)."""
+    return Stride(run_id=run_id, **{k: doc.get(k) for k in _STRIDE_KEYS}, reasons=tuple(doc.get("reasons", ())))
+
+
+def store_result(store: Store, doc: Mapping[str, Any], events: Iterable[Any], clip: Clip, source: str,
+                 at_s: float) -> Run:
+    """A whole-file analysis (``AnalysisResult.to_json()`` as ``doc``, its gait ``events``) as a
+    closed session with one run holding every stride and event, and ``clip`` as that run's video."""
+    session = store.add_session(Session(started_at_s=at_s, source=source, ended_at_s=at_s))
+    assert session.id is not None
+    ini = doc["initiation"]
+    run = store.add_run(Run(session_id=session.id, started_at_s=at_s, start_t_s=clip.start_t_s, trigger=clip.trigger,
+                            end_t_s=clip.end_t_s, direction=doc["direction"],
+                            initiation=None if ini is None else initiation_record(ini)))
+    assert run.id is not None
+    for s in doc["strides"]:
+        store.add_stride(stride_record(run.id, s))
+    for e in events:
+        store.add_event(Event(session_id=session.id, kind=e.kind, t_s=e.t_s, run_id=run.id,
+                              detail={"foot": e.foot, "frame_index": e.frame_index}))
+    store.add_clip(dataclasses.replace(clip, run_id=run.id, session_id=session.id))
+    return run
 
 
 class RunLogger:
@@ -75,9 +112,7 @@ class RunLogger:
             if self.run is None:
                 self._open_run(float(ini["t_s"]), "initiation")
             if self.run is not None and self.run.id is not None and self.store is not None:
-                self._db(self.store.set_initiation, self.run.id,
-                         Initiation(ini["t_s"], ini.get("lean_deg"), ini.get("pelvis_offset"), ini["verdict"],
-                                    tuple(ini.get("reasons", ()))))
+                self._db(self.store.set_initiation, self.run.id, initiation_record(ini))
             if self.recorder is not None:
                 self.recorder.note_event("initiation", ini["t_s"], verdict=ini["verdict"],
                                          reasons=list(ini.get("reasons", ())))
@@ -88,9 +123,7 @@ class RunLogger:
                 self._open_run(float(doc["contact_t_s"]), "stride")
             assert self.run is not None
             if self.run.id is not None and self.store is not None:
-                fields = {k: doc.get(k) for k in _STRIDE_KEYS}
-                self._db(self.store.add_stride, Stride(run_id=self.run.id, **fields,
-                                                       reasons=tuple(doc.get("reasons", ()))))
+                self._db(self.store.add_stride, stride_record(self.run.id, doc))
             if self.recorder is not None:
                 self.recorder.note_event("stride", doc["toe_off_t_s"] or doc["contact_t_s"], **doc)
             self._last_activity_t_s = t_s

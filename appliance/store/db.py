@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import sqlite3
 import threading
 import time
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.errors import LeanCamError
+from appliance.numbers import finite_or_none
 from appliance.store.records import VERDICTS, Clip, Event, Initiation, Run, Session, Stride
 from appliance.store.schema import check_not_newer, current_version, migrate
 
@@ -44,14 +44,6 @@ class OutboxRow:
     session_id: int | None
     created_at_s: float
     delivered_at_s: float | None = None
-
-
-def _num(value: float | None) -> float | None:
-    """NaN/inf metrics are stored as NULL: SQLite would store NaN as NULL anyway, inf breaks JSON."""
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
 
 
 def _verdict(value: str) -> str:
@@ -191,7 +183,7 @@ class Store:
     def _initiation_cols(ini: Initiation | None) -> tuple[Any, ...]:
         if ini is None:
             return (None, None, None, None, "[]")
-        return (ini.t_s, _num(ini.lean_deg), _num(ini.pelvis_offset), _verdict(ini.verdict),
+        return (ini.t_s, finite_or_none(ini.lean_deg), finite_or_none(ini.pelvis_offset), _verdict(ini.verdict),
                 json.dumps(list(ini.reasons)))
 
     def set_initiation(self, run_id: int, initiation: Initiation) -> None:
@@ -229,10 +221,11 @@ class Store:
                 "INSERT INTO strides (run_id, foot, contact_t_s, midstance_t_s, toe_off_t_s, hip_over_foot, "
                 "lean_deg, pelvis_offset, trunk_deg, cadence_spm, overstride, verdict, reasons) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (stride.run_id, stride.foot, stride.contact_t_s, _num(stride.midstance_t_s),
-                 _num(stride.toe_off_t_s), _num(stride.hip_over_foot), _num(stride.lean_deg),
-                 _num(stride.pelvis_offset), _num(stride.trunk_deg), _num(stride.cadence_spm),
-                 _num(stride.overstride), _verdict(stride.verdict), json.dumps(list(stride.reasons))))
+                (stride.run_id, stride.foot, stride.contact_t_s,
+                 *(finite_or_none(v) for v in (stride.midstance_t_s, stride.toe_off_t_s, stride.hip_over_foot,
+                                               stride.lean_deg, stride.pelvis_offset, stride.trunk_deg,
+                                               stride.cadence_spm, stride.overstride)),
+                 _verdict(stride.verdict), json.dumps(list(stride.reasons))))
         return replace(stride, id=cur.lastrowid)
 
     def strides(self, run_id: int) -> list[Stride]:

@@ -2,8 +2,9 @@
 
 Flask application factory in the Flask-tutorial style: ``create_app`` takes every dependency
 explicitly (the pipeline's latest-state slot, where recordings and the database live, the config
-file, the LEDs) so the same app serves ``leancam run`` (with a live pipeline) and ``leancam web``
-(recordings only, no camera), and tests build it on temporary directories.
+file, the LED test and the light the LEDs show) so the same app serves ``leancam run`` (with a
+live pipeline) and ``leancam web`` (recordings only, no camera), and tests build it on temporary
+directories.
 
 Blueprints: ``live`` (the board, MJPEG and SSE), ``replay`` (sessions → runs → strides),
 ``upload`` (phone videos for offline analysis), ``settings`` (password protected), ``api`` (JSON).
@@ -23,7 +24,8 @@ from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 
-from appliance.live.state import LatestSlot
+from appliance.config import VERDICT_HOLD_S
+from appliance.live.state import LatestSlot, LightName
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +45,10 @@ class WebDeps:
     db_path: Path
     config_path: Path | None
     config: Any = None  # appliance.config.Config as the pages show it (file + environment); set by create_app
-    lights: Any = None  # appliance.feedback.leds.FeedbackLights, or None when no LEDs belong to this process
+    # The LEDs are the feedback controller's alone: the web only reads the light shown (a Light
+    # value such as "go") and starts the controller's LED test. None: no LEDs in this process.
+    shown_light: Callable[[], LightName] | None = None
+    led_test: Callable[[], None] | None = None
     on_config_saved: Callable[[Any], None] | None = None
     # () -> appliance.recording.recorder.RecorderStatus of the running appliance (None: no recorder here)
     recorder_status: Callable[[], Any] | None = None
@@ -54,7 +59,7 @@ class WebDeps:
     max_sse_clients: int = 8
     stream_width_px: int = 640
     heartbeat_s: float = 5.0
-    verdict_hold_s: float = 4.0  # as FeedbackController.hold_s: a verdict shows this long, then READY
+    verdict_hold_s: float = VERDICT_HOLD_S  # the LEDs' hold time: a verdict shows this long, then READY
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -87,7 +92,8 @@ def _secret_key(state_dir: Path) -> str:
 
 def create_app(*, state_dir: Path, slot: LatestSlot | None = None, recordings_dir: Path | None = None,
                db_path: Path | None = None, config_path: Path | None = None,
-               lights: Any = None, on_config_saved: Callable[[Any], None] | None = None,
+               shown_light: Callable[[], LightName] | None = None, led_test: Callable[[], None] | None = None,
+               on_config_saved: Callable[[Any], None] | None = None,
                analyze_upload: Callable[..., Any] | None = None,
                max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, secure_cookies: bool = False,
                login_attempts_per_minute: int = 5, upload_threads: int = 1, store: Any = None,
@@ -103,6 +109,9 @@ def create_app(*, state_dir: Path, slot: LatestSlot | None = None, recordings_di
     is the process's writer ``Store`` (``leancam run`` has one), used for uploads;
     ``upload_threads`` is the pose model's thread count for uploads; ``recorder_status()`` gives the
     running recorder's state (the live page warns when recording stopped, e.g. disk full).
+    ``shown_light()`` (the LEDs' light now, e.g. ``"go"``) lets the board follow the LEDs and
+    ``led_test()`` (blocking, ~2 s) is the settings page's LED test: both come from the feedback
+    controller, which alone drives the LEDs, so the web cannot overwrite a verdict.
 
     The config file is ``config_path`` (default: ``appliance.paths.config_path()``); the unit name
     in the page header is its ``unit.name``.
@@ -131,7 +140,8 @@ def create_app(*, state_dir: Path, slot: LatestSlot | None = None, recordings_di
         recordings_dir=Path(recordings_dir) if recordings_dir else state_dir / "clips",
         db_path=Path(db_path) if db_path else state_dir / "leancam.db",
         config_path=Path(config_path) if config_path else None,
-        lights=lights,
+        shown_light=shown_light,
+        led_test=led_test,
         on_config_saved=on_config_saved,
         recorder_status=recorder_status,
         analyze_upload=analyze_upload,

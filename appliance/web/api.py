@@ -10,7 +10,6 @@ from flask import Blueprint, current_app, jsonify
 
 from appliance.web import deps_of
 from appliance.web.reasons import status_payload, storage_status, verdict_payload
-from appliance.web.streams import shown_light
 
 log = logging.getLogger(__name__)
 
@@ -29,5 +28,6 @@ def live() -> Any:
     state = deps.slot.latest() if deps.slot is not None else None
     return jsonify({"available": deps.slot is not None,
                     "verdict": verdict_payload(state.verdict if state else None, state, time.monotonic(),
-                                               deps.verdict_hold_s, shown_light(deps.lights)),
+                                               deps.verdict_hold_s,
+                                               deps.shown_light() if deps.shown_light is not None else None),
                     "status": status_payload(state, storage_status(deps.recordings_dir, deps.recorder_status))})

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import threading
 import time
 from collections import deque
@@ -26,6 +25,8 @@ from typing import Any
 
 from flask import Flask, redirect, request, session, url_for
 from werkzeug.security import check_password_hash, generate_password_hash
+
+from appliance.store.files import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +43,7 @@ def set_password(state_dir: Path, password: str) -> Path:
     if len(password) < MIN_PASSWORD_LEN:
         raise ValueError(f"the password must have at least {MIN_PASSWORD_LEN} characters")
     path = password_path(state_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(generate_password_hash(password, method="scrypt") + "\n")
-    os.replace(tmp, path)
+    atomic_write(path, generate_password_hash(password, method="scrypt") + "\n", mode=0o600)
     return path
 
 

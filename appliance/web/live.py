@@ -74,5 +74,5 @@ def events() -> Response:
         abort(404, "no camera in this process (leancam web browses recordings only)")
     recordings, recorder = deps.recordings_dir, deps.recorder_status
     gen = verdict_events(deps.slot, stop_event(current_app), deps.heartbeat_s, deps.verdict_hold_s,
-                         lights=deps.lights, storage=lambda: storage_status(recordings, recorder))
+                         shown_light=deps.shown_light, storage=lambda: storage_status(recordings, recorder))
     return _limited_stream("sse", deps.max_sse_clients, gen, "text/event-stream")

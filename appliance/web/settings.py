@@ -18,13 +18,11 @@ start of ``leancam run``, and the page says so after saving.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import math
 import os
 import threading
 import time
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -32,9 +30,11 @@ from urllib.parse import urlparse
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 
-from appliance.config import DIRECTIONS, Config, config_from_dict, env_overrides
+from appliance.config import DIRECTIONS, Config, config_from_dict, env_overrides, read_toml
 from appliance.config.template import field_comments
+from appliance.config.writer import write_toml
 from appliance.errors import ConfigError, LeanCamError
+from appliance.numbers import is_finite_number
 from appliance.web import WebDeps, deps_of
 from appliance.web.auth import check_password, is_logged_in, limiter, login_required, password_is_set
 
@@ -80,15 +80,9 @@ def config_file(deps: WebDeps) -> Path:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    """The file's tables ({} when it does not exist); a ConfigError when it is not TOML."""
-    try:
-        return tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        return {}
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{path}: not valid TOML ({err})") from err
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot read ({err.strerror or err})") from err
+    """The file's tables, {} when there is no file yet (the page then shows and saves over the
+    defaults); a ConfigError when it is not TOML or cannot be read."""
+    return read_toml(path) if path.exists() else {}
 
 
 def _with_env(data: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -228,55 +222,13 @@ def _parse_value(kind: str, raw: str | None, label: str) -> Any:
             v = float(raw)
         except ValueError:
             raise ValueError(f"{label}: a number, got {raw!r}") from None
-        if not math.isfinite(v):
+        if not is_finite_number(v):
             raise ValueError(f"{label}: a finite number")
         return v
     return raw
 
 
 # ---------------------------------------------------------------- writing the file
-
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        r = repr(v)
-        return r if any(c in r for c in ".en") else r + ".0"
-    if isinstance(v, str):
-        return json.dumps(v)  # JSON basic strings are valid TOML basic strings
-    if isinstance(v, list | tuple):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    raise TypeError(f"cannot write {type(v).__name__} to TOML")
-
-
-def to_toml(data: dict[str, Any], prefix: str = "") -> str:
-    """A small TOML writer for the config's shape: tables of scalars and lists, nested tables."""
-    lines = [f"{k} = {_toml_value(v)}" for k, v in data.items() if not isinstance(v, dict)]
-    out = []
-    if lines:
-        out.append((f"[{prefix}]\n" if prefix else "") + "\n".join(lines) + "\n")
-    for k, v in data.items():
-        if isinstance(v, dict):
-            out.append(to_toml(v, f"{prefix}.{k}" if prefix else k))
-    return "\n".join(s for s in out if s)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    """Write a temp file beside ``path``, fsync it, rename it over ``path`` (a power cut leaves the
-    old or the new file, never half of one)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
 
 def _copy(data: Mapping[str, Any]) -> dict[str, Any]:
     return {k: (_copy(v) if isinstance(v, dict) else v) for k, v in data.items()}
@@ -341,7 +293,7 @@ def save_config(deps: WebDeps, form: Mapping[str, Any], section: str | None = No
         if errors:
             raise ValueError("; ".join(errors))
         cfg_file = config_from_dict(merged)  # ConfigError (naming every bad key) if the loader disagrees
-        _atomic_write(path, FILE_HEADER + to_toml(merged))
+        write_toml(path, merged, FILE_HEADER)
     changed = tuple(f["key"] for s in targets for f in s["fields"]
                     if before is None or _get(before, f["key"]) != _get(cfg_file, f["key"]))
     log.info("config saved to %s (changed: %s)", path, ", ".join(changed) or "nothing")
@@ -408,7 +360,7 @@ def index() -> Any:
         config_error = str(err)
         cfg = Config()
     return render_template("settings.html", sections=config_sections(cfg), config_error=config_error,
-                           config_path=path, has_lights=deps.lights is not None)
+                           config_path=path, has_lights=deps.led_test is not None)
 
 
 def _saved_message(deps: WebDeps, changed: tuple[str, ...]) -> str:
@@ -454,26 +406,15 @@ def save() -> Any:
     return redirect(url_for("settings.index"))
 
 
-def _led_cycle(lights: Any, step_s: float) -> None:
-    from appliance.feedback.leds import Light
-
-    before = lights.current
-    try:
-        for light in (Light.GO, Light.READY, Light.NO_GO):
-            lights.show(light)
-            time.sleep(step_s)
-    finally:
-        lights.show(before)
-
-
 @bp.post("/led-test")
 @login_required
 def led_test() -> Any:
     deps = deps_of(current_app)
-    if deps.lights is None:
+    if deps.led_test is None:
         flash("No LEDs are driven by this process (start the appliance with `leancam run`).", "error")
     else:
-        threading.Thread(target=_led_cycle, args=(deps.lights, 0.6), name="led-test", daemon=True).start()
+        # The test takes ~2 s; the controller runs it under its own lock (a verdict wins over it).
+        threading.Thread(target=deps.led_test, name="led-test", daemon=True).start()
         flash("LED test: green, amber, red, then back.", "ok")
     return redirect(url_for("settings.index"))
 

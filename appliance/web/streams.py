@@ -19,9 +19,9 @@ import cv2
 import numpy as np
 from flask import Flask
 
-from appliance.live.state import LatestSlot, LiveState
+from appliance.live.state import LatestSlot, LightName, LiveState
 from appliance.pose.overlay import AMBER, GREEN, RED, WHITE, draw_skeleton
-from appliance.pose.types import VISIBILITY, X, Y
+from appliance.pose.types import L_EAR, L_HEEL, L_HIP, L_TOE, NOSE, R_EAR, R_HEEL, R_HIP, R_TOE, VISIBILITY, X, Y
 from appliance.web.reasons import status_payload, verdict_payload
 
 log = logging.getLogger(__name__)
@@ -34,15 +34,8 @@ _PART_HEAD = "Content-Type: image/jpeg\r\n\r\n"
 
 LIGHT_COLOURS = {"go": GREEN, "no_go": RED, "ready": AMBER, "unsure": AMBER, "fault": AMBER}
 
-# BlazePose indices (design §1).
-_EARS, _NOSE, _HIPS = (7, 8), 0, (23, 24)
-_HEELS, _TOES = (29, 30), (31, 32)
-
-
-def shown_light(lights: Any) -> str | None:
-    """The light the LEDs show now (``Light`` value), or None without LEDs in this process."""
-    current = getattr(lights, "current", None)
-    return getattr(current, "value", None)
+_EARS, _HIPS = (L_EAR, R_EAR), (L_HIP, R_HIP)
+_HEELS, _TOES = (L_HEEL, R_HEEL), (L_TOE, R_TOE)
 
 
 def stop_event(app: Flask) -> threading.Event:
@@ -59,7 +52,7 @@ def body_line_px(lm: np.ndarray) -> list[np.ndarray] | None:
     pelvis = _mean(lm, _HIPS)
     head = _mean(lm, _EARS)
     if head is None:
-        head = _mean(lm, (_NOSE,))
+        head = _mean(lm, (NOSE,))
     feet = []
     for heel, toe in zip(_HEELS, _TOES, strict=True):
         mid = _mean(lm, (heel, toe))
@@ -136,12 +129,12 @@ def _sse(event: str, data: dict, event_id: str | None = None) -> str:
 
 
 def verdict_events(slot: LatestSlot, stop: threading.Event, heartbeat_s: float, hold_s: float | None = None,
-                   max_s: float | None = None, lights: Any = None,
+                   max_s: float | None = None, shown_light: Callable[[], LightName] | None = None,
                    storage: Callable[[], dict[str, Any]] | None = None) -> Iterator[str]:
     """SSE: a ``verdict`` event whenever what the board shows changes (a new decision, a verdict
     expiring after ``hold_s``, the runner appearing or leaving), ``status`` once a second, and a
     heartbeat comment every ``heartbeat_s`` so proxies and the browser know the link is alive.
-    ``lights`` (``FeedbackLights``), when given, makes the board follow the LEDs exactly;
+    ``shown_light()`` (the light the LEDs show now), when given, makes the board follow the LEDs exactly;
     ``storage()`` adds recording state and free space to each status event."""
     t0 = time.monotonic()
     yield "retry: 1000\n\n"
@@ -152,7 +145,7 @@ def verdict_events(slot: LatestSlot, stop: threading.Event, heartbeat_s: float, 
     while not stop.is_set():
         now = time.monotonic()
         payload = verdict_payload(state.verdict if state is not None else None, state, now, hold_s,
-                                  shown_light(lights))
+                                  shown_light() if shown_light is not None else None)
         key = (payload["light"], payload["reason_text"], payload["decided_monotonic_s"], payload["kind"])
         if key != last_key:
             last_key = key

@@ -28,7 +28,6 @@ log = logging.getLogger(__name__)
 bp = Blueprint("upload", __name__, url_prefix="/upload")
 
 CHUNK = 1024 * 1024
-MIN_FREE_AFTER_BYTES = 200 * 1024 * 1024
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".3gp", ".webm", ".mkv", ".avi")
 
 
@@ -118,7 +117,9 @@ def receive() -> Any:
         return _error("The unit is still analysing earlier uploads. Try again in a minute.", 503)
     deps.recordings_dir.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(deps.recordings_dir).free
-    if request.content_length is not None and free - request.content_length < MIN_FREE_AFTER_BYTES:
+    # The recorder stops below [retention] min_free_mb; an upload must not take the unit there.
+    min_free_after = deps.config.retention.min_free_mb * 1_000_000
+    if request.content_length is not None and free - request.content_length < min_free_after:
         return _error("Not enough free space on the unit for this video.", 507)
     name = _filename()
     job_id, part = queue.new_part_path()

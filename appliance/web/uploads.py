@@ -14,9 +14,7 @@ other containers (WebM, MKV, AVI…) are re-encoded to H.264 MP4 during the pose
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
-import math
 import queue
 import secrets
 import threading
@@ -29,6 +27,7 @@ from typing import Any
 import av
 
 from appliance.errors import BadInputError
+from appliance.numbers import json_safe
 
 log = logging.getLogger(__name__)
 
@@ -188,12 +187,12 @@ def analyze_into_store(video_path: Path, *, recordings_dir: Path, db_path: Path,
     """
     from appliance.analysis.analyzer import analyze_frames
     from appliance.config import load_appliance_config
-    from appliance.pose import keypoints_io
     from appliance.pose.engine import PoseEngine
-    from appliance.recording.clip import SIDECAR_KIND, SIDECAR_SCHEMA, clip_to_sidecar_dict, write_atomic
+    from appliance.recording.clip import sidecar_document
+    from appliance.recording.runs import store_result
     from appliance.sources.video_file import VideoFileSource
-    from appliance.store import Clip, Event, Run, Session, Store, Stride
-    from appliance.store import Initiation as StoredInitiation
+    from appliance.store import Clip, Store
+    from appliance.store.files import atomic_write
 
     info = probe_video(video_path)
     transcode = not any(k in info["format"].split(",") for k in MP4_FAMILY)
@@ -249,35 +248,15 @@ def analyze_into_store(video_path: Path, *, recordings_dir: Path, db_path: Path,
                     height_px=first.height_px, size_bytes=video_final.stat().st_size, trigger="upload")
         events = [{"kind": e.kind, "t_s": round(e.t_s, 6), "foot": e.foot, "frame_index": e.frame_index}
                   for e in result.events]
-        sidecar = {"schema": SIDECAR_SCHEMA, "kind": SIDECAR_KIND, "clip": clip_to_sidecar_dict(clip),
-                   "trigger": {"reason": "upload", "t_s": first.t_s}, "events": events,
-                   "keypoints": [keypoints_io.frame_to_dict(p) for p in poses],
-                   "time_scale": result.time_scale, "upload": {"original_name": original_name},
-                   "analysis": doc}
-        write_atomic(sidecar_final, _json_bytes(sidecar))
+        sidecar = sidecar_document(clip, "upload", first.t_s, events, poses, time_scale=result.time_scale,
+                                   upload={"original_name": original_name}, analysis=doc)
+        atomic_write(sidecar_final, _json_bytes(sidecar))
         created.append(sidecar_final)
 
         own = store is None
         db = Store.open(db_path) if own else store
         try:
-            session = db.add_session(Session(started_at_s=now, source=f"upload: {original_name}", ended_at_s=now))
-            ini = doc["initiation"]
-            initiation = None if ini is None else StoredInitiation(
-                t_s=ini["t_s"], lean_deg=ini["lean_deg"], pelvis_offset=ini["pelvis_offset"],
-                verdict=ini["verdict"], reasons=tuple(ini["reasons"]))
-            run = db.add_run(Run(session_id=session.id, started_at_s=now, start_t_s=first.t_s, trigger="upload",
-                                 end_t_s=last_t, direction=doc["direction"], initiation=initiation))
-            for s in doc["strides"]:
-                db.add_stride(Stride(run_id=run.id, foot=s["foot"], contact_t_s=s["contact_t_s"],
-                                     midstance_t_s=s["midstance_t_s"], toe_off_t_s=s["toe_off_t_s"],
-                                     hip_over_foot=s["hip_over_foot"], lean_deg=s["lean_deg"],
-                                     pelvis_offset=s["pelvis_offset"], trunk_deg=s["trunk_deg"],
-                                     cadence_spm=s["cadence_spm"], overstride=s["overstride"],
-                                     verdict=s["verdict"], reasons=tuple(s["reasons"])))
-            for e in result.events:
-                db.add_event(Event(session_id=session.id, kind=e.kind, t_s=e.t_s, run_id=run.id,
-                                   detail={"foot": e.foot, "frame_index": e.frame_index}))
-            db.add_clip(dataclasses.replace(clip, run_id=run.id, session_id=session.id))
+            run = store_result(db, doc, result.events, clip, f"upload: {original_name}", now)
         finally:
             if own:
                 db.close()
@@ -291,18 +270,7 @@ def analyze_into_store(video_path: Path, *, recordings_dir: Path, db_path: Path,
         raise
 
 
-def _finite(v: Any) -> Any:
-    """NaN/inf → None, recursively (JSON has no NaN)."""
-    if isinstance(v, float):
-        return v if math.isfinite(v) else None
-    if isinstance(v, dict):
-        return {k: _finite(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [_finite(x) for x in v]
-    return v
-
-
 def _json_bytes(doc: dict[str, Any]) -> bytes:
     import json
 
-    return json.dumps(_finite(doc), separators=(",", ":"), allow_nan=False).encode()
+    return json.dumps(json_safe(doc), separators=(",", ":"), allow_nan=False).encode()

@@ -12,17 +12,29 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from appliance.pose.types import PRESENCE, VISIBILITY, X, Y
+from appliance.pose.types import (
+    L_ANKLE,
+    L_EAR,
+    L_HEEL,
+    L_HIP,
+    L_KNEE,
+    L_SHOULDER,
+    L_TOE,
+    NOSE,
+    PRESENCE,
+    R_ANKLE,
+    R_EAR,
+    R_HEEL,
+    R_HIP,
+    R_KNEE,
+    R_SHOULDER,
+    R_TOE,
+    VISIBILITY,
+    X,
+    Y,
+)
 
 log = logging.getLogger(__name__)
-
-NOSE, L_EAR, R_EAR = 0, 7, 8
-L_SHOULDER, R_SHOULDER = 11, 12
-L_HIP, R_HIP = 23, 24
-L_KNEE, R_KNEE = 25, 26
-L_ANKLE, R_ANKLE = 27, 28
-L_HEEL, R_HEEL = 29, 30
-L_TOE, R_TOE = 31, 32
 
 # Landmarks the analysis needs; their confidence decides "unsure".
 TORSO_POINTS = (L_SHOULDER, R_SHOULDER, L_HIP, R_HIP)

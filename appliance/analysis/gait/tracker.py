@@ -213,6 +213,11 @@ class GaitTracker:
         return float(s.ground.height_px(p)) / s.leg_length_px
 
     # ----------------------------------------------------------------- main entry
+    @property
+    def time_origin_s(self) -> float | None:
+        """The scaled frame time that event times count from (None until the first frame)."""
+        return self._first_t
+
     def push(self, frame: PoseFrame) -> list[GaitEvent]:
         """Process one frame; returns the events decided at this frame (possibly about earlier ones)."""
         n_before = len(self.events)

@@ -11,10 +11,10 @@ Where and against what the pelvis is judged (evidence in docs/analysis.md, "Verd
 
 - **Push-off window**: the last third of the stance *including the toe-off frame*. The toe-off
   frame is usually still on the ground (detected toe-offs are 0.2-1.2 frames early against the
-  sprint labels), and the hip extends right up to it: at 30 fps the old window (the last third
-  before toe-off) was 1-3 frames before the real push-off and read the still-flexed hip of late
-  midstance as "pelvis behind" (median pelvis offset -0.10 → -0.03 leg lengths on the sprint
-  strides from that change alone).
+  sprint labels), and the hip extends right up to it: at 30 fps a window ending before the
+  toe-off frame is 1-3 frames before the real push-off and reads the still-flexed hip of late
+  midstance as "pelvis behind" (median pelvis offset -0.10 instead of -0.03 leg lengths on the
+  sprint strides).
 - **pelvis_offset** is measured from the line contact point → mid-shoulders, not → head. In every
   sprint stride the head sat ahead of the foot→shoulders line (median 0.16 leg lengths, 5-95 %:
   0.06-0.24, growing with the lean: eyes down the track), which pulled the foot→head line forward

@@ -69,9 +69,17 @@ def two_people(demo_clip: Path) -> object:
 
 
 def _hip_x(engine: PoseEngine, frame: object) -> float:
-    pose = engine.process(frame)
-    assert pose.has_pose
-    return float(pose.landmarks[23:25, 0].mean())  # hip centre, px
+    """x of the centre of the ROI the landmark model ran on (the person chosen). Not the landmarks:
+    the flipper's presence is under 0.5 on this frame (why MediaPipe drops that track here)."""
+    used = []
+    run = engine.landmarks.run
+    engine.landmarks.run = lambda rgb, roi: used.append(roi) or run(rgb, roi)
+    try:
+        engine.process(frame)
+    finally:
+        engine.landmarks.run = run
+    assert len(used) == 1
+    return float(used[0].x_center_px)
 
 
 def _lost_track_on(engine: PoseEngine, det: Detection, frame: object, ago_s: float) -> None:

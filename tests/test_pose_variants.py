@@ -65,7 +65,8 @@ def test_landmark_variant_within_stated_deviation(name: str, demo_samples: list)
         assert res.score > 0.5
         # Mean over the 33 points, in px of the 256² crop like the gate.
         dev_px.append(np.linalg.norm(res.landmarks_px[:, :2] - ref[:, :2], axis=1).mean() / roi.width_px * 256)
-    stated = variants.entry("landmark", name)["mean_px_by_clip"]["demo.mp4"]
+    # The gate's demo.mp4 figure on the worst measured kernel family (any CPU may run this test).
+    stated = variants.worst_figure("landmark", name, clip="demo.mp4")
     assert float(np.mean(dev_px)) <= stated, f"{name}: {np.mean(dev_px):.2f} px > {stated} px stated for demo.mp4"
 
 

@@ -121,11 +121,14 @@ def worst_figure(model: str, name: str, clip: str | None = None) -> float:
     if e is None:
         return 0.0
     key = figure_key(model)
-    src = e.get("worst_kernel") or e
-    if clip is None:
-        return float(src[key])
-    by_clip = src.get(f"{key}_by_clip") or e.get(f"{key}_by_clip") or {}
-    return float(by_clip[clip]) if clip in by_clip else float(src[key])
+    values = []
+    for src in (e, e.get("worst_kernel") or {}):  # the full gate run's own figure and the per-kernel worst
+        by_clip = src.get(f"{key}_by_clip") or {}
+        if clip is not None and clip in by_clip:
+            values.append(float(by_clip[clip]))
+        elif key in src:
+            values.append(float(src[key]))
+    return max(values)
 
 
 def worst_recall(name: str, clip: str | None = None) -> float:

@@ -14,7 +14,8 @@
 #   options: --root DIR (chroot, kept and reused; default /var/tmp/leancam-arm64-SUITE)
 #            --ref REF  (commit or branch to clone; default: this checkout's HEAD)
 #            --gate     (also measure the shipped variants' deviation here: models/build/gate.py
-#                        --kernel-family, needs the hold-out arrays in build/model-build/)
+#                        --kernel-family arm64-neondot|arm64-neon; needs the hold-out arrays in
+#                        build/model-build/ made on the host by models.build.crops)
 #
 # Why the CPU set-up: qemu-user passes the host's x86 /proc/cpuinfo through, and the CPU detection
 # inside ai-edge-litert (cpuinfo, used by XNNPACK) crashes on it: every model load dies with
@@ -52,8 +53,8 @@ ROOT=${ROOT:-/var/tmp/leancam-arm64-$SUITE}
 REF=${REF:-$(git -C "$HERE" rev-parse HEAD)}
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 case "$CPU" in
-  pi5) QEMU_CPU=cortex-a76 ;;
-  pi4) QEMU_CPU=cortex-a72 ;;
+  pi5) QEMU_CPU=cortex-a76; FAMILY=arm64-neondot ;;
+  pi4) QEMU_CPU=cortex-a72; FAMILY=arm64-neon ;;
   *) echo "arm64-check: --cpu is pi5 or pi4" >&2; exit 2 ;;
 esac
 export QEMU_CPU
@@ -239,9 +240,12 @@ if [ $GATE = 1 ]; then
   gate_here() {
     [ -d "$HERE/build/model-build" ] || { say "no build/model-build (run models.build.crops on the host)"; return 1; }
     mkdir -p "$ROOT$APP/build" && cp -a "$HERE/build/model-build" "$ROOT$APP/build/"
-    in_chroot "cd $APP && .venv/bin/python -m models.build.gate --kernel-family arm64-$CPU --shipped-only \
-      --out build/kernel-arm64-$CPU.json" && cp "$ROOT$APP/build/kernel-arm64-$CPU.json" "$HERE/build/" \
-      && say "wrote $HERE/build/kernel-arm64-$CPU.json"
+    # fp32 reference first (not shipped; fold_fp16 rebuilds it deterministically), then the shipped
+    # variants on the same x86-made input arrays as every other family.
+    in_chroot "cd $APP && .venv/bin/python -m models.build.fold_fp16 >/dev/null && .venv/bin/python -m models.build.gate \
+      --kernel-family $FAMILY --how 'qemu-user QEMU_CPU=$QEMU_CPU, $CPU-like /proc/cpuinfo, Debian $SUITE' \
+      --shipped-only --out build/kernel-$FAMILY.json" && cp "$ROOT$APP/build/kernel-$FAMILY.json" "$HERE/build/" \
+      && say "wrote $HERE/build/kernel-$FAMILY.json (merge: python -m models.build.gate --merge build/kernel-*.json)"
   }
   run "gate.py per-kernel deviation (arm64-$CPU)" gate_here || STATUS=1
 fi

@@ -55,14 +55,28 @@ def _run(clip: Path, golden_name: str) -> Comparison:
 
 def test_demo_clip_matches_mediapipe(demo_clip: Path) -> None:
     # 230 frames, 1768×994: a person walking and a person doing a backflip (MediaPipe tracks one).
+    # The decoded pixels are not the same on every CPU: PyAV's FFmpeg decodes this H.264 to RGB that
+    # differs by 1 level in 79 % of values on arm64 (issue 16). Bounds are therefore set from runs
+    # with every frame perturbed by a seeded uniform ±1 level (stand-in for another CPU's decode;
+    # 6 seeds, 2026-12-03, x86 AVX2, with the engine's person selection): agreement 97.4–99.6 %,
+    # median 1.04–1.20 px, mean 3.39–9.01 px, p95 8.95–20.5 px, frames > 100 px 0–6. Unperturbed
+    # x86: 98.7 %, 1.04, 3.89, 11.4 px, 0. What moves is the first ~20 frames (the walker enters
+    # at the top edge, presence near 0.5, 100–130 px on some of them) and which frame of the
+    # backflip hand-over the track is lost on.
     r = _run(demo_clip, "demo_mediapipe.json")
-    assert r.agreement >= 0.95, r.summary()  # measured 225/230 = 97.8 %
-    assert r.median_px < 2.0, r.summary()  # measured 1.17 px
-    assert r.mean_px < 15.0, r.summary()  # measured 8.86 px (two person-switch frames dominate)
-    assert r.p95_px < 20.0, r.summary()  # measured 13.2 px
-    # Outside the backflip hand-over, frames track the same person as MediaPipe.
+    assert r.agreement >= 0.95, r.summary()
+    assert r.median_px < 2.0, r.summary()
+    assert r.mean_px < 15.0, r.summary()
+    assert r.p95_px < 25.0, r.summary()
+    # The same person as MediaPipe: a frame on the other person is ~700 px off. Only the backflip
+    # hand-over (MediaPipe loses the flipper and takes the walker at frame 170) may differ, by the
+    # frame or two on which the track is lost; the engine's person selection re-acquires the person
+    # it followed, so a near-0.5 presence score cannot hand the track to the other person early.
+    other_person = [i for i, d in r.frame_mean_px if d > 400.0]
+    assert set(other_person) <= {167, 168, 169, 170, 171}, f"frames tracking someone else: {other_person}"
+    assert len(other_person) <= 2, f"frames tracking someone else: {other_person}"
     far = [i for i, d in r.frame_mean_px if d > 100.0]
-    assert len(far) <= 4, f"frames tracking someone else: {far}"  # measured 2 (168, 169)
+    assert len(far) <= 8, f"frames far from MediaPipe: {far}"  # measured 0–6 (entry frames 8–17)
 
 
 def test_treadmill_clip_matches_mediapipe(shared_data: Path) -> None:

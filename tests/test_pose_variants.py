@@ -20,6 +20,10 @@ from appliance.sources.video_file import VideoFileSource
 
 SHIPPED_DETECTORS = [n for n in variants.choices("detector") if n != variants.ORIGINAL]
 SHIPPED_LANDMARKS = [n for n in variants.choices("landmark") if n != variants.ORIGINAL]
+# Detector test bound = DETECTOR_MARGIN × the gate's worst-kernel demo.mp4 figure + DETECTOR_SLACK_PX
+# (docs/models.md, "Per kernel family", has the measurements behind them).
+DETECTOR_MARGIN = 1.25
+DETECTOR_SLACK_PX = 0.5
 
 
 def test_every_passing_variant_in_the_manifest_is_shipped_and_selectable() -> None:
@@ -61,8 +65,45 @@ def test_landmark_variant_within_stated_deviation(name: str, demo_samples: list)
         assert res.score > 0.5
         # Mean over the 33 points, in px of the 256² crop like the gate.
         dev_px.append(np.linalg.norm(res.landmarks_px[:, :2] - ref[:, :2], axis=1).mean() / roi.width_px * 256)
-    stated = variants.entry("landmark", name)["mean_px_by_clip"]["demo.mp4"]
+    # The gate's demo.mp4 figure on the worst measured kernel family (any CPU may run this test).
+    stated = variants.worst_figure("landmark", name, clip="demo.mp4")
     assert float(np.mean(dev_px)) <= stated, f"{name}: {np.mean(dev_px):.2f} px > {stated} px stated for demo.mp4"
+
+
+def _box_iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def match_people(ref: list, got: list, min_iou: float = 0.5) -> list[tuple[object, object]]:
+    """(reference, variant) pairs of the same person: for each reference detection the variant
+    detection with the largest box IoU, if ≥ ``min_iou`` (the gate's matching, models/build/gate.py).
+
+    Not "first with first": the order of detections is the order of their scores, and two people can
+    score within rounding of each other (frame 90 of the demo: both exactly 0.5 with the int8 build),
+    so the first detections may be different people on different CPUs.
+    """
+    pairs = []
+    for r in ref:
+        ious = [_box_iou(r.box, g.box) for g in got]
+        if ious and max(ious) >= min_iou:
+            pairs.append((r, got[int(np.argmax(ious))]))
+    return pairs
+
+
+def test_match_people_pairs_the_same_person_not_the_first() -> None:
+    from appliance.pose.detector import Detection
+
+    kp = np.zeros((4, 2), np.float32)
+    a = Detection(0.5, (0.1, 0.1, 0.3, 0.3), kp)
+    b = Detection(0.5, (0.6, 0.1, 0.8, 0.3), kp + 1)
+    a2 = Detection(0.5, (0.11, 0.1, 0.31, 0.3), kp)
+    pairs = match_people([a], [b, a2])
+    assert len(pairs) == 1 and pairs[0][1] is a2
+    assert match_people([a], [b]) == []
 
 
 @pytest.mark.parametrize("name", SHIPPED_DETECTORS)
@@ -77,19 +118,25 @@ def test_detector_variant_finds_the_same_person(name: str, demo_clip: Path) -> N
         ref = ref_model.detect(rgb)
         if not ref:
             continue
-        n_ref += 1
         got = model.detect(rgb)
-        found += bool(got)
-        if got:
-            # Keypoints in px of the 224² letterboxed input, as the gate measures them.
-            scale = np.array([rgb.shape[1], rgb.shape[0]]) / max(rgb.shape[:2]) * model.input_size_px
-            devs.append(np.linalg.norm((got[0].keypoints - ref[0].keypoints) * scale, axis=1).mean())
+        # Keypoints in px of the 224² letterboxed input, as the gate measures them.
+        scale = np.array([rgb.shape[1], rgb.shape[0]]) / max(rgb.shape[:2]) * model.input_size_px
+        pairs = match_people(ref, got)
+        n_ref += len(ref)
+        found += len(pairs)
+        devs.extend(np.linalg.norm((g.keypoints - r.keypoints) * scale, axis=1).mean() for r, g in pairs)
     dev = float(np.mean(devs))
-    e = variants.entry("detector", name)
-    assert n_ref >= 10 and found >= 0.9 * n_ref  # int8 misses 1 of 15 here
-    # Measured on these frames: mixed 1.1 px (0.99 stated), int8 3.7 px (2.5 stated over the hold-out
-    # set; the demo clip is its worst): bound at 1.5× the stated figure + 0.5 px.
-    assert dev <= 1.5 * e["kp_mean_px"] + 0.5, f"{name}: {dev:.2f} px vs {e['kp_mean_px']:.2f} stated"
+    # Recall of the reference people: the gate's worst-kernel demo.mp4 recall, less one person (the
+    # decoded pixels differ between CPUs).
+    recall = variants.worst_recall(name, clip="demo.mp4")
+    assert n_ref >= 10 and found >= recall * n_ref - 1, f"{name}: matched {found} of {n_ref} reference people"
+    # These are the gate's demo.mp4 hold-out frames (every 10th), so the bound is the gate's demo.mp4
+    # figure on the variant's *worst* measured kernel family (a CI machine may have any of them:
+    # manifest ``worst_kernel``), plus a margin for what differs here: the decoded pixels (PyAV's
+    # FFmpeg decodes differently on arm64) and the engine's letterbox vs the gate's.
+    worst = variants.worst_figure("detector", name, clip="demo.mp4")
+    bound = DETECTOR_MARGIN * worst + DETECTOR_SLACK_PX
+    assert dev <= bound, f"{name}: {dev:.2f} px vs {bound:.2f} px allowed (worst kernel, demo.mp4: {worst:.2f} px)"
 
 
 def test_int8_detector_has_int8_io_handled() -> None:

@@ -3,16 +3,25 @@
 Tracking is MediaPipe's (``pose_landmark_cpu.pbtxt`` in video mode):
 
 1. If the previous frame left an ROI, skip the detector and use it.
-2. Otherwise run the detector; take the best detection (if any) and build the ROI from its hip-centre
-   and scale keypoints. If the whole frame shows nobody, search overlapping tiles of it, a few per
-   frame (``tiles.py``): the detector sees the frame at 224 px, where a runner 100 px tall in a
-   720p frame is 30 px and a crouched sprinter in the blocks is not found at all; a tile of 2/3
-   of the frame's height brings them to a size it finds (MediaPipe has no such step).
+2. Otherwise run the detector, choose one detection (``select_person`` below) and build the ROI from
+   its hip-centre and scale keypoints. If the whole frame shows nobody, search overlapping tiles of
+   it, a few per frame (``tiles.py``): the detector sees the frame at 224 px, where a runner 100 px
+   tall in a 720p frame is 30 px and a crouched sprinter in the blocks is not found at all; a tile
+   of 2/3 of the frame's height brings them to a size it finds (MediaPipe has no such step).
 3. Run the landmark model on the ROI. If its pose-presence score is below 0.5 the frame has no pose
    and tracking is dropped, so the *next* frame runs the detector (this frame is not retried, as in
    MediaPipe).
 4. Otherwise smooth the auxiliary points 33/34 (One-Euro, as MediaPipe always does) and build the
    next frame's ROI from them.
+
+Choosing the person (not in MediaPipe, which takes the highest score): which person is followed must
+not depend on the CPU's rounding. On which frame the track is lost depends on a presence score near
+0.5, and the detector's scores move with the kernels (two people tie at exactly 0.5 on one demo frame
+with the int8 detector), so "highest score" can pick the other person on another CPU. The engine
+therefore (a) re-acquires the person it was following when a detection's hip centre lies inside the
+last tracked ROI, lost at most ``REACQUIRE_S`` ago, whatever the scores, and otherwise (b) takes the
+highest score, treating scores within ``SCORE_TIE`` of it as equal and breaking the tie by geometry
+(larger box first, then left to right), never by the order of nearly equal floats.
 
 The engine holds the interpreters and all image buffers; one instance per video stream, not
 thread-safe. ``reset()`` forgets the track (call it between unrelated clips).
@@ -29,7 +38,7 @@ import numpy as np
 
 from appliance.ops import assets
 from appliance.pose import variants
-from appliance.pose.detector import MIN_SCORE, PoseDetector
+from appliance.pose.detector import MIN_SCORE, Detection, PoseDetector
 from appliance.pose.landmarks import LandmarkModel
 from appliance.pose.roi import RotatedRect, rect_from_alignment_points
 from appliance.pose.roi_smoothing import AuxLandmarkSmoother
@@ -45,6 +54,44 @@ log = logging.getLogger(__name__)
 MIN_PRESENCE = 0.5  # mp.solutions.pose's min_tracking_confidence default
 # Tiles searched per frame while nobody is tracked (see tiles.py; ``[pose] detector_tiles_per_frame``).
 DEFAULT_TILES_PER_FRAME = 2
+# Re-acquire the person last followed if the track was lost at most this long ago (a runner passing
+# behind a post, a presence score dipping under 0.5 for a frame or two during a backflip).
+REACQUIRE_S = 1.0
+# Detector scores closer than this to the best count as a tie (int8 kernels move scores by up to
+# ~0.005 between CPUs on the demo clip; scores step by ~0.004 at 0.5 in the int8 build's output).
+SCORE_TIE = 0.02
+
+
+def _hip_px(det: Detection, width: int, height: int) -> tuple[float, float]:
+    x, y = det.keypoints[0].tolist()
+    return x * width, y * height
+
+
+def _box_area(det: Detection) -> float:
+    x0, y0, x1, y1 = det.box
+    return max(0.0, x1 - x0) * max(0.0, y1 - y0)
+
+
+def select_person(detections: list[Detection], width: int, height: int,
+                  last_roi: RotatedRect | None = None) -> Detection | None:
+    """The detection to follow (see the module doc): the one inside ``last_roi`` nearest its centre,
+    else the best score with near-ties broken by box area (larger first), then x, then y."""
+    if not detections:
+        return None
+    if last_roi is not None:
+        cx, cy, half = last_roi.x_center_px, last_roi.y_center_px, last_roi.width_px / 2.0
+        inside = []
+        for det in detections:
+            hx, hy = _hip_px(det, width, height)
+            dist = ((hx - cx) ** 2 + (hy - cy) ** 2) ** 0.5
+            if dist <= half:
+                inside.append((dist, det))
+        if inside:
+            return min(inside, key=lambda t: t[0])[1]
+    best = max(det.score for det in detections)
+    tied = [det for det in detections if det.score >= best - SCORE_TIE]
+    return min(tied, key=lambda det: (-round(_box_area(det), 4), round(float(det.keypoints[0][0]), 4),
+                                      round(float(det.keypoints[0][1]), 4)))
 
 
 @dataclass(frozen=True)
@@ -88,6 +135,9 @@ class PoseEngine:
         self.min_presence = min_presence
         self._smoother = AuxLandmarkSmoother()
         self._roi: RotatedRect | None = None
+        # The last tracked ROI and its frame time, kept after the track is lost (re-acquisition).
+        self._last_roi: RotatedRect | None = None
+        self._last_roi_t_s = 0.0
         self._size_px: tuple[int, int] | None = None
         self._frames = self._detector_runs = self._with_pose = 0
         # (detector, landmark) variant names for logs and benchmarks; file names unless a
@@ -135,6 +185,7 @@ class PoseEngine:
     def reset(self) -> None:
         self.tiles.reset()
         self._roi = None
+        self._last_roi = None
         self._size_px = None
         self._smoother.reset()
         self._frames = self._detector_runs = self._with_pose = 0
@@ -152,13 +203,16 @@ class PoseEngine:
             # ROIs are in pixels of the previous frame; a new frame size (camera mode switch) means
             # they no longer apply, so start again from the detector.
             self._drop_track()
+            self._last_roi = None
             self._size_px = (width, height)
         roi = self._roi
         if roi is None:
             self._detector_runs += 1
             detections = self.detector.detect(rgb)
-            if detections:
-                kps = detections[0].keypoints.astype(np.float64) * [width, height]
+            recent = self._last_roi is not None and 0.0 <= frame.t_s - self._last_roi_t_s <= REACQUIRE_S
+            chosen = select_person(detections, width, height, self._last_roi if recent else None)
+            if chosen is not None:
+                kps = chosen.keypoints.astype(np.float64) * [width, height]
             else:
                 kps = self.tiles.search(rgb)
                 if kps is None:
@@ -177,5 +231,6 @@ class PoseEngine:
         (cx, cy), (sx, sy) = self._smoother.apply(frame.t_s, result.aux_px).tolist()  # Python floats
         self._roi = rect_from_alignment_points((cx, cy), (sx, sy))
         self.tiles.seen(cx, cy)
+        self._last_roi, self._last_roi_t_s = roi, frame.t_s
         self._with_pose += 1
         return PoseFrame(frame.index, frame.t_s, width, height, result.landmarks_px, result.score)

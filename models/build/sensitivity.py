@@ -71,7 +71,7 @@ def outputs(it: Interpreter, xs: list[np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def deviation(model: str, ref: dict[str, np.ndarray], got: dict[str, np.ndarray]) -> float:
-    if model == "landmark":
+    if model.startswith("landmark"):
         a = ref["Identity"].reshape(-1, 39, 5)[:, :33, :2]
         b = got["Identity"].reshape(-1, 39, 5)[:, :33, :2]
         return float(np.linalg.norm(b - a, axis=-1).mean())
@@ -186,7 +186,7 @@ def greedy(model: str, base: Path, calib: dict[str, Any], xs: list[np.ndarray], 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", choices=["landmark", "detector"], default="landmark")
+    parser.add_argument("--model", choices=["landmark", "landmark_lite", "detector"], default="landmark")
     parser.add_argument("--crops", type=int, default=40, help="calibration inputs used for scoring")
     parser.add_argument("--target", type=float, default=1.2, help="deviation (px) on the calibration inputs")
     parser.add_argument("--max-float", type=float, default=0.4, help="largest share of the MACs kept float")
@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
 
     model = args.model
     built = qz.BUILT
-    base_variant = "fp32_noseg" if model == "landmark" else "fp32"
+    base_variant = "fp32_noseg" if model.startswith("landmark") else "fp32"
     base = built / f"{qz.MODELS[model]}_{base_variant}.tflite"
     full = built / f"{qz.MODELS[model]}_fp32.tflite"
     calib = qz.calibrate(model, base)
@@ -242,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # Landmark model: the stem + regression-only branch is always float in ``mixed`` (11 % of the
     # MACs, and it keeps float islands contiguous); the sweep adds the K most sensitive ops to it.
-    base_set = stem_and_regression_branch(base, heads) if model == "landmark" else []
+    base_set = stem_and_regression_branch(base, heads) if model.startswith("landmark") else []
     costs = {s["name"]: s["float_cost"] for s in scores}
     total_cost = sum(costs.values())
     sweep: list[dict[str, Any]] = []
@@ -275,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
                 + ", ".join(f"{r['k']}→({r['dev_px']:.2f}, {r['float_macs']:.0%}, {r['latency_ratio']:.2f})"
                             for r in sweep)),
     }}
-    if model == "landmark":
+    if model.startswith("landmark"):
         keep = base_set
         recipe = [qz._static(), *qz._float_io(model), qz._float(qz._exact(keep))]
         dev = deviation(model, ref, outputs(_interp(qz.quantize_recipe(base, recipe, calib)), xs))

@@ -261,8 +261,10 @@ class PoseConfig:
     # (also Pi 400, CM4) gets lite, because it runs the full model below camera rate and events are
     # then timed at 45-75 ms; a Pi 5 and anything else get full. `leancam doctor` shows the choice.
     profile: str = "auto"
-    # The lite profile's variant (models/built, gated like `landmark`; `original` = MediaPipe's file).
-    landmark_lite: str = "original"
+    # The lite profile's variant (models/built, gated like `landmark`). `fp32_noseg`: MediaPipe's lite
+    # model exactly, without the unused segmentation branch, 0.68× its invoke time. No int8 build is
+    # within 3 px of it (best 5.65 px): the lite model is far more sensitive to quantization than full.
+    landmark_lite: str = "fp32_noseg"
     # 2 inference threads: the Pi has 4 cores and decode, analysis and the web need the rest.
     num_threads: int = 2
 

@@ -198,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reuse-scores", action="store_true", help="reuse build/model-build/sensitivity_*.json")
     parser.add_argument("--rank", choices=["px", "cost"], default="px",
                         help="order ops by deviation alone (px) or by deviation per float cost (cost)")
+    parser.add_argument("--mixedhead-only", action="store_true",
+                        help="landmark models: write only the structural 'mixedhead' set (no per-op scoring; "
+                             "minutes instead of the better part of an hour on a loaded 2-core machine)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
@@ -212,6 +215,22 @@ def main(argv: list[str] | None = None) -> int:
     xs = [samples[i]["input_1"] for i in idx]
     ref = outputs(_interp(base), xs)
     heads = re.compile(qz.HEADS[model])
+    if args.mixedhead_only:
+        if not model.startswith("landmark"):
+            raise SystemExit("--mixedhead-only: the structural set exists for the landmark models only")
+        keep = stem_and_regression_branch(base, heads)
+        recipe = [qz._static(), *qz._float_io(model), qz._float(qz._exact(keep))]
+        dev = deviation(model, ref, outputs(_interp(qz.quantize_recipe(base, recipe, calib)), xs))
+        costs = {n: c for _, n, c in op_table(base)}
+        share = sum(costs.get(n, 0.0) for n in keep) / sum(costs.values())
+        log.info("mixedhead: %d ops float (%.0f %% of the cost), %.2f px on %d calibration inputs",
+                 len(keep), 100 * share, dev, len(xs))
+        chosen = json.loads(qz.MIXED_LAYERS.read_text()) if qz.MIXED_LAYERS.is_file() else {}
+        chosen.setdefault(model, {})["mixedhead"] = {"keep_float": keep, "how": (
+            f"first conv + depthwise and every op that feeds only the regression heads ({len(keep)} ops, "
+            f"{share:.0%} of the MACs); {dev:.2f} px on {len(xs)} calibration inputs (--mixedhead-only)")}
+        qz.MIXED_LAYERS.write_text(json.dumps(chosen, indent=1) + "\n")
+        return 0
 
     ops = [(k, n, c) for k, n, c in op_table(base) if k not in SKIP_OPS and not heads.fullmatch(n)]
     scores: list[dict[str, Any]] = []

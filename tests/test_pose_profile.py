@@ -18,11 +18,13 @@ from appliance.pose.profile import choose_profile, profile_for_board, read_board
 from appliance.sources.video_file import VideoFileSource
 
 # Mean over the 33 landmarks of |lite - full| in px of the 256² crop, both models on the ROI the full
-# engine tracked, every 8th demo frame. Measured 2026-12-03 on the 2-core x86 dev machine:
-# LITE_MEASURED_PX; the bound leaves room for other CPUs' int8 kernels (the notes measured up to
-# 2.3× the gate machine's deviation for a quantized model on other CPUs) without letting a wrong
-# person or a broken model (tens of px) through.
-LITE_VS_FULL_BOUND_PX = 0.0
+# engine tracked, every 8th demo frame (26 frames). Measured 2026-12-03 on the 2-core x86 dev machine
+# (AMD EPYC): 7.62 px (per frame 1.6-34.7 px; the large ones are limbs the two models place
+# differently, not another person: the lite presence stays ≥ 0.95). The lite side is fp32 (the same
+# on any CPU); the full side is the int8 `mixed_noseg`, whose deviation from its original was 1.3 px
+# here and ~2-3× that on other CPUs (../shared/notes/runtime-and-quantization.md). 12 px leaves that
+# room and still fails a wrong person or a broken model (tens of px on every frame).
+LITE_VS_FULL_BOUND_PX = 12.0
 
 
 def _fake_dt(tmp_path: Path, model: str) -> Path:

@@ -54,9 +54,19 @@ def leancam(*args: str) -> str:
     return proc.stdout
 
 
-def eval_table(clip: Clip, kp: Path) -> dict[str, dict[str, float | None]]:
-    """Per event type: labels, matched, n/a, extra, median |error| ms (parsed from ``leancam eval``)."""
-    text = leancam("eval", str(clip.video), str(clip.labels), "--keypoints", str(kp), *clip.args)
+def eval_table(clip: Clip, kp: Path, every: int = 1) -> dict[str, dict[str, float | None]]:
+    """Per event type: labels, matched, n/a, extra, median |error| ms (parsed from ``leancam eval``).
+
+    ``every`` > 1 analyses every N-th frame (times the clip's own ``--every``): the frame rate a
+    board sustains with that profile, not the clip's.
+    """
+    args = list(clip.args)
+    if "--every" in args:
+        i = args.index("--every") + 1
+        args[i] = str(int(args[i]) * every)
+    elif every > 1:
+        args += ["--every", str(every)]
+    text = leancam("eval", str(clip.video), str(clip.labels), "--keypoints", str(kp), *args)
     rows = {}
     for line in text.splitlines():
         f = line.split()
@@ -95,7 +105,13 @@ def agreement(full: dict, lite: dict) -> tuple[int, int, str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("kp_dir", type=Path, help="folder with full/ and lite/ keypoint files (CLIP.jsonl)")
+    parser.add_argument("--every-full", type=int, default=1, metavar="N",
+                        help="analyse the full profile's keypoints at 1/N of the clip's rate (a board that "
+                             "runs it slower than the camera); verdicts are then not compared")
+    parser.add_argument("--every-lite", type=int, default=1, metavar="N", help="the same for the lite profile")
     args = parser.parse_args(argv)
+    every = {"full": args.every_full, "lite": args.every_lite}
+    same_rate = args.every_full == args.every_lite == 1
     totals: dict[str, dict[str, dict[str, float]]] = {"full": {}, "lite": {}}
     errs: dict[str, dict[str, list[float]]] = {"full": {}, "lite": {}}
     n_pair = n_same = 0
@@ -107,11 +123,14 @@ def main(argv: list[str] | None = None) -> int:
         if not all(k.is_file() for k in kps.values()):
             print(f"{clip.name:17s} keypoints missing, skipped", file=sys.stderr)
             continue
-        v = {p: verdicts(clip, k) for p, k in kps.items()}
-        paired, same, init = agreement(v["full"], v["lite"])
+        paired = same = 0
+        init = "-"
+        if same_rate:
+            v = {p: verdicts(clip, k) for p, k in kps.items()}
+            paired, same, init = agreement(v["full"], v["lite"])
         n_pair, n_same = n_pair + paired, n_same + same
         for p, kp in kps.items():
-            table = eval_table(clip, kp)
+            table = eval_table(clip, kp, every[p])
             cells = []
             for e in ("initiation", "contact", "midstance", "toe_off"):
                 r = table.get(e)
@@ -126,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
                 dec = r["labels"] - r["na"]
                 med = "-" if r["med_ms"] is None else f"{r['med_ms']:.0f}"
                 cells.append(f"{r['matched']:>3d}/{dec:<3d} {med:>4s} ms +{r['extra']:<3d}".rjust(24))
-            extra = f"   {same}/{paired} strides same, init {init}" if p == "lite" else ""
+            extra = f"   {same}/{paired} strides same, init {init}" if p == "lite" and same_rate else ""
             print(f"{clip.name:17s} {p:7s} " + "  ".join(cells) + extra)
     print("\ntotals: matched/decidable labels (recall), extra detections, median of the per-clip median |error|")
     for p in ("full", "lite"):

@@ -5,8 +5,9 @@ MobileNet v2 1.0 224 on a Raspberry Pi 4 (64-bit OS): 46 ms fp32, 17 ms int8. Ti
 network with the same runtime here gives "Pi 4 ms ÷ this machine's ms" measured rather than
 assumed from peak SIMD throughput.
 
-No registry package we may use ships a MobileNet v2 .tflite (searched the PyPI list for
-mobilenet/tflite packages: none carries mobilenet_v2_1.0_224.tflite), so this script writes the
+No registry package we found ships a MobileNet v2 .tflite (grep of the PyPI package list for
+mobilenet / tflite: no package is described as carrying mobilenet_v2_1.0_224.tflite; none was
+downloaded to check, as bulk look-ups are not allowed here), so this script writes the
 network itself with the flatbuffer object API in ai-edge-litert: the standard architecture (Sandler
 et al. 2018, the TF-slim/Keras graph the hosted .tflite was converted from: 3×3 stem, 17 inverted
 residual blocks, 1×1 1280 conv, 7×7 average pool, 1×1 1001-class conv, softmax), same shapes,

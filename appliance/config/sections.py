@@ -344,6 +344,16 @@ class PoseConfig:
     # manifest's default: 1.30 px mean from the original, trunk lean 0.24° mean, 0.54× its invoke
     # time. `mixedhead_noseg` (0.43×, 2.93 px) passes with no margin and fails 3 of 5 clips alone.
     landmark: str = "mixed_noseg"
+    # Which landmark model: full = `landmark` above (pose_landmark_full), lite = `landmark_lite` below
+    # (pose_landmark_lite: faster, coarser). auto = by board, read from /proc/device-tree/model: a Pi 4
+    # (also Pi 400, CM4) gets lite, because it runs the full model below camera rate and events are
+    # then timed at 45-75 ms; a Pi 5 and anything else get full. `leancam doctor` shows the choice.
+    profile: str = "auto"
+    # The lite profile's variant (models/built, gated like `landmark`). `fp32_noseg`: MediaPipe's lite
+    # model exactly, without the unused segmentation branch, 0.57-0.68× its invoke time, and the
+    # fastest: int8 does not pay on this small model (`mixed_noseg` 0.51 px but 1.13× slower; the
+    # plain int8 builds are 5.7-9.7 px off and no faster).
+    landmark_lite: str = "fp32_noseg"
     # 2 inference threads: the Pi has 4 cores and decode, analysis and the web need the rest.
     num_threads: int = 2
     # While nobody is tracked and the whole frame shows no one, the detector also searches this many
@@ -354,7 +364,10 @@ class PoseConfig:
 
     def __post_init__(self) -> None:
         from appliance.pose import variants  # the manifest is read only when a pose config is built
+        from appliance.pose.profile import PROFILES
 
+        if self.profile not in PROFILES:
+            raise ConfigError(f"pose.profile must be one of {', '.join(PROFILES)}, got {self.profile!r}")
         for model in variants.MODELS:
             problem = variants.check_name(model, getattr(self, model))
             if problem is not None:

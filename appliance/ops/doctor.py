@@ -12,6 +12,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from appliance import paths
 from appliance.errors import LeanCamError
@@ -52,6 +53,32 @@ def check_models() -> Check:
         return Check("models", False, "; ".join(bad), "./setup.sh (or .venv/bin/leancam fetch)")
     return Check("models", True,
                  "BlazePose detector + landmark model and both demo clips (running, walking) present, sha256 ok")
+
+
+def check_pose_profile(device_tree_model: Path | None = None) -> Check:
+    """Which pose profile ``[pose] profile`` resolves to on this board, why, and that its model loads.
+
+    The profile decides whether a Pi 4 keeps up with the camera (appliance/pose/profile.py), so the
+    user should see the choice and its reason without reading logs.
+    """
+    from appliance.config import load_appliance_config
+    from appliance.pose import variants
+    from appliance.pose.engine import landmark_of
+    from appliance.pose.profile import DEVICE_TREE_MODEL, choose_profile
+
+    try:
+        cfg = load_appliance_config().pose
+    except LeanCamError as err:
+        return Check("pose profile", False, f"config not readable: {err}",
+                     f"fix {paths.config_path()} (leancam config --check)")
+    choice = choose_profile(cfg.profile, device_tree_model or DEVICE_TREE_MODEL)
+    model, name = landmark_of(cfg, choice.profile)
+    try:
+        variants.resolve(model, name)
+    except LeanCamError as err:
+        return Check("pose profile", False, f"{choice.profile} ({choice.reason}); {err}",
+                     "./setup.sh (or leancam fetch), or choose another variant in [pose]")
+    return Check("pose profile", True, f"{choice.profile}: {choice.reason}; landmark model {model} = {name!r}")
 
 
 def check_camera() -> Check:
@@ -153,7 +180,7 @@ def check_mqtt(timeout_s: float = 5.0) -> Check:
     return Check("mqtt", True, f"logged in to the broker at {where}")
 
 
-CHECKS: tuple[Callable[[], Check], ...] = (check_runtime, check_models, check_camera, check_gpio,
+CHECKS: tuple[Callable[[], Check], ...] = (check_runtime, check_models, check_pose_profile, check_camera, check_gpio,
                                            check_disk, check_clock, check_mqtt)
 
 

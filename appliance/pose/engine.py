@@ -40,6 +40,7 @@ from appliance.ops import assets
 from appliance.pose import variants
 from appliance.pose.detector import MIN_SCORE, Detection, PoseDetector
 from appliance.pose.landmarks import LandmarkModel
+from appliance.pose.profile import DEVICE_TREE_MODEL, ProfileChoice, choose_profile
 from appliance.pose.roi import RotatedRect, rect_from_alignment_points
 from appliance.pose.roi_smoothing import AuxLandmarkSmoother
 from appliance.pose.tiles import TileSearch
@@ -123,6 +124,11 @@ class StageTimes:
         return StageTimes(*(a - b for a, b in zip(astuple(self), astuple(other), strict=True)))
 
 
+def landmark_of(cfg: PoseConfig, profile: str) -> tuple[str, str]:
+    """(variants model key, variant name) of the landmark model for a resolved profile."""
+    return ("landmark_lite", cfg.landmark_lite) if profile == "lite" else ("landmark", cfg.landmark)
+
+
 class PoseEngine:
     """BlazePose detector + landmark model with MediaPipe-style ROI tracking."""
 
@@ -143,6 +149,8 @@ class PoseEngine:
         # (detector, landmark) variant names for logs and benchmarks; file names unless a
         # constructor below knows better.
         self.variant_names: tuple[str, str] = (Path(detector_path).name, Path(landmark_path).name)
+        # Set by from_config(): which profile the landmark model came from, and why.
+        self.profile: ProfileChoice | None = None
 
     @classmethod
     def from_assets(cls, num_threads: int = 2) -> PoseEngine:
@@ -155,17 +163,24 @@ class PoseEngine:
         return engine
 
     @classmethod
-    def from_config(cls, cfg: PoseConfig, num_threads: int | None = None) -> PoseEngine:
+    def from_config(cls, cfg: PoseConfig, num_threads: int | None = None,
+                    device_tree_model: Path = DEVICE_TREE_MODEL) -> PoseEngine:
         """Engine on the variants ``cfg`` names (``original`` or a gated build, sha256-verified).
 
-        ``num_threads`` overrides ``cfg.num_threads`` (the CLI's ``--threads``).
+        ``cfg.profile`` picks the landmark model (``auto``: by board, see appliance/pose/profile.py);
+        ``num_threads`` overrides ``cfg.num_threads`` (the CLI's ``--threads``); ``device_tree_model``
+        is the board-model file ``auto`` reads (tests pass a fake one).
         """
+        choice = choose_profile(cfg.profile, device_tree_model)
+        model, lm_name = landmark_of(cfg, choice.profile)
         detector = variants.resolve("detector", cfg.detector)
-        landmark = variants.resolve("landmark", cfg.landmark)
+        landmark = variants.resolve(model, lm_name)
         threads = cfg.num_threads if num_threads is None else num_threads
-        log.info("pose models: detector %s, landmark %s, %d threads", cfg.detector, cfg.landmark, threads)
+        log.info("pose profile %s (%s); models: detector %s, %s %s, %d threads", choice.profile, choice.reason,
+                 cfg.detector, model, lm_name, threads)
         engine = cls(detector, landmark, threads, tiles_per_frame=cfg.detector_tiles_per_frame)
-        engine.variant_names = (cfg.detector, cfg.landmark)
+        engine.variant_names = (cfg.detector, lm_name if model == "landmark" else f"lite:{lm_name}")
+        engine.profile = choice
         return engine
 
     @property

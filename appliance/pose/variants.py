@@ -22,9 +22,11 @@ from appliance.ops import assets
 log = logging.getLogger(__name__)
 
 ORIGINAL = "original"
-MODELS = ("detector", "landmark")
+# ``landmark`` is pose_landmark_full (the ``full`` profile), ``landmark_lite`` pose_landmark_lite (the
+# ``lite`` profile, appliance/pose/profile.py); the detector is shared by both profiles.
+MODELS = ("detector", "landmark", "landmark_lite")
 # The fetched asset each model's "original" means.
-ASSET_OF = {"detector": "pose_detection", "landmark": "pose_landmark_full"}
+ASSET_OF = {"detector": "pose_detection", "landmark": "pose_landmark_full", "landmark_lite": "pose_landmark_lite"}
 
 
 def built_manifest_path() -> Path:

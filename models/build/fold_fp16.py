@@ -37,7 +37,11 @@ REPO = Path(__file__).resolve().parents[2]
 ORIGINALS = {
     "pose_detection": REPO / "models" / "blazepose" / "pose_detection.tflite",
     "pose_landmark_full": REPO / "models" / "blazepose" / "pose_landmark_full.tflite",
+    # The lite profile's landmark model (issue 19); optional: fetched from the @mediapipe/pose npm
+    # package (see appliance/ops/assets.py), folded only when present.
+    "pose_landmark_lite": REPO / "models" / "blazepose" / "pose_landmark_lite.tflite",
 }
+OPTIONAL = {"pose_landmark_lite"}
 _OP = schema.BuiltinOperator
 _TT = schema.TensorType
 _NP_OF = {_TT.FLOAT16: np.float16, _TT.FLOAT32: np.float32}
@@ -251,8 +255,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     for name, src in ORIGINALS.items():
+        if name in OPTIONAL and not src.is_file():
+            log.warning("%s not fetched (leancam fetch needs npm for it): not folded", src)
+            continue
         fold_file(src, args.out_dir / f"{name}_fp32.tflite")
-    fold_file(ORIGINALS["pose_landmark_full"], args.out_dir / "pose_landmark_full_fp32_noseg.tflite", {"Identity_2"})
+        if name.startswith("pose_landmark"):
+            fold_file(src, args.out_dir / f"{name}_fp32_noseg.tflite", {"Identity_2"})
     return 0
 
 

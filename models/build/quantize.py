@@ -45,12 +45,14 @@ MIXED_LAYERS = Path(__file__).resolve().parent / "mixed_layers.json"
 MODELS = {
     "detector": "pose_detection",
     "landmark": "pose_landmark_full",
+    "landmark_lite": "pose_landmark_lite",  # the lite profile (issue 19): same inputs/outputs, same recipes
 }
 # Output heads kept float in the ``int8f``/``mixed`` variants: the regressors' coordinates are the
 # product; int8 steps there are 1.35 px (landmarks) / 5.5 px (boxes) on their own.
 HEADS = {
     "detector": r".*(classifier_person|regressor_person|Identity).*",
     "landmark": r".*(convld_3d|convworld_3d|conv_poseflag|activation_poseflag|Identity).*",
+    "landmark_lite": r".*(convld_3d|convworld_3d|conv_poseflag|activation_poseflag|Identity).*",
 }
 
 Recipe = list[dict[str, Any]]
@@ -136,6 +138,7 @@ def calibration_samples(model: str, limit: int | None = None) -> list[dict[str, 
 DEFAULT_VARIANTS = {
     "detector": ["wi8", "dyn8", "int8", "int8f", "mixed"],
     "landmark": ["wi8", "dyn8", "int8", "int8f", "int8_noseg", "int8f_noseg", "mixed_noseg", "mixedhead_noseg"],
+    "landmark_lite": ["wi8", "int8_noseg", "int8f_noseg", "mixed_noseg", "mixedhead_noseg"],
 }
 
 
@@ -194,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             raise SystemExit(f"unknown variant(s) {unknown}; recipes {sorted(RECIPES)}, + _noseg for the landmark")
         # Only the landmark model has a segmentation branch to drop.
-        variants = [v for v in wanted if model == "landmark" or not v.endswith("_noseg")]
+        variants = [v for v in wanted if model.startswith("landmark") or not v.endswith("_noseg")]
         variants = [v for v in variants if not split_variant(v)[0].startswith("mixed")
                     or mixed_layers(model, split_variant(v)[0])]
         for variant in variants:

@@ -71,7 +71,7 @@ def outputs(it: Interpreter, xs: list[np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def deviation(model: str, ref: dict[str, np.ndarray], got: dict[str, np.ndarray]) -> float:
-    if model == "landmark":
+    if model.startswith("landmark"):
         a = ref["Identity"].reshape(-1, 39, 5)[:, :33, :2]
         b = got["Identity"].reshape(-1, 39, 5)[:, :33, :2]
         return float(np.linalg.norm(b - a, axis=-1).mean())
@@ -186,7 +186,7 @@ def greedy(model: str, base: Path, calib: dict[str, Any], xs: list[np.ndarray], 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", choices=["landmark", "detector"], default="landmark")
+    parser.add_argument("--model", choices=["landmark", "landmark_lite", "detector"], default="landmark")
     parser.add_argument("--crops", type=int, default=40, help="calibration inputs used for scoring")
     parser.add_argument("--target", type=float, default=1.2, help="deviation (px) on the calibration inputs")
     parser.add_argument("--max-float", type=float, default=0.4, help="largest share of the MACs kept float")
@@ -198,12 +198,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reuse-scores", action="store_true", help="reuse build/model-build/sensitivity_*.json")
     parser.add_argument("--rank", choices=["px", "cost"], default="px",
                         help="order ops by deviation alone (px) or by deviation per float cost (cost)")
+    parser.add_argument("--mixedhead-only", action="store_true",
+                        help="landmark models: write only the structural 'mixedhead' set (no per-op scoring; "
+                             "minutes instead of the better part of an hour on a loaded 2-core machine)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
     model = args.model
     built = qz.BUILT
-    base_variant = "fp32_noseg" if model == "landmark" else "fp32"
+    base_variant = "fp32_noseg" if model.startswith("landmark") else "fp32"
     base = built / f"{qz.MODELS[model]}_{base_variant}.tflite"
     full = built / f"{qz.MODELS[model]}_fp32.tflite"
     calib = qz.calibrate(model, base)
@@ -212,6 +215,22 @@ def main(argv: list[str] | None = None) -> int:
     xs = [samples[i]["input_1"] for i in idx]
     ref = outputs(_interp(base), xs)
     heads = re.compile(qz.HEADS[model])
+    if args.mixedhead_only:
+        if not model.startswith("landmark"):
+            raise SystemExit("--mixedhead-only: the structural set exists for the landmark models only")
+        keep = stem_and_regression_branch(base, heads)
+        recipe = [qz._static(), *qz._float_io(model), qz._float(qz._exact(keep))]
+        dev = deviation(model, ref, outputs(_interp(qz.quantize_recipe(base, recipe, calib)), xs))
+        costs = {n: c for _, n, c in op_table(base)}
+        share = sum(costs.get(n, 0.0) for n in keep) / sum(costs.values())
+        log.info("mixedhead: %d ops float (%.0f %% of the cost), %.2f px on %d calibration inputs",
+                 len(keep), 100 * share, dev, len(xs))
+        chosen = json.loads(qz.MIXED_LAYERS.read_text()) if qz.MIXED_LAYERS.is_file() else {}
+        chosen.setdefault(model, {})["mixedhead"] = {"keep_float": keep, "how": (
+            f"first conv + depthwise and every op that feeds only the regression heads ({len(keep)} ops, "
+            f"{share:.0%} of the MACs); {dev:.2f} px on {len(xs)} calibration inputs (--mixedhead-only)")}
+        qz.MIXED_LAYERS.write_text(json.dumps(chosen, indent=1) + "\n")
+        return 0
 
     ops = [(k, n, c) for k, n, c in op_table(base) if k not in SKIP_OPS and not heads.fullmatch(n)]
     scores: list[dict[str, Any]] = []
@@ -242,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # Landmark model: the stem + regression-only branch is always float in ``mixed`` (11 % of the
     # MACs, and it keeps float islands contiguous); the sweep adds the K most sensitive ops to it.
-    base_set = stem_and_regression_branch(base, heads) if model == "landmark" else []
+    base_set = stem_and_regression_branch(base, heads) if model.startswith("landmark") else []
     costs = {s["name"]: s["float_cost"] for s in scores}
     total_cost = sum(costs.values())
     sweep: list[dict[str, Any]] = []
@@ -275,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
                 + ", ".join(f"{r['k']}→({r['dev_px']:.2f}, {r['float_macs']:.0%}, {r['latency_ratio']:.2f})"
                             for r in sweep)),
     }}
-    if model == "landmark":
+    if model.startswith("landmark"):
         keep = base_set
         recipe = [qz._static(), *qz._float_io(model), qz._float(qz._exact(keep))]
         dev = deviation(model, ref, outputs(_interp(qz.quantize_recipe(base, recipe, calib)), xs))

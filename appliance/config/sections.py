@@ -98,6 +98,10 @@ class GaitConfig:
     # keypoints with the tile search): 0 → 46/11 | 77/25; 0.1 → 46/7 | 76/24; 0.15 → 44/5 | 70/17
     # (and cadence within 3 % on both treadmill clips instead of one). 0.1: fewer extras at no loss.
     min_step_s: float = 0.1
+    # The longest running step (s): at a start the push foot leaves within this of the first foot
+    # (block starts 0.07-0.17 s, the mocap standing starts 0.23 and 0.36 s), else the first foot's
+    # move was a fidget.
+    max_step_s: float = 0.6
     # Body speed over the ground is measured over this window (pelvis motion minus the ground's).
     body_speed_window_s: float = 0.3
     # Missing pose longer than this resets the tracking (runner left the frame).

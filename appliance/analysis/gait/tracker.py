@@ -518,8 +518,10 @@ class GaitTracker:
             elif st.far_run[k] <= -2:
                 st.departed[k] = None  # back at its start place for 2 frames: it had not left
         first = min((x for x in st.departed if x is not None), default=None)
-        if first is not None and j.index - first > self._frames_for(1.5):
-            st.armed = False  # one foot moved and nothing followed: a fidget, not a start
+        if first is not None and j.index - first > self._frames_for(cfg.max_step_s):
+            # One foot moved and the other did not follow within a step's time: a fidget, not a
+            # start (the demo clip's backflipper shuffled one foot 0.9 s before his take-off).
+            st.armed = False
             return
         if st.departed[0] is None or st.departed[1] is None:
             return

@@ -82,7 +82,6 @@ def test_every_command_says_directory(tmp_path: Path, demo_clip: Path, capsys: p
     cases = {
         "pose": ["pose", str(folder), "--no-progress"],
         "eval video": ["eval", str(folder), str(labels)],
-        "eval labels": ["eval", str(demo_clip), str(folder)],
         "analyze keypoints": ["analyze", str(demo_clip), "--keypoints", str(folder)],
         "run file:": ["run", "--source", f"file:{folder}", "--no-realtime", "--no-web", "--max-frames", "1"],
         "bench pose": ["bench", "pose", str(folder), "--mediapipe-python", "none", "--frames", "2"],
@@ -93,6 +92,11 @@ def test_every_command_says_directory(tmp_path: Path, demo_clip: Path, capsys: p
         lines = leancam_lines(err)
         assert code == 2, (what, code, err)
         assert len(lines) == 1 and f"{folder}: is a directory" in lines[0], (what, err)
+    # `leancam eval` takes folders of clips (a set to pool): a folder after a video is one more
+    # input, and an empty one says so.
+    code, _, err = run(capsys, "eval", str(demo_clip), str(folder))
+    lines = leancam_lines(err)
+    assert code == 2 and len(lines) == 1 and f"{folder}: no video files in this folder" in lines[0], err
 
 
 def test_outputs_that_are_directories_are_refused_up_front(tmp_path: Path, demo_clip: Path,

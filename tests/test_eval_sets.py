@@ -224,17 +224,17 @@ def test_eval_set_reports_clips_without_labels_and_missing_keypoints(kp_dir: Pat
     sets = tmp_path / "sets.json"
     sets.write_text(json.dumps({"sets": {"mini": {"clips": [
         {"path": "sprint_starts/b4.mp4", "one_foot": True, "first_row_initiation": True},
-        {"path": "sprint_starts_rtl/a3.mp4"},  # no labels yet
+        {"path": "sprint_starts_rtl/a14.mp4"},  # no labels: it shows no start and no running step
         {"path": "sprint_starts/b5.mp4"},  # no keypoints in the folder
     ]}}}))
     kp = tmp_path / "kp"
     shutil.copytree(kp_dir, kp)
-    shutil.copy(kp / "b2.jsonl", kp / "a3.jsonl")  # any keypoints: only the "no labels" status is checked
+    shutil.copy(kp / "b2.jsonl", kp / "a14.jsonl")  # any keypoints: only the "no labels" status is checked
     code, out, _ = run(capsys, "eval", "--set", "mini", "--sets", str(sets), "--data-dir", str(shared_data),
                        "--keypoints-dir", str(kp))
     assert code == 2  # a clip could not be scored
     lines = {line.split()[0]: line for line in out.splitlines() if line.split()}
-    assert "no labels" in lines["a3"] and "fired 1" in lines["a3"]  # b2's keypoints: one start
+    assert "no labels" in lines["a14"] and "fired 1" in lines["a14"]  # b2's keypoints: one start
     assert "no keypoints for this clip" in lines["b5"]
     assert "hit" in lines["b4"]
     assert "pooled over 2 clips (1 with labels)" in out

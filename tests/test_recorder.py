@@ -338,7 +338,7 @@ def test_run_logger_turns_analysis_into_runs_strides_and_a_clip(state, demo_fram
 
 
 def test_keyframes_follow_capture_time_when_frames_are_dropped() -> None:
-    from appliance.recording.encoder import SoftwareH264Encoder
+    from appliance.recording.h264 import SoftwareH264Encoder
 
     enc = SoftwareH264Encoder(64, 48, fps=30, gop_s=1.0)
     keys = []

@@ -26,7 +26,7 @@ import importlib.util
 import logging
 from typing import Any
 
-from appliance.recording.encoder import EncodedPacket, StreamFormat
+from appliance.recording.h264 import EncodedPacket, StreamFormat
 from appliance.recording.recorder import Recorder
 
 log = logging.getLogger(__name__)

@@ -15,13 +15,12 @@ import pytest
 from appliance.config import config_from_dict
 from appliance.errors import ConfigError
 from appliance.pose.types import N_LANDMARKS, PoseFrame
-from appliance.recording import EncodedPacket, PacketRing, Recorder, RecorderConfig, StreamFormat, recover
+from appliance.recording import EncodedPacket, PacketRing, Recorder, RecorderConfig, recover
 from appliance.recording.clip import clip_from_sidecar
-from appliance.recording.picamera_output import RecorderOutput
 from appliance.recording.retention import RetentionConfig, apply_retention, disk_space
 from appliance.sources.base import Frame
 from appliance.sources.replay import ReplaySource
-from appliance.store import Clip, Run, Session, Store, open_state_dir
+from appliance.store import Clip, Run, Session, open_state_dir
 
 
 @pytest.fixture(scope="module")
@@ -252,40 +251,6 @@ def test_recorder_config_rejects_bad_values(bad: dict) -> None:
 def test_retention_config_rejects_bad_values(bad: dict) -> None:
     with pytest.raises(ConfigError):
         config_from_dict({"retention": bad})
-
-
-def test_hardware_output_timestamps_share_the_sources_origin(tmp_path: Path) -> None:
-    rec = Recorder(tmp_path, RecorderConfig(), fps=30, encoder_factory=None)
-    out = RecorderOutput(rec, StreamFormat(1280, 720, 30.0), t0_ns=5_000_000_000)
-    pkt = out.to_packet(b"\0\0\0\1", True, 6_500_000)  # µs, as picamera2 passes it
-    assert pkt.t_s == pytest.approx(1.5) and pkt.keyframe and pkt.pts == 135_000
-    out.outputframe(b"\0\0\0\1\x65", keyframe=True, timestamp=6_500_000)
-    assert len(rec.ring) == 1
-    rec.close()
-
-
-@pytest.mark.hardware
-def test_pi_hardware_encoder_clip(tmp_path: Path) -> None:  # pragma: no cover - Pi only
-    from picamera2 import Picamera2
-    from picamera2.encoders import H264Encoder
-
-    store = Store.open(tmp_path / "leancam.db")
-    rec = Recorder(tmp_path, RecorderConfig(pre_roll_s=1.0, post_roll_s=0.5), store, fps=30)
-    cam = Picamera2()
-    cam.configure(cam.create_video_configuration(main={"size": (1280, 720)}, controls={"FrameRate": 30}))
-    out = RecorderOutput(rec, StreamFormat(1280, 720, 30.0))
-    cam.start_encoder(H264Encoder(bitrate=4_000_000, repeat=True, iperiod=30), out, name="main")
-    cam.start()
-    time.sleep(2.0)
-    rec.trigger("hardware_test")
-    time.sleep(1.0)
-    rec.end()
-    time.sleep(1.0)
-    cam.stop_encoder()
-    cam.stop()
-    rec.close()
-    (clip,) = store.clips()
-    assert _decode(tmp_path / clip.video_file)[0] == clip.frames >= 60
 
 
 def _golden_poses(name: str = "demo") -> list[PoseFrame]:

@@ -85,18 +85,18 @@ def scaled_size(width_px: int, height_px: int, max_width_px: int | None) -> tupl
     return max(2, width_px - width_px % 2), max(2, height_px - height_px % 2)
 
 
-def to_yuv420p(rgb: np.ndarray, width_px: int, height_px: int) -> av.VideoFrame:
-    """An RGB array as the encoder's yuv420p frame, scaled (or cropped by a row/column) to size.
+def fit_rgb(rgb: np.ndarray, width_px: int, height_px: int) -> av.VideoFrame:
+    """An RGB array as a PyAV frame of the encoder's size: scaled down, or cropped by a row/column.
 
-    Scaling and colour conversion run in OpenCV, which releases the GIL: on the encoder thread
-    they do not hold up the pose loop the way PyAV's own (GIL-holding) conversion would.
+    The scaling runs in OpenCV and the yuv420p conversion in the encoder's swscale; both release
+    the GIL (PyAV 18, the pinned version, wraps sws_scale and avcodec_send_frame in ``nogil``), so on the encoder
+    thread they do not hold up the pose loop. Only the copy into the frame holds it (~0.3 ms).
     """
     if rgb.shape[1] > width_px + 1 or rgb.shape[0] > height_px + 1:
         rgb = cv2.resize(rgb, (width_px, height_px), interpolation=cv2.INTER_AREA)
     else:  # odd size only: crop the last row/column (a different size would be a source bug)
         rgb = rgb[:height_px, :width_px]
-    i420 = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2YUV_I420)
-    return av.VideoFrame.from_ndarray(i420, format="yuv420p")
+    return av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
 
 
 class SoftwareH264Encoder:
@@ -139,7 +139,7 @@ class SoftwareH264Encoder:
         return ctx
 
     def encode(self, frame: Frame) -> list[EncodedPacket]:
-        vf = to_yuv420p(frame.rgb, self.format.width_px, self.format.height_px)
+        vf = fit_rgb(frame.rgb, self.format.width_px, self.format.height_px)
         pts = round(frame.t_s * TIME_BASE.denominator)
         if pts < self._last_pts - TIME_BASE.denominator:
             # The capture clock went back more than a second (camera reopened, replay restarted):

@@ -89,14 +89,16 @@ def fit_rgb(rgb: np.ndarray, width_px: int, height_px: int) -> av.VideoFrame:
     """An RGB array as a PyAV frame of the encoder's size: scaled down, or cropped by a row/column.
 
     The scaling runs in OpenCV and the yuv420p conversion in the encoder's swscale; both release
-    the GIL (PyAV 18, the pinned version, wraps sws_scale and avcodec_send_frame in ``nogil``), so on the encoder
-    thread they do not hold up the pose loop. Only the copy into the frame holds it (~0.3 ms).
+    the GIL (PyAV 18 wraps sws_scale and avcodec_send_frame in ``nogil``), so on the encoder thread
+    they do not hold up the pose loop. The frame wraps the array without a copy
+    (``from_numpy_buffer``): ``from_ndarray``'s copy holds the GIL, 1.6–4.5 ms per 720p frame on
+    this machine, a third of the encoder's time (docs/performance.md).
     """
     if rgb.shape[1] > width_px + 1 or rgb.shape[0] > height_px + 1:
         rgb = cv2.resize(rgb, (width_px, height_px), interpolation=cv2.INTER_AREA)
     else:  # odd size only: crop the last row/column (a different size would be a source bug)
         rgb = rgb[:height_px, :width_px]
-    return av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+    return av.VideoFrame.from_numpy_buffer(np.ascontiguousarray(rgb), format="rgb24")
 
 
 class SoftwareH264Encoder:

@@ -22,6 +22,7 @@ import contextlib
 import json
 import logging
 import os
+import resource
 import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
@@ -74,6 +75,7 @@ def _state_dir() -> Iterator[Path]:
 def _one_run(clip: Path, config: Config, engine: PoseEngine, recording: bool, realtime: bool) -> dict[str, object]:
     engine.reset()
     cfg = replace(config, recording=replace(config.recording, enabled=recording))
+    usage0 = resource.getrusage(resource.RUSAGE_SELF)
     with _state_dir():
         app = LiveAppliance(RunOptions(source=f"file:{clip}", realtime=realtime, loop=False, web=False,
                                        measure_latency=True), config=cfg, pin_factory=MockFactory(), engine=engine)
@@ -83,6 +85,8 @@ def _one_run(clip: Path, config: Config, engine: PoseEngine, recording: bool, re
             app.close()
         rec = app.recorder
         status = rec.status if rec is not None else None
+    usage1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_s = (usage1.ru_utime - usage0.ru_utime) + (usage1.ru_stime - usage0.ru_stime)
     lat = np.asarray(app.led_latency_s or [], float) * 1000.0
     out: dict[str, object] = {
         "recording": recording, "realtime": realtime,
@@ -91,6 +95,9 @@ def _one_run(clip: Path, config: Config, engine: PoseEngine, recording: bool, re
         "recording_frames_dropped": status.frames_dropped if status else 0,
         "recording_frames_thinned": status.frames_thinned if status else 0,
         "clips_written": status.clips_written if status else 0,
+        # CPU of all threads (decode, pose, encoder, finisher) per processed frame: what recording
+        # costs in CPU, independent of how the scheduler shared the machine during the run.
+        "cpu_ms_per_frame": round(cpu_s * 1000.0 / max(1, stats.frames_processed), 2),
     }
     if realtime and lat.size:
         out["capture_to_led_ms"] = {"p50": round(float(np.percentile(lat, 50)), 2),
@@ -128,6 +135,7 @@ def measure(clip: Path, rounds: int = 2, latency: bool = True, threads: int | No
         summary[name] = {
             "fps": _mean([float(r["fps"]) for r in thr]),  # type: ignore[arg-type]
             "fps_runs": [r["fps"] for r in thr],
+            "cpu_ms_per_frame": _mean([float(r["cpu_ms_per_frame"]) for r in thr]),  # type: ignore[arg-type]
             "capture_to_led_ms_p50": _mean(p50), "capture_to_led_ms_p95": _mean(p95),
             "pipeline_frames_dropped_realtime": sum(int(r["pipeline_frames_dropped"]) for r in rt),  # type: ignore[call-overload]
             "recording_frames_dropped": sum(int(r["recording_frames_dropped"]) for r in thr + rt),  # type: ignore[call-overload]
@@ -143,6 +151,7 @@ def measure(clip: Path, rounds: int = 2, latency: bool = True, threads: int | No
         "fps_ratio_on_off": _ratio(on["fps"], off["fps"]),  # type: ignore[arg-type]
         "capture_to_led_p50_ratio_on_off": _ratio(on["capture_to_led_ms_p50"], off["capture_to_led_ms_p50"]),  # type: ignore[arg-type]
         "capture_to_led_p95_ratio_on_off": _ratio(on["capture_to_led_ms_p95"], off["capture_to_led_ms_p95"]),  # type: ignore[arg-type]
+        "cpu_per_frame_ratio_on_off": _ratio(on["cpu_ms_per_frame"], off["cpu_ms_per_frame"]),  # type: ignore[arg-type]
         "runs": runs,
     }
 
@@ -165,6 +174,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{label:28s} {cells[0]} {cells[1]} {'' if ratio is None else f'{ratio:8.3f}'}")
 
     row("pipeline fps (as fast as)", "fps", "fps_ratio_on_off")
+    row("CPU ms per frame (all)", "cpu_ms_per_frame", "cpu_per_frame_ratio_on_off")
     row("capture → LED p50 ms", "capture_to_led_ms_p50", "capture_to_led_p50_ratio_on_off")
     row("capture → LED p95 ms", "capture_to_led_ms_p95", "capture_to_led_p95_ratio_on_off")
     row("pipeline drops (real time)", "pipeline_frames_dropped_realtime")

@@ -10,6 +10,7 @@ Frames are encoded continuously and the packets of the last ``pre_roll_s`` secon
   thins the recording to a CPU budget before the queue.
 - camera encoder (``push_packet``): the Pi camera's H.264 encoder, on picamera2's thread
   (``picamera_output``); the pose sink then only calls ``push_pose``.
+
 ``trigger(reason, t_s)`` opens a clip that starts on the last keyframe at or before
 ``t_s - pre_roll_s``; ``end(t_s)`` closes it ``post_roll_s`` later (on the capture clock, so it
 works the same for a replayed file and a camera). A clip is finished — MP4 closed, sidecar with
@@ -25,7 +26,7 @@ Wiring (``leancam run``)::
 
     store, clips_dir = open_state_dir()
     session = store.add_session(Session(time.time(), source.info.name))
-    recorder = Recorder(clips_dir, RecorderConfig(), store, session.id, fps=source.info.fps)
+    recorder = Recorder(clips_dir, RecorderConfig(), store, session.id, fps=source.info.fps, live=True)
     pipeline = Pipeline(source, engine.process, sinks=[..., recorder])   # a Sink: (frame, pose)
     # analyzer callbacks: recorder.trigger("initiation", t_s, run_id=run.id) on initiation or the
     # first stride, recorder.note_event("contact", t_s, foot="left") for the sidecar,

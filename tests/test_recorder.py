@@ -411,3 +411,44 @@ def test_max_fps_thins_a_faster_source(state) -> None:
     (clip,) = store.clips()
     n, times = _decode(clips / clip.video_file)
     assert n == clip.frames and np.allclose(np.diff(times), 1 / 30, atol=1e-3)  # every other frame
+
+
+def test_a_trigger_after_the_end_starts_a_new_clip_while_the_encoder_lags(state) -> None:
+    """The pose loop is ahead of the encoder thread: a trigger after the open clip's end (in capture
+    time) is a new clip, as it was when encoding ran in the pose loop — not an extension."""
+    store, clips, session_id = state
+    encoders: list[_GatedEncoder] = []
+
+    def factory(frame: Frame) -> _GatedEncoder:
+        encoders.append(_GatedEncoder(frame, gate_index=41))
+        return encoders[-1]
+
+    rec = Recorder(clips, RecorderConfig(pre_roll_s=0.5, post_roll_s=0.2, gop_s=0.5), store, session_id, fps=30,
+                   encoder_factory=factory)
+    frames = [Frame(i, i / 30, np.full((48, 64, 3), (i * 7) % 255, np.uint8)) for i in range(90)]
+    for f in frames[:41]:
+        rec(f)
+        if f.index == 35:
+            first = rec.trigger("a", f.t_s)
+        if f.index == 39:
+            rec.end(f.t_s)  # the clip ends at 1.3 + 0.2 = 1.5 s (frame 45)
+    assert rec.wait_idle()
+    rec(frames[41])
+    assert encoders[0].entered.wait(60)  # the encoder is stuck on frame 41 (1.37 s)
+    for f in frames[42:49]:
+        rec(f)  # queued (7 of 8 places)
+    second = rec.trigger("b", frames[48].t_s)  # 1.6 s: after the first clip's end
+    assert second is not None and second != first
+    assert rec.status.clip_name == first  # still being written
+    encoders[0].release.set()
+    for f in frames[49:]:
+        rec(f)
+        if f.index == 60:
+            rec.end(f.t_s)
+    rec.close()
+    a, b = store.clips()
+    assert (a.name, b.name) == (first, second)
+    assert a.end_t_s == pytest.approx(1.5) and b.start_t_s == pytest.approx(1.0)  # keyframe ≤ 1.6 − 0.5
+    assert b.end_t_s == pytest.approx(2.2)
+    for c in (a, b):
+        assert _decode(clips / c.video_file)[0] == c.frames

@@ -150,6 +150,9 @@ class Recorder:
         self._lock = threading.RLock()
         self._meta_lock = threading.Lock()
         self._open: _OpenClip | None = None
+        # A clip triggered after the open one's end (in capture time) while the encoder thread has
+        # not reached that end yet: it opens as soon as the open clip closes.
+        self._next: _OpenClip | None = None
         self._clip_poses: list[PoseFrame] = []
         self._clip_events: list[dict[str, Any]] = []
         self._state = "idle" if self.config.enabled else "disabled"
@@ -189,6 +192,9 @@ class Recorder:
             if self._open.writer is not None:
                 self._open.writer.abort()
             self._open = None
+            self._failed += 1
+        if self._next is not None:
+            self._next = None
             self._failed += 1
         if self._state != "stopped":
             log.warning("recording stopped (%s while %s); feedback continues without recording", reason, where)
@@ -298,6 +304,9 @@ class Recorder:
                 log.info("capture time went back %.2f s → %.2f s; starting a new ring", self.last_t_s, packet.t_s)
                 if self._open is not None:
                     self._close_open_clip()
+                if self._next is not None:
+                    log.info("clip %s dropped: its trigger belongs to the old timeline", self._next.name)
+                    self._next = None
                 self.ring.clear()
                 with self._meta_lock:
                     self._poses.clear()
@@ -309,7 +318,7 @@ class Recorder:
                 return
             try:
                 if clip.writer is None:
-                    self._start_writer(clip, packet)
+                    self._start_writer(clip)
                     if clip.writer is None:
                         return
                 else:
@@ -323,10 +332,23 @@ class Recorder:
                 log.info("clip %s reached max_clip_s=%.0f s; closing it", clip.name, self.config.max_clip_s)
             if too_long or (clip.end_at_t_s is not None and packet.t_s >= clip.end_at_t_s):
                 self._close_open_clip()
+                self._open_next()
 
-    def _start_writer(self, clip: _OpenClip, packet: EncodedPacket) -> None:
+    def _open_next(self) -> None:
+        """The open clip just closed: the clip triggered after its end opens now, from the ring
+        (which holds the packet that closed the other one), as a trigger at this point would have."""
+        if self._next is None:
+            return
+        self._open, self._next = self._next, None
+        self._state, self._reason = "recording", None
+        try:
+            self._start_writer(self._open)
+        except (OSError, av.error.FFmpegError, ValueError) as err:
+            self._stop(err, f"starting {self._open.name}")
+
+    def _start_writer(self, clip: _OpenClip) -> None:
         """Open the clip's file with the ring from ``trigger_t_s − pre_roll_s`` (the ring already
-        holds ``packet``); caller holds the lock. Without a keyframe yet, waits for one."""
+        holds the newest packet); caller holds the lock. Without a keyframe yet, waits for one."""
         assert self._format is not None
         packets = self.ring.since(clip.trigger_t_s - self.config.pre_roll_s)
         if not packets or not packets[0].keyframe:
@@ -366,11 +388,15 @@ class Recorder:
                 t_s = self._input_t_s if self._input_t_s is not None else self.last_t_s
             if self._state == "disabled":
                 return None
-            if self._open is not None:
-                self._open.end_at_t_s = None
-                if run_id is not None and self._open.run_id is None:
-                    self._open.run_id = run_id
-                return self._open.name
+            latest = self._next or self._open
+            if latest is not None and (latest is self._next or latest.end_at_t_s is None
+                                       or t_s < latest.end_at_t_s):
+                # The clip still covers t_s: keep it going. (An open clip whose end has passed in
+                # capture time is over; the encoder thread just has not reached that end yet.)
+                latest.end_at_t_s = None
+                if run_id is not None and latest.run_id is None:
+                    latest.run_id = run_id
+                return latest.name
             if self._frames_in == 0 and (self._format is None or len(self.ring) == 0):
                 log.debug("trigger %r at %.2f s ignored: nothing recorded yet", reason, t_s)
                 return None
@@ -378,19 +404,22 @@ class Recorder:
                 return None
             created = time.time()
             name = self._new_name(reason, created)
-            with self._meta_lock:
-                self._clip_poses, self._clip_events = [], []
-            self._open = _OpenClip(name, reason, t_s, created, run_id)
+            clip = _OpenClip(name, reason, t_s, created, run_id)
+            if self._open is None:
+                self._open = clip
+            else:
+                self._next = clip
             self._state, self._reason = "recording", None
             return name
 
     def end(self, t_s: float | None = None) -> None:
         """The run is over at ``t_s``: the clip closes ``post_roll_s`` later."""
         with self._lock:
-            if self._open is not None:
+            latest = self._next or self._open
+            if latest is not None:
                 if t_s is None:
                     t_s = self._input_t_s if self._input_t_s is not None else self.last_t_s
-                self._open.end_at_t_s = t_s + self.config.post_roll_s
+                latest.end_at_t_s = t_s + self.config.post_roll_s
 
     def _room_to_record(self) -> bool:
         """Free space check before a clip; resumes after a disk-full stop once there is room."""
@@ -529,11 +558,15 @@ class Recorder:
         if self._encode_thread is not None:
             self._encode_thread.close()
         with self._lock:
-            if self._open is not None:
+            for _ in range(2):  # the open clip, then one triggered after its end
+                if self._open is None:
+                    break
                 try:
                     self._close_open_clip()
+                    self._open_next()
                 except Exception as err:
                     log.warning("closing the open clip failed: %s", err)
+                    break
         self._finish_q.put(None)
         self._finisher.join(timeout=30.0)
         if self._encoder is not None:

@@ -234,9 +234,9 @@ def test_leancam_run_records_with_the_cameras_encoder(fake_picamera2: type[FakeP
     # Pose saw the lores stream; the recorder took the camera's packets and encoded nothing itself.
     assert app.camera_records and app.slot.latest().frame_rgb.shape == (360, 640, 3)
     assert app.recorder is not None and app.recorder.status.frames_dropped == 0
-    assert app.recorder.status.clips_written == 1, app.recorder.status
+    assert app.recorder.status.clips_written >= 1, app.recorder.status  # the analysis may start a run too
     store = Store.open(tmp_path / "state" / "leancam.db", readonly=True)
-    (clip,) = store.clips()
+    (clip,) = [c for c in store.clips() if c.trigger == "wiring_test"]
     store.close()
     clips_dir = tmp_path / "state" / "clips"
     want = (1280, 720) if platform == "vc4" else (960, 540)

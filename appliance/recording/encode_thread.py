@@ -11,10 +11,12 @@ When the encoder falls behind, the queue is full and the recorder decides what h
   never waits for the encoder; the clip gets a lower frame rate, and says so in its sidecar;
 - otherwise (tests, offline tools): the caller waits for room, so every frame is recorded.
 
-The thread runs at the lowest scheduling priority (``nice_increment`` 19, per thread on Linux):
-when the CPU is short, the pose model wins and the recording is thinned, never the other way
-round. nice +5 still cost the pipeline throughput and latency on a loaded machine; +19 did not
-(docs/performance.md, "Recording off the pose loop", which also has the GIL measurement). The
+Live, the thread runs at the lowest scheduling priority (``LIVE_NICE_INCREMENT``, per thread on
+Linux): when the CPU is short, the pose model wins and the recording is thinned, never the other
+way round. nice +5 still cost the pipeline throughput and latency on a loaded machine; +19 did not
+(docs/performance.md, "Recording off the pose loop", which also has the GIL measurement). When the
+caller waits for the encoder (not live), a lower priority would only slow the caller down, so
+there the thread keeps its priority. The
 thread holds the GIL only for Python glue per frame (libx264, swscale, OpenCV and the muxer run
 without it; the frame is wrapped, not copied), which keeps the window in which a descheduled
 encoder thread could hold up the pose loop short.
@@ -32,6 +34,9 @@ from collections.abc import Callable
 from appliance.sources.base import Frame
 
 log = logging.getLogger(__name__)
+
+# nice increment of a live recorder's encoder thread (19 = the lowest priority there is).
+LIVE_NICE_INCREMENT = 19
 
 
 def lower_thread_priority(nice_increment: int) -> bool:
@@ -54,7 +59,7 @@ class EncodeThread:
     ``wait=False`` returns False (and counts the frame in ``frames_dropped``) instead of waiting.
     """
 
-    def __init__(self, encode: Callable[[Frame], None], max_queued_frames: int = 8, nice_increment: int = 19,
+    def __init__(self, encode: Callable[[Frame], None], max_queued_frames: int = 8, nice_increment: int = 0,
                  name: str = "recording-encoder") -> None:
         self._encode = encode
         self.max_queued_frames = max(1, max_queued_frames)

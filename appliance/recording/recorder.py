@@ -53,7 +53,7 @@ from appliance.errors import is_no_room
 from appliance.pose import keypoints_io
 from appliance.pose.types import PoseFrame
 from appliance.recording.clip import SIDECAR_KIND, SIDECAR_SCHEMA, ClipWriter, clip_to_sidecar_dict, recover
-from appliance.recording.encode_thread import EncodeThread
+from appliance.recording.encode_thread import LIVE_NICE_INCREMENT, EncodeThread
 from appliance.recording.h264 import EncodedPacket, PacketEncoder, SoftwareH264Encoder, StreamFormat
 from appliance.recording.retention import RetentionConfig, apply_retention, free_space_mb
 from appliance.recording.ring import PacketRing
@@ -227,7 +227,8 @@ class Recorder:
             self._frames_in += 1
             self._input_t_s = frame.t_s
             if self._encode_thread is None:
-                self._encode_thread = EncodeThread(self._encode, self.config.encode_queue_frames)
+                self._encode_thread = EncodeThread(self._encode, self.config.encode_queue_frames,
+                                                   nice_increment=LIVE_NICE_INCREMENT if self.live else 0)
         if not self._encode_thread.put(frame, wait=not self.live):
             self._note_dropped(frame.t_s)
 

@@ -337,8 +337,10 @@ class RecorderConfig:
     max_clip_s: float = 120.0
     # Keyframe interval: a clip starts up to this much earlier than pre_roll_s asks.
     gop_s: float = 1.0
-    # Recording width (frames are scaled down to it); None keeps the source size.
-    max_width_px: int | None = 1280
+    # Width of software recordings (off the Pi, and the Pi 5's main stream): frames are scaled down
+    # to it. 640 from the measured budget (docs/performance.md): 1280 costs the live pipeline 0.84-0.98
+    # of its throughput on 2 cores, 640 keeps 0.92. A Pi 4's hardware encoder records 1280x720.
+    max_width_px: int | None = 640
     # x264 quality (lower = better, bigger); ignored by the Pi's hardware encoder.
     crf: int = 23
     # Software encoding (off the Pi, and a Pi 5: it has no H.264 hardware) keeps at most this many

@@ -59,7 +59,7 @@ def test_nobody_in_frame_gives_empty_result(tmp_path: Path) -> None:
     clip = tmp_path / "empty.mp4"
     import numpy as np
 
-    from appliance.recording.mp4 import Mp4Writer
+    from appliance.recording.h264 import Mp4Writer
 
     with Mp4Writer(clip, 30.0, 320, 240) as w:
         for i in range(20):

@@ -30,7 +30,8 @@ def test_missing_models_fail_with_fix(tmp_path: Path, monkeypatch: pytest.Monkey
 def test_json_output(capsys: pytest.CaptureFixture[str]) -> None:
     main(["doctor", "--json"])
     checks = json.loads(capsys.readouterr().out)
-    assert {c["name"] for c in checks} == {"runtime", "models", "pose profile", "camera", "gpio", "disk", "clock", "mqtt"}
+    assert {c["name"] for c in checks} == {"runtime", "models", "pose profile", "camera", "gpio", "disk", "clock",
+                                           "mqtt"}
     assert all(c["fix"] for c in checks if not c["ok"])
 
 

@@ -123,9 +123,12 @@ def test_kill9_while_recording(tmp_path: Path, demo_clip: Path) -> None:
                 assert _decoded_frames(clips_dir / clip.video_file) == clip.frames
         missing_old = set(registered) - set(names)
         assert not missing_old, f"round {round_}: earlier clips lost: {missing_old}"
-        lost = [n for n in triggered if n not in names]
+        lost = sorted({n for n in triggered if n not in names})  # a re-trigger repeats the open clip's name
         assert set(lost) <= set(in_flight), f"round {round_}: lost {lost}, but in flight only {in_flight}"
-        assert len(lost) <= 1, f"round {round_}: more than the clip being written was lost: {lost}"
+        # The clip being written, and — encoding runs on its own thread, up to encode_queue_frames
+        # behind the trigger calls — at most one triggered after that clip's end which the encoder
+        # had not reached yet (it exists only as a name until then). Never a finished clip.
+        assert len(lost) <= 2, f"round {round_}: more than the clip(s) being written were lost: {lost}"
         lost_total += len(lost)
         registered.update({n: c.size_bytes for n, c in names.items()})
         assert not any(clips_dir.glob("*.part"))

@@ -4,6 +4,7 @@ registration after the rename, recovery and retention — real libx264, real fil
 from __future__ import annotations
 
 import json
+import threading
 import time
 from pathlib import Path
 
@@ -15,13 +16,12 @@ import pytest
 from appliance.config import config_from_dict
 from appliance.errors import ConfigError
 from appliance.pose.types import N_LANDMARKS, PoseFrame
-from appliance.recording import EncodedPacket, PacketRing, Recorder, RecorderConfig, StreamFormat, recover
+from appliance.recording import EncodedPacket, PacketRing, Recorder, RecorderConfig, recover
 from appliance.recording.clip import clip_from_sidecar
-from appliance.recording.picamera_output import RecorderOutput
 from appliance.recording.retention import RetentionConfig, apply_retention, disk_space
 from appliance.sources.base import Frame
 from appliance.sources.replay import ReplaySource
-from appliance.store import Clip, Run, Session, Store, open_state_dir
+from appliance.store import Clip, Run, Session, open_state_dir
 
 
 @pytest.fixture(scope="module")
@@ -254,40 +254,6 @@ def test_retention_config_rejects_bad_values(bad: dict) -> None:
         config_from_dict({"retention": bad})
 
 
-def test_hardware_output_timestamps_share_the_sources_origin(tmp_path: Path) -> None:
-    rec = Recorder(tmp_path, RecorderConfig(), fps=30, encoder_factory=None)
-    out = RecorderOutput(rec, StreamFormat(1280, 720, 30.0), t0_ns=5_000_000_000)
-    pkt = out.to_packet(b"\0\0\0\1", True, 6_500_000)  # µs, as picamera2 passes it
-    assert pkt.t_s == pytest.approx(1.5) and pkt.keyframe and pkt.pts == 135_000
-    out.outputframe(b"\0\0\0\1\x65", keyframe=True, timestamp=6_500_000)
-    assert len(rec.ring) == 1
-    rec.close()
-
-
-@pytest.mark.hardware
-def test_pi_hardware_encoder_clip(tmp_path: Path) -> None:  # pragma: no cover - Pi only
-    from picamera2 import Picamera2
-    from picamera2.encoders import H264Encoder
-
-    store = Store.open(tmp_path / "leancam.db")
-    rec = Recorder(tmp_path, RecorderConfig(pre_roll_s=1.0, post_roll_s=0.5), store, fps=30)
-    cam = Picamera2()
-    cam.configure(cam.create_video_configuration(main={"size": (1280, 720)}, controls={"FrameRate": 30}))
-    out = RecorderOutput(rec, StreamFormat(1280, 720, 30.0))
-    cam.start_encoder(H264Encoder(bitrate=4_000_000, repeat=True, iperiod=30), out, name="main")
-    cam.start()
-    time.sleep(2.0)
-    rec.trigger("hardware_test")
-    time.sleep(1.0)
-    rec.end()
-    time.sleep(1.0)
-    cam.stop_encoder()
-    cam.stop()
-    rec.close()
-    (clip,) = store.clips()
-    assert _decode(tmp_path / clip.video_file)[0] == clip.frames >= 60
-
-
 def _golden_poses(name: str = "demo") -> list[PoseFrame]:
     """MediaPipe's keypoints of a real clip (tests/data/golden), as PoseFrames at 30 fps."""
     doc = json.loads((Path(__file__).parent / "data" / "golden" / f"{name}_mediapipe.json").read_text())
@@ -338,7 +304,7 @@ def test_run_logger_turns_analysis_into_runs_strides_and_a_clip(state, demo_fram
 
 
 def test_keyframes_follow_capture_time_when_frames_are_dropped() -> None:
-    from appliance.recording.encoder import SoftwareH264Encoder
+    from appliance.recording.h264 import SoftwareH264Encoder
 
     enc = SoftwareH264Encoder(64, 48, fps=30, gop_s=1.0)
     keys = []
@@ -347,3 +313,142 @@ def test_keyframes_follow_capture_time_when_frames_are_dropped() -> None:
                  if p.keyframe]
     enc.close()
     assert keys == [float(s) for s in range(10)]  # one per second, not one per 30 frames (3 s)
+
+
+class _GatedEncoder:
+    """Real libx264, but frame ``gate_index`` waits for ``release``: an encoder that fell behind."""
+
+    def __init__(self, frame: Frame, gate_index: int) -> None:
+        from appliance.recording.h264 import SoftwareH264Encoder
+
+        self._enc = SoftwareH264Encoder(frame.width_px, frame.height_px, 30.0, gop_s=0.5)
+        self.format = self._enc.format
+        self.gate_index = gate_index
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def encode(self, frame: Frame) -> list[EncodedPacket]:
+        if frame.index == self.gate_index:
+            self.entered.set()
+            assert self.release.wait(60), "test gate never released"
+        return self._enc.encode(frame)
+
+    def close(self) -> None:
+        self._enc.close()
+
+
+def test_live_recorder_drops_frames_when_the_encoder_is_behind_and_says_so(
+        state, caplog: pytest.LogCaptureFixture) -> None:
+    """Live, the pose loop never waits for the encoder: a full queue leaves frames out of the
+    recording, counted in the status, logged, and in the sidecar of the clip they belong to."""
+    store, clips, session_id = state
+    encoders: list[_GatedEncoder] = []
+
+    def factory(frame: Frame) -> _GatedEncoder:
+        encoders.append(_GatedEncoder(frame, gate_index=30))
+        return encoders[-1]
+
+    cfg = RecorderConfig(pre_roll_s=1.0, post_roll_s=0.5, gop_s=0.5, encode_queue_frames=8)
+    rec = Recorder(clips, cfg, store, session_id, fps=30, encoder_factory=factory, live=True)
+    frames = [Frame(i, i / 30, np.full((48, 64, 3), (i * 7) % 255, np.uint8)) for i in range(90)]
+
+    def feed_one(f: Frame) -> None:  # one frame at a time: no drops but the ones the gate causes
+        rec(f)
+        assert rec.wait_idle()
+
+    for f in frames[:30]:
+        feed_one(f)
+    rec(frames[30])
+    assert encoders[0].entered.wait(60)  # the encoder is now stuck on frame 30
+    done = threading.Event()
+
+    def pose_loop() -> None:  # must run through without waiting for the stuck encoder
+        for f in frames[31:51]:
+            rec(f, _pose(f))
+        done.set()
+
+    t = threading.Thread(target=pose_loop)
+    with caplog.at_level("WARNING", logger="appliance.recording.recorder"):
+        t.start()
+        finished = done.wait(60)
+        encoders[0].release.set()
+        t.join()
+    assert finished, "the pose loop waited for the encoder"
+    # 31..38 fill the queue (8 frames); 39..50 find it full and are left out of the recording.
+    assert rec.status.frames_dropped == 12
+    assert any("encoder is behind" in r.getMessage() for r in caplog.records)
+    assert rec.wait_idle()
+    name = rec.trigger("initiation", frames[45].t_s)  # t = 1.5 s: pre-roll from the keyframe at 0.5 s
+    for f in frames[51:55]:
+        feed_one(f)
+    rec.end(frames[54].t_s)  # closes at 1.8 + 0.5 = 2.3 s
+    for f in frames[55:]:
+        feed_one(f)
+    assert rec.wait_idle()
+    rec.close()
+    (clip,) = store.clips()
+    assert clip.name == name and clip.start_t_s == pytest.approx(0.5) and clip.end_t_s == pytest.approx(2.3)
+    expected = round((2.3 - 0.5) * 30) + 1 - 12
+    assert clip.frames == expected == _decode(clips / clip.video_file)[0]
+    side = json.loads((clips / clip.sidecar_file).read_text())
+    assert side["recording"] == {"frames_dropped": 12, "max_fps": 30.0, "encoder": "libx264"}
+    # The keypoints of frames left out of the video are still in the sidecar (the pose ran on them).
+    assert {round(k["t_s"] * 30) for k in side["keypoints"]} >= set(range(39, 51))
+
+
+def test_max_fps_thins_a_faster_source(state) -> None:
+    store, clips, session_id = state
+    rec = Recorder(clips, RecorderConfig(pre_roll_s=0.5, post_roll_s=0.2, gop_s=0.5, max_fps=30.0), store,
+                   session_id, fps=60)
+    for i in range(120):  # a 60 fps camera, 2 s
+        rec(Frame(i, i / 60, np.full((48, 64, 3), (i * 3) % 255, np.uint8)))
+        if i == 60:
+            rec.trigger("t", i / 60)
+        if i == 90:
+            rec.end(i / 60)
+    rec.close()
+    assert rec.status.frames_thinned == 60 and rec.status.frames_dropped == 0
+    (clip,) = store.clips()
+    n, times = _decode(clips / clip.video_file)
+    assert n == clip.frames and np.allclose(np.diff(times), 1 / 30, atol=1e-3)  # every other frame
+
+
+def test_a_trigger_after_the_end_starts_a_new_clip_while_the_encoder_lags(state) -> None:
+    """The pose loop is ahead of the encoder thread: a trigger after the open clip's end (in capture
+    time) is a new clip, as it was when encoding ran in the pose loop — not an extension."""
+    store, clips, session_id = state
+    encoders: list[_GatedEncoder] = []
+
+    def factory(frame: Frame) -> _GatedEncoder:
+        encoders.append(_GatedEncoder(frame, gate_index=41))
+        return encoders[-1]
+
+    rec = Recorder(clips, RecorderConfig(pre_roll_s=0.5, post_roll_s=0.2, gop_s=0.5), store, session_id, fps=30,
+                   encoder_factory=factory)
+    frames = [Frame(i, i / 30, np.full((48, 64, 3), (i * 7) % 255, np.uint8)) for i in range(90)]
+    for f in frames[:41]:
+        rec(f)
+        if f.index == 35:
+            first = rec.trigger("a", f.t_s)
+        if f.index == 39:
+            rec.end(f.t_s)  # the clip ends at 1.3 + 0.2 = 1.5 s (frame 45)
+    assert rec.wait_idle()
+    rec(frames[41])
+    assert encoders[0].entered.wait(60)  # the encoder is stuck on frame 41 (1.37 s)
+    for f in frames[42:49]:
+        rec(f)  # queued (7 of 8 places)
+    second = rec.trigger("b", frames[48].t_s)  # 1.6 s: after the first clip's end
+    assert second is not None and second != first
+    assert rec.status.clip_name == first  # still being written
+    encoders[0].release.set()
+    for f in frames[49:]:
+        rec(f)
+        if f.index == 60:
+            rec.end(f.t_s)
+    rec.close()
+    a, b = store.clips()
+    assert (a.name, b.name) == (first, second)
+    assert a.end_t_s == pytest.approx(1.5) and b.start_t_s == pytest.approx(1.0)  # keyframe ≤ 1.6 − 0.5
+    assert b.end_t_s == pytest.approx(2.2)
+    for c in (a, b):
+        assert _decode(clips / c.video_file)[0] == c.frames

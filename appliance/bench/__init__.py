@@ -3,4 +3,4 @@
 One module per benchmark, each with ``add_parser(subparsers)`` like the top-level commands.
 """
 
-BENCH_MODULES: tuple[str, ...] = ("latency", "pose", "soak")
+BENCH_MODULES: tuple[str, ...] = ("latency", "live", "pose", "soak")

@@ -50,7 +50,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def write_annotated(video: Path, out: Path, frames: list[PoseFrame], result: AnalysisResult) -> None:
     from appliance.analysis.annotate import annotate
-    from appliance.recording.mp4 import Mp4Writer
+    from appliance.recording.h264 import Mp4Writer
     from appliance.sources.video_file import VideoFileSource
 
     with VideoFileSource(video) as source:

@@ -15,7 +15,7 @@ from appliance.config import load_config
 from appliance.errors import BadInputError, check_output_file, output_error, warn_user
 from appliance.pose import keypoints_io, overlay
 from appliance.pose.engine import PoseEngine
-from appliance.recording.mp4 import Mp4Writer
+from appliance.recording.h264 import Mp4Writer
 from appliance.sources.video_file import VideoFileSource
 
 log = logging.getLogger(__name__)

@@ -451,10 +451,20 @@ class RecorderConfig:
     max_clip_s: float = 120.0
     # Keyframe interval: a clip starts up to this much earlier than pre_roll_s asks.
     gop_s: float = 1.0
-    # Recording width (frames are scaled down to it); None keeps the source size.
-    max_width_px: int | None = 1280
+    # Width of software recordings (off the Pi, and the Pi 5's main stream): frames are scaled down
+    # to it. 640 from the measured budget (docs/performance.md): 1280 costs the live pipeline 0.84-0.98
+    # of its throughput on 2 cores, 640 keeps 0.92. A Pi 4's hardware encoder records 1280x720.
+    max_width_px: int | None = 640
     # x264 quality (lower = better, bigger); ignored by the Pi's hardware encoder.
     crf: int = 23
+    # Software encoding (off the Pi, and a Pi 5: it has no H.264 hardware) keeps at most this many
+    # frames per second of capture time; 0 keeps every frame. Budget in docs/performance.md.
+    max_fps: float = 30.0
+    # Frames waiting for the software encoder's thread. When it is full, `leancam run` leaves the
+    # frame out of the recording (counted) rather than make the pose loop wait.
+    encode_queue_frames: int = 8
+    # H.264 bitrate of the Pi camera's encoder (hardware on a Pi 4, libav on a Pi 5).
+    bitrate_kbps: int = 6000
     # After a disk-full stop, recording resumes only once this much more space is free than when
     # it stopped, so a nearly full card does not flip between starting clips and failing them.
     resume_free_mb: float = 50.0
@@ -475,6 +485,13 @@ class RecorderConfig:
             raise ConfigError(f"recording.max_width_px must be an integer 16..4096, got {self.max_width_px!r}")
         if isinstance(self.crf, bool) or not isinstance(self.crf, int) or not 0 <= self.crf <= 51:
             raise ConfigError(f"recording.crf must be an integer 0..51, got {self.crf!r}")
+        fps = self.max_fps
+        if not is_finite_number(fps) or not 0 <= fps <= 240:
+            raise ConfigError(f"recording.max_fps must be a number 0..240 (0: every frame), got {fps!r}")
+        for name, low, high in (("encode_queue_frames", 1, 120), ("bitrate_kbps", 100, 50_000)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise ConfigError(f"recording.{name} must be an integer {low}..{high}, got {value!r}")
 
 
 @dataclass(frozen=True)

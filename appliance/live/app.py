@@ -26,6 +26,7 @@ from appliance.live.state import LatestSlot
 from appliance.mqtt.sink import MqttSink
 from appliance.pose.engine import PoseEngine
 from appliance.pose.types import PoseFrame
+from appliance.recording.picamera_output import PiCameraRecording
 from appliance.recording.recorder import Recorder
 from appliance.recording.runs import RunLogger
 from appliance.sources.base import Frame, FrameSource
@@ -52,6 +53,8 @@ class RunOptions:
     duration_s: float | None = None
     web: bool | None = None  # None: the config's web.enabled
     web_port: int | None = None  # None: the config's web.port (0 picks a free port)
+    # Keep every frame's capture → LED-update time in ``LiveAppliance.led_latency_s`` (bench live).
+    measure_latency: bool = False
 
 
 def pin_map(cfg: LedConfig) -> PinMap:
@@ -94,23 +97,48 @@ class LiveAppliance:
         self.runs: RunLogger | None = None
         self.session: Session | None = None
         self.mqtt: MqttSink | None = None
+        # On a Pi with recording on: the camera's own encoder records the main stream.
+        self.camera_recording: PiCameraRecording | None = None
+        self._reconnecting: ReconnectingSource | None = None
+        # capture → lights updated, per frame (seconds), when options.measure_latency is set
+        self.led_latency_s: list[float] | None = [] if options.measure_latency else None
 
     def _camera(self) -> PicameraConfig:
         cam = self.config.camera
         return PicameraConfig(lores_size_px=(cam.lores_width_px, cam.lores_height_px), fps=cam.fps)
 
+    def _camera_recording(self, kind: str) -> PiCameraRecording | None:
+        """The Pi path: picamera2's encoder on the main stream, when the source can be the Pi camera."""
+        if not self.config.recording.enabled or kind not in ("auto", "picamera"):
+            return None
+        from appliance.sources.picamera import picamera2_available
+
+        if not picamera2_available():
+            return None
+        cam = self.config.camera
+        return PiCameraRecording(self.config.recording, cam.fps, (cam.lores_width_px, cam.lores_height_px),
+                                 offset_s=lambda: self._reconnecting.offset_s if self._reconnecting else 0.0)
+
     def _open_source(self) -> FrameSource:
         opts = self.options
         spec = self.source_spec
+        kind = spec.partition(":")[0]
+        self.camera_recording = self._camera_recording(kind)
 
         def open_it() -> FrameSource:
-            return open_source(spec, opts.realtime, opts.loop, camera=self._camera())
+            return open_source(spec, opts.realtime, opts.loop, camera=self._camera(),
+                               camera_recording=self.camera_recording)
 
-        kind = spec.partition(":")[0]
         if kind in LIVE_KINDS and not (kind == "auto" and _auto_is_demo()):
-            return ReconnectingSource(open_it, self.stop, on_fault=self.feedback.camera_fault,
-                                      on_recovered=self.feedback.camera_ok)
+            self._reconnecting = ReconnectingSource(open_it, self.stop, on_fault=self.feedback.camera_fault,
+                                                    on_recovered=self.feedback.camera_ok)
+            return self._reconnecting
         return open_it()
+
+    @property
+    def camera_records(self) -> bool:
+        """True when the camera's encoder records (frames then never go to the software encoder)."""
+        return self.camera_recording is not None and self.camera_recording.started
 
     def _start_web(self) -> None:
         web = self.config.web
@@ -143,8 +171,13 @@ class LiveAppliance:
         self.store, clips_dir = open_state_dir()
         self.session = self.store.add_session(Session(time.time(), source_name))
         if self.config.recording.enabled:
+            # live: the pose loop never waits for the recording's encoder (frames are dropped from
+            # the recording instead, and counted), also for a file replayed with --no-realtime.
             self.recorder = Recorder(clips_dir, self.config.recording, self.store, self.session.id,
-                                     fps=fps or 30.0, retention=self.config.retention)
+                                     fps=fps or 30.0, retention=self.config.retention, live=True)
+            if self.camera_records:
+                assert self.camera_recording is not None
+                self.camera_recording.recorder = self.recorder
         self.runs = RunLogger(self.store, self.session.id, self.recorder)
 
     def _end_session(self) -> None:
@@ -180,6 +213,8 @@ class LiveAppliance:
                 self.runs.end()
         finally:
             try:
+                if self.camera_recording is not None:
+                    self.camera_recording.recorder = None  # the camera may deliver a few more packets
                 if self.recorder is not None:
                     self.recorder.close()
             finally:
@@ -239,8 +274,13 @@ class LiveAppliance:
             self._end_session()
         update = self.analyzer.push(pose)
         self.feedback.on_frame(frame, pose, update)  # the runner's light first: it is the latency budget
+        if self.led_latency_s is not None and frame.captured_mono_s is not None:
+            self.led_latency_s.append(time.monotonic() - frame.captured_mono_s)
         if self.recorder is not None and self.runs is not None:
-            self.recorder(frame, pose)
+            if self.camera_records:
+                self.recorder.push_pose(pose)  # the camera's encoder records the main stream
+            else:
+                self.recorder(frame, pose)  # queued for the recorder's encoder thread
             self.runs.on_update(frame.t_s, update)
         self.notifier.ready()
         stats = self.pipeline

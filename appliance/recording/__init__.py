@@ -5,7 +5,7 @@ layout and what survives a power cut or a full disk.
 """
 
 from appliance.recording.clip import RecoveryReport, recover
-from appliance.recording.encoder import EncodedPacket, SoftwareH264Encoder, StreamFormat
+from appliance.recording.h264 import EncodedPacket, SoftwareH264Encoder, StreamFormat
 from appliance.recording.recorder import Recorder, RecorderConfig, RecorderStatus
 from appliance.recording.ring import PacketRing
 

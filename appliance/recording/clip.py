@@ -26,7 +26,7 @@ import av
 
 from appliance.pose import keypoints_io
 from appliance.pose.types import PoseFrame
-from appliance.recording.encoder import TIME_BASE, EncodedPacket, StreamFormat
+from appliance.recording.h264 import EncodedPacket, PacketMuxer, StreamFormat
 from appliance.store import Clip, Store
 from appliance.store.files import PART_SUFFIX, atomic_write, fsync_path
 
@@ -46,37 +46,26 @@ class ClipWriter:
         self.sidecar_path = directory / f"{name}.json"
         self.part_path = directory / f"{name}.mp4.part"
         self.format = fmt
-        self.frames = 0
-        self.start_t_s: float | None = None
-        self.end_t_s: float | None = None
-        self._t0_pts: int | None = None
-        self._last_pts = -1
-        # av.open creates the file: ENOSPC/EACCES surface here as OSError, handled by the recorder.
-        self._container = av.open(str(self.part_path), mode="w", format="mp4")
         try:
-            self._stream = self._container.add_mux_stream(fmt.codec, rate=round(fmt.fps) or 30,
-                                                          width=fmt.width_px, height=fmt.height_px)
-            self._stream.time_base = TIME_BASE
+            self._muxer = PacketMuxer(self.part_path, fmt)  # ENOSPC/EACCES: OSError, handled by the recorder
         except BaseException:
-            self.abort()
+            self.part_path.unlink(missing_ok=True)
             raise
 
+    @property
+    def frames(self) -> int:
+        return self._muxer.frames
+
+    @property
+    def start_t_s(self) -> float | None:
+        return self._muxer.start_t_s
+
+    @property
+    def end_t_s(self) -> float | None:
+        return self._muxer.end_t_s
+
     def write(self, packet: EncodedPacket) -> None:
-        if self._t0_pts is None:
-            if not packet.keyframe:
-                raise ValueError("a clip must start on a keyframe")
-            self._t0_pts = packet.pts
-            self.start_t_s = packet.t_s
-        pts = max(packet.pts - self._t0_pts, self._last_pts + 1)
-        self._last_pts = pts
-        pkt = av.Packet(packet.data)
-        pkt.pts = pkt.dts = pts
-        pkt.time_base = TIME_BASE
-        pkt.is_keyframe = packet.keyframe
-        pkt.stream = self._stream
-        self._container.mux(pkt)
-        self.frames += 1
-        self.end_t_s = packet.t_s
+        self._muxer.write(packet)
 
     def write_all(self, packets: Iterable[EncodedPacket]) -> None:
         for p in packets:
@@ -84,7 +73,7 @@ class ClipWriter:
 
     def finish(self, sidecar: dict[str, Any]) -> int:
         """Close, fsync and rename (module docstring order); returns the MP4's size in bytes."""
-        self._container.close()
+        self._muxer.close()
         fsync_path(self.part_path)
         atomic_write(self.sidecar_path, json.dumps(sidecar, separators=(",", ":"), allow_nan=False).encode())
         os.replace(self.part_path, self.video_path)
@@ -93,10 +82,7 @@ class ClipWriter:
 
     def abort(self) -> None:
         """Drop the partial clip (disk full, write error): nothing is left under a final name."""
-        try:
-            self._container.close()
-        except (OSError, av.error.FFmpegError, ValueError) as err:
-            log.debug("closing aborted clip %s: %s", self.name, err)
+        self._muxer.close_quietly()
         for p in (self.part_path, self.sidecar_path.with_name(self.sidecar_path.name + PART_SUFFIX)):
             try:
                 p.unlink(missing_ok=True)

@@ -1,7 +1,16 @@
 """The recorder: pre-trigger ring + post-roll clips, registered in the store, robust to a full disk.
 
-Frames are encoded continuously (``SoftwareH264Encoder`` off the Pi, the Pi's hardware encoder via
-``picamera_output``) and the packets of the last ``pre_roll_s`` seconds wait in a ``PacketRing``.
+Frames are encoded continuously and the packets of the last ``pre_roll_s`` seconds wait in a
+``PacketRing``. Two ways in:
+
+- software (``recorder(frame, pose)``): the frame goes into a bounded queue and is encoded by
+  ``SoftwareH264Encoder`` on the recorder's own thread (``encode_thread``), never in the pose loop.
+  ``live=True`` (``leancam run``): a full queue drops the frame from the recording instead of
+  waiting, counted in ``status.frames_dropped`` and in the clip's sidecar. ``[recording] max_fps``
+  thins the recording to a CPU budget before the queue.
+- camera encoder (``push_packet``): the Pi camera's H.264 encoder, on picamera2's thread
+  (``picamera_output``); the pose sink then only calls ``push_pose``.
+
 ``trigger(reason, t_s)`` opens a clip that starts on the last keyframe at or before
 ``t_s - pre_roll_s``; ``end(t_s)`` closes it ``post_roll_s`` later (on the capture clock, so it
 works the same for a replayed file and a camera). A clip is finished — MP4 closed, sidecar with
@@ -17,7 +26,7 @@ Wiring (``leancam run``)::
 
     store, clips_dir = open_state_dir()
     session = store.add_session(Session(time.time(), source.info.name))
-    recorder = Recorder(clips_dir, RecorderConfig(), store, session.id, fps=source.info.fps)
+    recorder = Recorder(clips_dir, RecorderConfig(), store, session.id, fps=source.info.fps, live=True)
     pipeline = Pipeline(source, engine.process, sinks=[..., recorder])   # a Sink: (frame, pose)
     # analyzer callbacks: recorder.trigger("initiation", t_s, run_id=run.id) on initiation or the
     # first stride, recorder.note_event("contact", t_s, foot="left") for the sidecar,
@@ -43,7 +52,8 @@ from appliance.config.sections import RecorderConfig
 from appliance.errors import is_no_room
 from appliance.pose.types import PoseFrame
 from appliance.recording.clip import ClipWriter, recover, sidecar_document
-from appliance.recording.encoder import EncodedPacket, PacketEncoder, SoftwareH264Encoder, StreamFormat
+from appliance.recording.encode_thread import LIVE_NICE_INCREMENT, EncodeThread
+from appliance.recording.h264 import EncodedPacket, PacketEncoder, SoftwareH264Encoder, StreamFormat
 from appliance.recording.retention import RetentionConfig, apply_retention, free_space_mb
 from appliance.recording.ring import PacketRing
 from appliance.sources.base import Frame
@@ -61,6 +71,10 @@ class RecorderStatus:
     clip_name: str | None = None  # the clip being written
     clips_written: int = 0
     clips_failed: int = 0
+    # Frames left out of the recording because the encoder was behind (live: the pose loop never
+    # waits for it), and frames left out by design to keep to [recording] max_fps.
+    frames_dropped: int = 0
+    frames_thinned: int = 0
 
     @property
     def ok(self) -> bool:
@@ -75,13 +89,16 @@ def _is_disk_full(err: BaseException) -> bool:
 
 @dataclass
 class _OpenClip:
-    writer: ClipWriter
+    name: str
     reason: str
     trigger_t_s: float
     created_at_s: float
     run_id: int | None
     session_id: int | None  # the session at the trigger: a long press may start a new one meanwhile
     end_at_t_s: float | None = None  # set by end(): close once a packet this late arrives
+    # Opened by the first packet after the trigger: the encoder thread may still be behind the
+    # trigger, and the ring holds the pre-roll either way (it keeps pre_roll_s + one GOP).
+    writer: ClipWriter | None = None
 
 
 @dataclass(frozen=True)
@@ -98,7 +115,8 @@ class Recorder:
                  session_id: int | None = None, fps: float = 30.0,
                  retention: RetentionConfig | None = None,
                  encoder_factory: Callable[[Frame], PacketEncoder] | None = None,
-                 on_clip: Callable[[Clip], None] | None = None, run_recovery: bool = True) -> None:
+                 on_clip: Callable[[Clip], None] | None = None, run_recovery: bool = True,
+                 live: bool = False) -> None:
         self.clips_dir = Path(clips_dir)
         self.config = config or RecorderConfig()
         self.store = store
@@ -106,9 +124,19 @@ class Recorder:
         self.fps = fps
         self.retention = retention or RetentionConfig()
         self.on_clip = on_clip
+        self._encoder_name = "libx264"
         self._encoder_factory = encoder_factory or self._software_encoder
         self._encoder: PacketEncoder | None = None
         self._format: StreamFormat | None = None
+        # live: never make the caller (the pose loop) wait for the encoder; drop from the recording.
+        self.live = live
+        self._encode_thread: EncodeThread | None = None  # started by the first software frame
+        self._frames_in = 0
+        self._input_t_s: float | None = None  # newest frame handed in (software path)
+        self._kept_t_s: float | None = None  # newest frame kept by the max_fps thinning
+        self._thinned = 0
+        self._dropped_t_s: deque[float] = deque()  # capture times of dropped frames, for the sidecars
+        self._dropped_logged_at_s = -1e9
         # The ring holds pre_roll_s + one GOP: a trigger may name a moment up to a GOP in the past
         # (the analyzer decides an initiation a few frames after it happened).
         self.ring = PacketRing(self.config.pre_roll_s + self.config.gop_s)
@@ -116,8 +144,15 @@ class Recorder:
         self._poses: deque[PoseFrame] = deque()
         self._events: deque[dict[str, Any]] = deque()
         self._keep_s = keep_s
+        # _lock: the open clip and its file (the encoder and finisher threads write under it).
+        # _meta_lock: poses, events and counters — all the pose loop touches per frame, so a slow
+        # SD-card write holding _lock never holds up the pose loop.
         self._lock = threading.RLock()
+        self._meta_lock = threading.Lock()
         self._open: _OpenClip | None = None
+        # A clip triggered after the open one's end (in capture time) while the encoder thread has
+        # not reached that end yet: it opens as soon as the open clip closes.
+        self._next: _OpenClip | None = None
         self._clip_poses: list[PoseFrame] = []
         self._clip_events: list[dict[str, Any]] = []
         self._state = "idle" if self.config.enabled else "disabled"
@@ -138,21 +173,28 @@ class Recorder:
 
     @property
     def status(self) -> RecorderStatus:
-        with self._lock:
-            name = self._open.writer.name if self._open else None
-            return RecorderStatus(self._state, self._reason, name, self._written, self._failed)
+        """Read without the clip lock (plain attribute reads): the pose loop and the web read this
+        every frame and must not wait for a clip being written."""
+        oc = self._open
+        enc = self._encode_thread
+        return RecorderStatus(self._state, self._reason, oc.name if oc else None, self._written, self._failed,
+                              enc.frames_dropped if enc is not None else 0, self._thinned)
 
     @property
     def current_run_id(self) -> int | None:
-        with self._lock:
-            return self._open.run_id if self._open else None
+        oc = self._open
+        return oc.run_id if oc else None
 
     def _stop(self, err: BaseException, where: str) -> None:
         """Abort the open clip and enter the stopped state (caller holds the lock)."""
         reason = "disk_full" if _is_disk_full(err) else f"write_error: {err}"
         if self._open is not None:
-            self._open.writer.abort()
+            if self._open.writer is not None:
+                self._open.writer.abort()
             self._open = None
+            self._failed += 1
+        if self._next is not None:
+            self._next = None
             self._failed += 1
         if self._state != "stopped":
             log.warning("recording stopped (%s while %s); feedback continues without recording", reason, where)
@@ -170,25 +212,74 @@ class Recorder:
                                    self.config.max_width_px, self.config.crf)
 
     def __call__(self, frame: Frame, pose: PoseFrame | None = None) -> None:
-        """Pipeline sink: encode ``frame`` (software path) and keep ``pose`` for the sidecar."""
+        """Pipeline sink: queue ``frame`` for the encoder thread and keep ``pose`` for the sidecar.
+
+        Quick by design: the encoding happens on the recorder's thread. Live, a frame that finds
+        the queue full is dropped from the recording (counted); otherwise this waits for room.
+        """
         if not self.config.enabled:
             return
-        if self._encoder is None:
-            self._encoder = self._encoder_factory(frame)
-            self._format = self._encoder.format
         if pose is not None:
             self.push_pose(pose)
-        for packet in self._encoder.encode(frame):
-            self.push_packet(packet)
+        with self._meta_lock:
+            if self._thin(frame.t_s):
+                return
+            self._frames_in += 1
+            self._input_t_s = frame.t_s
+            if self._encode_thread is None:
+                self._encode_thread = EncodeThread(self._encode, self.config.encode_queue_frames,
+                                                   nice_increment=LIVE_NICE_INCREMENT if self.live else 0)
+        if not self._encode_thread.put(frame, wait=not self.live):
+            self._note_dropped(frame.t_s)
 
     push = __call__
+
+    def _thin(self, t_s: float) -> bool:
+        """True if the frame at ``t_s`` is left out to keep to ``max_fps`` (caller holds _meta_lock).
+
+        A frame is kept once 0.9 of the period has passed since the last kept one, so a source at
+        the cap keeps every frame and a 50 fps camera capped at 30 records a steady 25 fps.
+        """
+        max_fps = self.config.max_fps
+        kept = self._kept_t_s
+        if max_fps > 0 and kept is not None and kept <= t_s < kept + 0.9 / max_fps:
+            self._thinned += 1
+            return True
+        self._kept_t_s = t_s
+        return False
+
+    def _note_dropped(self, t_s: float) -> None:
+        with self._meta_lock:
+            self._dropped_t_s.append(t_s)
+            while self._dropped_t_s and self._dropped_t_s[0] < t_s - self.config.max_clip_s - self._keep_s:
+                self._dropped_t_s.popleft()
+            now = time.monotonic()
+            if now - self._dropped_logged_at_s >= 10.0:
+                self._dropped_logged_at_s = now
+                total = self._encode_thread.frames_dropped if self._encode_thread is not None else 0
+                log.warning("recording: the encoder is behind; %d frame(s) left out of the recording so far "
+                            "(the pose loop does not wait for it)", total)
+
+    def _encode(self, frame: Frame) -> None:
+        """Encoder thread: frame → packets → ring (and the open clip)."""
+        try:
+            if self._encoder is None:
+                self._encoder = self._encoder_factory(frame)
+                self._format = self._encoder.format
+            packets = self._encoder.encode(frame)
+        except (av.error.FFmpegError, ValueError) as err:
+            with self._lock:
+                self._stop(err, f"encoding frame {frame.index}")
+            return
+        for packet in packets:
+            self.push_packet(packet)
 
     def set_format(self, fmt: StreamFormat) -> None:
         """Hardware path: the stream format of the packets ``push_packet`` will receive."""
         self._format = fmt
 
     def push_pose(self, pose: PoseFrame) -> None:
-        with self._lock:
+        with self._meta_lock:
             self._poses.append(pose)
             while self._poses and self._poses[0].t_s < pose.t_s - self._keep_s:
                 self._poses.popleft()
@@ -198,7 +289,7 @@ class Recorder:
     def note_event(self, kind: str, t_s: float, **detail: Any) -> None:
         """An analysis event for the sidecar (gait events, verdicts): ``detail`` must be JSON-able."""
         event = {"kind": kind, "t_s": round(float(t_s), 6), **detail}
-        with self._lock:
+        with self._meta_lock:
             self._events.append(event)
             while self._events and self._events[0]["t_s"] < t_s - self._keep_s:
                 self._events.popleft()
@@ -214,24 +305,64 @@ class Recorder:
                 log.info("capture time went back %.2f s → %.2f s; starting a new ring", self.last_t_s, packet.t_s)
                 if self._open is not None:
                     self._close_open_clip()
+                if self._next is not None:
+                    log.info("clip %s dropped: its trigger belongs to the old timeline", self._next.name)
+                    self._next = None
                 self.ring.clear()
-                self._poses.clear()
-                self._events.clear()
+                with self._meta_lock:
+                    self._poses.clear()
+                    self._events.clear()
             self.last_t_s = packet.t_s
             self.ring.push(packet)
             clip = self._open
             if clip is None:
                 return
             try:
-                clip.writer.write(packet)
-            except (OSError, av.error.FFmpegError) as err:
-                self._stop(err, f"writing {clip.writer.name}")
+                if clip.writer is None:
+                    self._start_writer(clip)
+                    if clip.writer is None:
+                        return
+                else:
+                    clip.writer.write(packet)
+            except (OSError, av.error.FFmpegError, ValueError) as err:
+                self._stop(err, f"writing {clip.name}")
                 return
-            too_long = packet.t_s - (clip.writer.start_t_s or packet.t_s) >= self.config.max_clip_s
+            writer = clip.writer
+            too_long = packet.t_s - (writer.start_t_s or packet.t_s) >= self.config.max_clip_s
             if too_long:
-                log.info("clip %s reached max_clip_s=%.0f s; closing it", clip.writer.name, self.config.max_clip_s)
+                log.info("clip %s reached max_clip_s=%.0f s; closing it", clip.name, self.config.max_clip_s)
             if too_long or (clip.end_at_t_s is not None and packet.t_s >= clip.end_at_t_s):
                 self._close_open_clip()
+                self._open_next()
+
+    def _open_next(self) -> None:
+        """The open clip just closed: the clip triggered after its end opens now, from the ring
+        (which holds the packet that closed the other one), as a trigger at this point would have."""
+        if self._next is None:
+            return
+        self._open, self._next = self._next, None
+        self._state, self._reason = "recording", None
+        try:
+            self._start_writer(self._open)
+        except (OSError, av.error.FFmpegError, ValueError) as err:
+            self._stop(err, f"starting {self._open.name}")
+
+    def _start_writer(self, clip: _OpenClip) -> None:
+        """Open the clip's file with the ring from ``trigger_t_s − pre_roll_s`` (the ring already
+        holds the newest packet); caller holds the lock. Without a keyframe yet, waits for one."""
+        assert self._format is not None
+        packets = self.ring.since(clip.trigger_t_s - self.config.pre_roll_s)
+        if not packets or not packets[0].keyframe:
+            return
+        writer = ClipWriter(self.clips_dir, clip.name, self._format)
+        clip.writer = writer
+        writer.write_all(packets)
+        start = writer.start_t_s if writer.start_t_s is not None else clip.trigger_t_s
+        with self._meta_lock:
+            self._clip_poses = [p for p in self._poses if p.t_s >= start]
+            self._clip_events = [e for e in self._events if e["t_s"] >= start]
+        log.info("recording clip %s (%s at %.2f s, %.1f s pre-roll)", clip.name, clip.reason, clip.trigger_t_s,
+                 clip.trigger_t_s - start)
 
     # -- triggers --------------------------------------------------------------------------------
 
@@ -254,48 +385,47 @@ class Recorder:
         """Start a clip ``pre_roll_s`` before ``t_s`` (default: the newest frame); returns its name.
 
         A trigger while a clip is open keeps that clip going (cancels a pending ``end``). Returns
-        ``None`` when recording is disabled, stopped for lack of space, or nothing was encoded yet.
+        ``None`` when recording is disabled, stopped for lack of space, or nothing was recorded yet.
+        The file itself is opened by the next encoded packet (the encoder may be a few frames
+        behind the pose loop); its pre-roll comes from the ring all the same.
         """
         with self._lock:
-            t_s = self.last_t_s if t_s is None else t_s
+            if t_s is None:
+                t_s = self._input_t_s if self._input_t_s is not None else self.last_t_s
             if self._state == "disabled":
                 return None
-            if self._open is not None:
-                self._open.end_at_t_s = None
-                if run_id is not None and self._open.run_id is None:
-                    self._open.run_id = run_id
-                return self._open.writer.name
-            if self._format is None or len(self.ring) == 0:
-                log.debug("trigger %r at %.2f s ignored: nothing encoded yet", reason, t_s)
+            latest = self._next or self._open
+            if latest is not None and (latest is self._next or latest.end_at_t_s is None
+                                       or t_s < latest.end_at_t_s):
+                # The clip still covers t_s: keep it going. (An open clip whose end has passed in
+                # capture time is over; the encoder thread just has not reached that end yet.)
+                latest.end_at_t_s = None
+                if run_id is not None and latest.run_id is None:
+                    latest.run_id = run_id
+                return latest.name
+            if self._frames_in == 0 and (self._format is None or len(self.ring) == 0):
+                log.debug("trigger %r at %.2f s ignored: nothing recorded yet", reason, t_s)
                 return None
             if not self._room_to_record():
                 return None
             created = time.time()
             name = self._new_name(reason, created)
-            writer: ClipWriter | None = None
-            try:
-                writer = ClipWriter(self.clips_dir, name, self._format)
-                writer.write_all(self.ring.since(t_s - self.config.pre_roll_s))
-            except (OSError, av.error.FFmpegError) as err:
-                if writer is not None:
-                    writer.abort()
-                self._failed += 1
-                self._stop(err, f"starting clip {name}")
-                return None
-            self._open = _OpenClip(writer, reason, t_s, created, run_id, self.session_id)
-            start = writer.start_t_s if writer.start_t_s is not None else t_s
-            self._clip_poses = [p for p in self._poses if p.t_s >= start]
-            self._clip_events = [e for e in self._events if e["t_s"] >= start]
+            clip = _OpenClip(name, reason, t_s, created, run_id, self.session_id)
+            if self._open is None:
+                self._open = clip
+            else:
+                self._next = clip
             self._state, self._reason = "recording", None
-            log.info("recording clip %s (%s at %.2f s, %.1f s pre-roll)", name, reason, t_s, t_s - start)
             return name
 
     def end(self, t_s: float | None = None) -> None:
         """The run is over at ``t_s``: the clip closes ``post_roll_s`` later."""
         with self._lock:
-            if self._open is not None:
-                t_s = self.last_t_s if t_s is None else t_s
-                self._open.end_at_t_s = t_s + self.config.post_roll_s
+            latest = self._next or self._open
+            if latest is not None:
+                if t_s is None:
+                    t_s = self._input_t_s if self._input_t_s is not None else self.last_t_s
+                latest.end_at_t_s = t_s + self.config.post_roll_s
 
     def _room_to_record(self) -> bool:
         """Free space check before a clip; resumes after a disk-full stop once there is room."""
@@ -326,21 +456,30 @@ class Recorder:
     def _close_open_clip(self) -> None:
         """Hand the open clip to the finisher thread (caller holds the lock)."""
         oc = self._open
-        assert oc is not None and self._format is not None
+        assert oc is not None
         self._open = None
+        if self._state == "recording":
+            self._state = "idle"
         w = oc.writer
+        if w is None:  # closed before its first packet (shutdown right after the trigger)
+            log.info("clip %s closed before any video reached it; nothing written", oc.name)
+            return
+        assert self._format is not None
         start = w.start_t_s if w.start_t_s is not None else oc.trigger_t_s
         end = w.end_t_s if w.end_t_s is not None else start
         clip = Clip(name=w.name, video_file=w.video_path.name, sidecar_file=w.sidecar_path.name,
                     created_at_s=oc.created_at_s, start_t_s=start, end_t_s=end, frames=w.frames,
                     width_px=self._format.width_px, height_px=self._format.height_px, size_bytes=0,
                     trigger=oc.reason, run_id=oc.run_id, session_id=oc.session_id)
-        poses = [p for p in self._clip_poses if start <= p.t_s <= end]
-        events = [e for e in self._clip_events if start - 1e-6 <= e["t_s"] <= end + self.config.post_roll_s]
-        sidecar = sidecar_document(clip, oc.reason, oc.trigger_t_s, events, poses)
-        self._clip_poses, self._clip_events = [], []
-        if self._state == "recording":
-            self._state = "idle"
+        with self._meta_lock:
+            poses = [p for p in self._clip_poses if start <= p.t_s <= end]
+            events = [e for e in self._clip_events if start - 1e-6 <= e["t_s"] <= end + self.config.post_roll_s]
+            dropped = sum(1 for t in self._dropped_t_s if start <= t <= end)
+            self._clip_poses, self._clip_events = [], []
+        # Frames of this clip's time span left out of the recording: the encoder was behind (live,
+        # the pose loop never waits for it) — the video has gaps there, the keypoints not.
+        sidecar = sidecar_document(clip, oc.reason, oc.trigger_t_s, events, poses, recording={
+            "frames_dropped": dropped, "max_fps": self.config.max_fps, "encoder": self.encoder_name})
         self._finish_q.put(_Finished(w, clip, sidecar))
 
     def _finish_loop(self) -> None:
@@ -393,9 +532,20 @@ class Recorder:
         except (OSError, sqlite3.Error) as err:
             log.warning("retention failed: %s", err)
 
+    @property
+    def encoder_name(self) -> str:
+        """Which encoder made the packets (for the sidecar): libx264 here, the camera's on a Pi."""
+        return self._encoder_name
+
+    @encoder_name.setter
+    def encoder_name(self, value: str) -> None:
+        self._encoder_name = value
+
     def wait_idle(self, timeout_s: float = 10.0) -> bool:
-        """Wait until every handed-over clip is finished (tests, shutdown)."""
+        """Wait until every queued frame is encoded and every handed-over clip finished (tests, shutdown)."""
         deadline = time.monotonic() + timeout_s
+        if self._encode_thread is not None and not self._encode_thread.wait_idle(timeout_s):
+            return False
         while time.monotonic() < deadline:
             if self._finish_q.unfinished_tasks == 0:
                 return True
@@ -403,13 +553,19 @@ class Recorder:
         return False
 
     def close(self) -> None:
-        """Finish the open clip (it is complete up to the last frame) and stop the finisher."""
+        """Encode the queued frames, finish the open clip (complete up to the last frame), stop."""
+        if self._encode_thread is not None:
+            self._encode_thread.close()
         with self._lock:
-            if self._open is not None:
+            for _ in range(2):  # the open clip, then one triggered after its end
+                if self._open is None:
+                    break
                 try:
                     self._close_open_clip()
+                    self._open_next()
                 except Exception as err:
                     log.warning("closing the open clip failed: %s", err)
+                    break
         self._finish_q.put(None)
         self._finisher.join(timeout=30.0)
         if self._encoder is not None:

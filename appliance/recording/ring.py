@@ -3,13 +3,16 @@
 Packets are kept as whole GOPs (a keyframe and the frames that depend on it) so whatever the ring
 hands out can be decoded on its own. Old GOPs are dropped only while the rest still covers
 ``keep_s``, so the ring holds between ``keep_s`` and ``keep_s`` + one GOP of video.
+
+The encoder thread pushes while the web, tests and triggers read, so every method takes a lock.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 
-from appliance.recording.encoder import EncodedPacket
+from appliance.recording.h264 import EncodedPacket
 
 
 class PacketRing:
@@ -20,8 +23,13 @@ class PacketRing:
         self._gops: deque[list[EncodedPacket]] = deque()
         self._bytes = 0
         self.dropped_before_keyframe = 0
+        self._lock = threading.Lock()
 
     def push(self, packet: EncodedPacket) -> None:
+        with self._lock:
+            self._push(packet)
+
+    def _push(self, packet: EncodedPacket) -> None:
         if packet.keyframe:
             self._gops.append([packet])
         elif self._gops:
@@ -38,17 +46,20 @@ class PacketRing:
 
     def since(self, t_s: float) -> list[EncodedPacket]:
         """Packets from the last keyframe at or before ``t_s`` (the oldest one if none is) to now."""
+        with self._lock:
+            gops = list(self._gops)
         start = 0
-        for i, gop in enumerate(self._gops):
+        for i, gop in enumerate(gops):
             if gop[0].t_s <= t_s:
                 start = i
             else:
                 break
-        return [p for gop in list(self._gops)[start:] for p in gop]
+        return [p for gop in gops[start:] for p in list(gop)]
 
     def clear(self) -> None:
-        self._gops.clear()
-        self._bytes = 0
+        with self._lock:
+            self._gops.clear()
+            self._bytes = 0
 
     @property
     def size_bytes(self) -> int:
@@ -56,9 +67,11 @@ class PacketRing:
 
     @property
     def span_s(self) -> float:
-        if not self._gops:
-            return 0.0
-        return self._gops[-1][-1].t_s - self._gops[0][0].t_s
+        with self._lock:
+            if not self._gops:
+                return 0.0
+            return self._gops[-1][-1].t_s - self._gops[0][0].t_s
 
     def __len__(self) -> int:
-        return sum(len(g) for g in self._gops)
+        with self._lock:
+            return sum(len(g) for g in self._gops)

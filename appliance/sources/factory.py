@@ -13,7 +13,7 @@ from pathlib import Path
 from appliance.errors import BadInputError
 from appliance.ops import assets
 from appliance.sources.base import FrameSource
-from appliance.sources.picamera import PicameraConfig, PicameraSource, picamera2_available
+from appliance.sources.picamera import CameraRecording, PicameraConfig, PicameraSource, picamera2_available
 from appliance.sources.replay import ReplaySource
 from appliance.sources.webcam import WebcamSource
 
@@ -26,17 +26,19 @@ SOURCE_SPECS = "auto, picamera, webcam[:N], demo, demo:walk or file:PATH"
 
 
 def open_source(spec: str, realtime: bool = True, loop: bool | None = None,
-                camera: PicameraConfig | None = None) -> FrameSource:
+                camera: PicameraConfig | None = None, camera_recording: CameraRecording | None = None) -> FrameSource:
     """Open the source named by ``spec``.
 
     ``loop`` defaults to True for the demo clip (the appliance keeps running) and False for files.
-    ``camera`` sets the Pi camera's frame rate and stream sizes.
+    ``camera`` sets the Pi camera's frame rate and stream sizes; ``camera_recording`` starts the
+    camera's own H.264 encoder on its main stream (other sources ignore it: the recorder encodes
+    their frames in software).
     """
     kind, _, arg = spec.partition(":")
     if kind == "auto":
         if picamera2_available():
             try:
-                return PicameraSource(camera)
+                return PicameraSource(camera, camera_recording)
             except BadInputError as err:
                 log.warning("Pi camera unavailable (%s); falling back to the bundled demo clip", err)
         else:
@@ -58,5 +60,5 @@ def open_source(spec: str, realtime: bool = True, loop: bool | None = None,
             raise BadInputError(f"webcam index must be a number, got {arg!r}") from err
         return WebcamSource(index)
     if kind == "picamera":
-        return PicameraSource(camera)
+        return PicameraSource(camera, camera_recording)
     raise BadInputError(f"unknown source {spec!r}: use {SOURCE_SPECS}")

@@ -2,17 +2,20 @@
 
 picamera2 needs libcamera and exists only on Raspberry Pi OS, so it is imported inside
 ``PicameraSource`` alone. The conversions and timing maths are pure functions, tested off the Pi.
-The main stream (full resolution) is configured too: the recorder encodes it while pose runs on
-the small lores stream (picamera2's two-stream model).
+The main stream is configured too: with a ``CameraRecording`` (``leancam run`` with recording on)
+the camera's own H.264 encoder records it while pose runs on the small lores stream (picamera2's
+two-stream model; see ``appliance.recording.picamera_output``).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -31,6 +34,34 @@ class PicameraConfig:
     # makes libcamera pick the 120 fps mode, which crops the field of view to 2/3 (see
     # hardware/README.md's mounting table before raising it).
     fps: float = 50.0
+
+
+class SensorClock:
+    """Sensor timestamps (ns) → capture time in seconds from the first one seen.
+
+    Shared by the lores frames and the main stream's encoder, which run on different threads and
+    may see their first frame in either order: whichever comes first sets the origin.
+    """
+
+    def __init__(self) -> None:
+        self.t0_ns: int | None = None
+        self._lock = threading.Lock()
+
+    def t_s(self, sensor_ns: int) -> float:
+        with self._lock:
+            if self.t0_ns is None:
+                self.t0_ns = int(sensor_ns)
+            return (int(sensor_ns) - self.t0_ns) / 1e9
+
+
+class CameraRecording(Protocol):
+    """Records the main stream with the camera's encoder (``recording.picamera_output``)."""
+
+    main_size_px: tuple[int, int]
+
+    def start(self, cam: Any, clock: SensorClock) -> None: ...
+
+    def stop(self, cam: Any) -> None: ...
 
 
 def picamera2_available() -> bool:
@@ -70,18 +101,21 @@ def dropped_between(prev_ns: int, now_ns: int, frame_period_ns: int) -> int:
 class PicameraSource:
     """Frames from the Pi camera's lores stream, timed by the sensor (``SensorTimestamp``)."""
 
-    def __init__(self, config: PicameraConfig | None = None) -> None:
+    def __init__(self, config: PicameraConfig | None = None, recording: CameraRecording | None = None) -> None:
         if not picamera2_available():
             raise BadInputError("picamera2 is not installed: this is not a Raspberry Pi OS system with a camera")
         from picamera2 import Picamera2  # only importable on the Pi
 
         self.config = config or PicameraConfig()
+        self.recording = recording
+        self.clock = SensorClock()
+        main_size = recording.main_size_px if recording is not None else self.config.main_size_px
         try:
             self._cam = Picamera2()
         except (RuntimeError, IndexError) as err:
             raise BadInputError(f"no Pi camera found ({err})") from err
         video_cfg = self._cam.create_video_configuration(
-            main={"size": self.config.main_size_px, "format": "YUV420"},
+            main={"size": main_size, "format": "YUV420"},
             lores={"size": self.config.lores_size_px, "format": "YUV420"},
             controls={"FrameRate": self.config.fps},
         )
@@ -91,10 +125,16 @@ class PicameraSource:
         self.info = SourceInfo("picamera", w, h, self.config.fps, None)
         self.dropped_frames = 0
         self._cam.start()
+        if recording is not None:
+            try:
+                recording.start(self._cam, self.clock)
+            except Exception:
+                self._cam.stop()
+                self._cam.close()
+                raise
 
     def frames(self) -> Iterator[Frame]:
         period_ns = int(1e9 / self.config.fps)
-        t0_ns: int | None = None
         prev_ns: int | None = None
         index = 0
         while True:
@@ -111,14 +151,17 @@ class PicameraSource:
                 request.release()
             if prev_ns is not None:
                 self.dropped_frames += dropped_between(prev_ns, ts_ns, period_ns)
-            t0_ns = ts_ns if t0_ns is None else t0_ns
             prev_ns = ts_ns
-            yield Frame(index, (ts_ns - t0_ns) / 1e9, rgb, got_mono_s)
+            yield Frame(index, self.clock.t_s(ts_ns), rgb, got_mono_s)
             index += 1
 
     def close(self) -> None:
-        self._cam.stop()
-        self._cam.close()
+        try:
+            if self.recording is not None:
+                self.recording.stop(self._cam)
+        finally:
+            self._cam.stop()
+            self._cam.close()
 
     def __enter__(self) -> PicameraSource:
         return self

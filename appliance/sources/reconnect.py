@@ -35,15 +35,20 @@ class ReconnectingSource:
         self._current: FrameSource | None = open_source()  # first open fails loudly, at start-up
         self.info: SourceInfo = self._current.info
         self.reconnects = 0
+        # Added to the reopened source's times; public so the camera's encoder (picamera_output)
+        # puts its packets on the same continued clock.
+        self.offset_s = 0.0
 
     def frames(self) -> Iterator[Frame]:
         index = 0
-        offset_s = 0.0
         last_t_s = 0.0
         faulted_at: float | None = None
         while not self._stop.is_set():
             src = self._current
             if src is None:
+                # Continue the clock across the gap, measured on the host clock; set before the
+                # open, which may start the camera's encoder (its packets use the same offset).
+                self.offset_s = last_t_s + (time.monotonic() - (faulted_at or time.monotonic()))
                 try:
                     src = self._current = self._open()
                 except CAMERA_ERRORS as err:
@@ -51,13 +56,11 @@ class ReconnectingSource:
                     self._stop.wait(self.retry_s)
                     continue
                 self.reconnects += 1
-                # Continue the clock across the gap, measured on the host clock.
-                offset_s = last_t_s + (time.monotonic() - (faulted_at or time.monotonic()))
                 log.info("camera back after %d reconnect(s)", self.reconnects)
                 self._on_recovered()
             try:
                 for frame in src.frames():
-                    last_t_s = offset_s + frame.t_s
+                    last_t_s = self.offset_s + frame.t_s
                     yield Frame(index, last_t_s, frame.rgb, frame.captured_mono_s)
                     index += 1
                     if self._stop.is_set():

@@ -8,7 +8,8 @@ the §6 analysis result) and adds session → run → strides → events → cli
 failure on the way removes every file of the upload: nothing is left behind.
 
 Videos in the MP4/MOV family are kept as they are (renamed ``.mp4``: same container family);
-other containers (WebM, MKV, AVI…) are re-encoded to H.264 MP4 during the pose pass.
+other containers (WebM, MKV, AVI…) are re-encoded to H.264 MP4 during the pose pass, by the
+same ``Mp4Writer`` as ``analyze --annotate`` (``appliance.recording.h264``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import av
 
 from appliance.errors import BadInputError
 from appliance.numbers import json_safe
+from appliance.recording.h264 import Mp4Writer
 
 log = logging.getLogger(__name__)
 
@@ -162,15 +164,6 @@ class UploadJobs:
                 self._queue.task_done()
 
 
-def _transcoder(path: Path, fps: float, width: int, height: int) -> tuple[Any, Any]:
-    out = av.open(str(path), "w", format="mp4")
-    stream = out.add_stream("libx264", rate=max(1, round(fps or 30)))
-    stream.width, stream.height = width - width % 2, height - height % 2
-    stream.pix_fmt = "yuv420p"
-    stream.options = {"preset": "veryfast", "crf": "23"}
-    return out, stream
-
-
 def analyze_into_store(video_path: Path, *, recordings_dir: Path, db_path: Path, config_path: Path | None,
                        original_name: str, capture_fps: float | None = None,
                        progress: Callable[[int, int | None], None] | None = None,
@@ -200,13 +193,13 @@ def analyze_into_store(video_path: Path, *, recordings_dir: Path, db_path: Path,
     name = f"upload-{stamp}-{secrets.token_hex(3)}"
     video_final = recordings_dir / f"{name}.mp4"
     sidecar_final = recordings_dir / f"{name}.json"
-    tmp_video = upload_dir(recordings_dir) / f"{name}.mp4.part"
+    tmp_video = upload_dir(recordings_dir) / f"{name}.mp4"  # the writer adds (and removes) .part
     created: list[Path] = []
     # The same config leancam run uses (file + environment): thresholds and the pose model variants.
     cfg = load_appliance_config(config_path if config_path is not None and config_path.is_file() else None)
     engine = PoseEngine.from_config(cfg.pose, num_threads=num_threads)
     poses = []
-    out = ostream = None
+    out: Mp4Writer | None = None
     try:
         with VideoFileSource(video_path) as src:
             total = src.info.frame_count
@@ -215,10 +208,8 @@ def analyze_into_store(video_path: Path, *, recordings_dir: Path, db_path: Path,
                 if transcode:
                     if out is None:
                         created.append(tmp_video)
-                        out, ostream = _transcoder(tmp_video, fps, frame.width_px, frame.height_px)
-                    vf = av.VideoFrame.from_ndarray(frame.rgb[: ostream.height, : ostream.width], format="rgb24")
-                    for packet in ostream.encode(vf):
-                        out.mux(packet)
+                        out = Mp4Writer(tmp_video, fps, frame.width_px, frame.height_px)
+                    out.write(frame.rgb)
                 poses.append(engine.process(frame))
                 if progress is not None:
                     progress(len(poses), total)
@@ -229,10 +220,8 @@ def analyze_into_store(video_path: Path, *, recordings_dir: Path, db_path: Path,
             if note is not None:
                 note(f"{shown}; only those frames are analysed")
         if out is not None:
-            for packet in ostream.encode():
-                out.mux(packet)
-            out.close()
-            out = None
+            writer, out = out, None
+            writer.close()
         if not poses:
             raise BadInputError("the video has no frames")
         result = analyze_frames(poses, cfg, capture_fps=capture_fps, video_path=original_name, source_fps=fps)
@@ -263,8 +252,8 @@ def analyze_into_store(video_path: Path, *, recordings_dir: Path, db_path: Path,
         return int(run.id)
     except BaseException:
         if out is not None:
-            with contextlib.suppress(Exception):  # the file is removed below anyway
-                out.close()
+            with contextlib.suppress(Exception):  # the files are removed below anyway
+                out.abort()
         for p in created:
             p.unlink(missing_ok=True)
         raise

@@ -189,3 +189,13 @@ def test_a_fixed_direction_is_never_estimated_nor_seeded() -> None:
     with pytest.raises(ValueError):
         DirectionEstimator(fixed=2)
     assert GaitTracker(direction=-1).direction.sign == -1
+
+
+def test_a_start_overrules_the_set_up_votes() -> None:
+    """Seconds of set-up before a block start (kneeling, fidgeting) can sum to the wrong sign; the
+    start's own pelvis move is the direction of travel from then on."""
+    est = DirectionEstimator()
+    est.votes_ll = 3.0  # the set-up voted +1 firmly
+    assert est.known and est.sign == 1
+    est.seed(-1)
+    assert est.sign == -1

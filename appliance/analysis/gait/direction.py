@@ -63,7 +63,8 @@ class DirectionEstimator:
         kneeling, fidgeting for seconds) swings feet and shifts weight in no particular direction,
         and on the right-to-left sprints those votes had summed to the wrong sign by the start.
         """
-        self.votes_ll = 0.6 * direction
+        if self.fixed is None:
+            self.votes_ll = 0.6 * direction
 
     def update(self, s: FrameSample, prev: FrameSample | None, heights_ll: list[float]) -> None:
         if self.fixed is not None or prev is None or s.t_s <= prev.t_s:

@@ -162,9 +162,10 @@ def test_lean_start_104_06_initiation_within_two_frames(trials, fps: float) -> N
     assert all(e is not None and abs(e) <= 2.0 for e in errors), errors
 
 
-@pytest.mark.parametrize("fps", [30.0, 50.0, 60.0])
-@XFAIL_104_06
+@pytest.mark.parametrize("fps", [30.0, pytest.param(50.0, marks=XFAIL_104_06), 60.0])
 def test_lean_start_104_06_lean_within_three_degrees(trials, fps: float) -> None:
+    """Since the still test uses each foot's midpoint (the lower of heel and toe flipped on a flat
+    foot), 104_06 fires at 30 and 60 fps with its lean within 3°; at 50 fps not in every run yet."""
     results = checks(trials["104_06"], fps)
     errors = [c.lean_error_deg for c in results]
     assert all(e is not None and abs(e) <= 3.0 for e in errors), errors

@@ -447,18 +447,9 @@ def _pkg_version(name: str) -> str | None:
 
 
 def print_table(all_results: dict[str, dict[str, dict[str, Any]]]) -> None:
-    lm = all_results.get("landmark", {})
-    if lm:
-        print("\nlandmark model (hold-out crops; px at 256)")
-        print(f"{'variant':16} {'mean':>6} {'p95':>6} {'max':>7} {'vis.mean':>8} {'trunk°':>6} {'p95°':>5} "
-              f"{'agree':>6} {'ms':>7} {'ratio':>6} {'/noseg':>6} {'MB':>6}  gate")
-        for v, r in lm.items():
-            print(f"{v:16} {r['mean_px']:6.2f} {r['p95_px']:6.2f} {r['max_px']:7.1f} {r['visible_mean_px']:8.2f} "
-                  f"{r['trunk_angle_dev_mean_deg']:6.2f} {r['trunk_angle_dev_p95_deg']:5.1f} "
-                  f"{r['presence_agreement']:6.1%} {r['latency_ms']:7.2f} {r['latency_ratio']:6.2f} "
-                  f"{r.get('latency_ratio_vs_fp32_noseg', float('nan')):6.2f} {r['size_bytes'] / 1e6:6.2f}  "
-                  f"{_verdict(r)}")
-    _print_lite(all_results.get("landmark_lite", {}))
+    _print_landmark(all_results.get("landmark", {}), "landmark model (hold-out crops; px at 256)")
+    _print_landmark(all_results.get("landmark_lite", {}),
+                    "lite landmark model (hold-out crops; px at 256, vs the lite fp32 model)")
     det = all_results.get("detector", {})
     if det:
         print("\ndetector (hold-out frames; keypoints px at 224)")
@@ -468,11 +459,11 @@ def print_table(all_results: dict[str, dict[str, dict[str, Any]]]) -> None:
                   f"{r['latency_ratio']:6.2f} {r['size_bytes'] / 1e6:6.2f}  {_verdict(r)}")
 
 
-def _print_lite(lm: dict[str, dict[str, Any]]) -> None:
-    """The lite landmark model's table (issue 19), same columns as the full model's."""
+def _print_landmark(lm: dict[str, dict[str, Any]], title: str) -> None:
+    """One landmark model's table (full or lite: the same columns)."""
     if not lm:
         return
-    print("\nlite landmark model (hold-out crops; px at 256, vs the lite fp32 model)")
+    print(f"\n{title}")
     print(f"{'variant':16} {'mean':>6} {'p95':>6} {'max':>7} {'vis.mean':>8} {'trunk°':>6} {'p95°':>5} "
           f"{'agree':>6} {'ms':>7} {'ratio':>6} {'/noseg':>6} {'MB':>6}  gate")
     for v, r in lm.items():

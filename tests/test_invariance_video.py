@@ -127,7 +127,9 @@ def test_rolled_camera_turns_the_ground_line_not_the_lean(views) -> None:
         assert float(np.mean(tilts)) == pytest.approx(-roll, abs=1.0), (view, tilts)
         assert _events_within_a_frame(views, view) >= 0.65, view
         d = _lean_changes(views, view, need_slope=True)
-        assert len(d) >= 15, view
+        # Enough strides in both views for a median (14 on the worst CPU measured, since the running
+        # constraints drop stance fragments: docs/analysis.md, "Events that obey running").
+        assert len(d) >= 12, view
         assert abs(float(np.median(d))) <= 1.0, (view, d)
 
 

@@ -75,8 +75,7 @@ class DirectionEstimator:
         posture = 0.0
         for k in (0, 1):
             if heights_ll[k] > SWING_HEIGHT_LL:
-                foot_move = float(g.along_px((s.heel_px[k] + s.toe_px[k]) / 2)
-                                  - g.along_px((prev.heel_px[k] + prev.toe_px[k]) / 2))
+                foot_move = float(g.along_px(s.midfoot_px(k)) - g.along_px(prev.midfoot_px(k)))
                 vote += foot_move - pelvis_move
             elif max(float(g.height_px(s.raw_heel_px[k])), float(g.height_px(s.raw_toe_px[k]))) \
                     < FLAT_HEIGHT_LL * s.leg_length_px:

@@ -479,8 +479,8 @@ class GaitTracker:
         ll = j.leg_length_px
         # Each foot by its midpoint: the lower of heel and toe flips between the two on a flat foot
         # (they are level within a pixel), a jump of a foot length with no motion at all.
-        for pts in ([s.pelvis_px for s in window], [(s.heel_px[0] + s.toe_px[0]) / 2 for s in window],
-                    [(s.heel_px[1] + s.toe_px[1]) / 2 for s in window]):
+        for pts in ([s.pelvis_px for s in window], [s.midfoot_px(0) for s in window],
+                    [s.midfoot_px(1) for s in window]):
             if np.max(np.ptp(np.asarray(pts), axis=0)) / ll > cfg.still_range_ll:
                 return False
         return True

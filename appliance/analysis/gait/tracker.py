@@ -399,21 +399,16 @@ class GaitTracker:
                 return
         s_at = self._sample_at(index) or now
         last = [f.last_contact.t_s for f in (st, other) if f.last_contact is not None and f.last_contact.t_s < s_at.t_s]
-        if last and s_at.t_s - max(last) < self.cfg.min_step_s:
-            # Sooner after the last landing than any running step: the pose model's feet points
-            # jumping inside a stance (or the other leg's drawn onto it). Feet alternate and a
-            # step takes 0.2-0.6 s, so this foot is not counted as landed: no stance, no stride.
+        # Not a step, so no stance and no stride: a landing sooner after the last one than any
+        # running step (feet alternate and a step takes 0.2-0.6 s: the pose model's feet points
+        # jumping inside a stance, or the other leg's drawn onto it), or a foot put down while the
+        # body goes nowhere (kneeling into the blocks, shuffling, standing).
+        too_soon = bool(last) and s_at.t_s - max(last) < self.cfg.min_step_s
+        if too_soon or not self._stepping(index):
             st.grounded = True
             st.stance_contact = None
-            log.debug("track %d: contact at frame %d not counted (%.3f s after the last)", k, index,
-                      s_at.t_s - max(last))
-            return
-        if not self._stepping(index):
-            # The body is not going anywhere: a foot put down while kneeling into the blocks,
-            # shuffling, or standing. Not a step, and its stance is no stride.
-            st.grounded = True
-            st.stance_contact = None
-            log.debug("track %d: contact at frame %d not counted (body still)", k, index)
+            log.debug("track %d: contact at frame %d not counted (%s)", k, index,
+                      "too soon after the last" if too_soon else "body still")
             return
         ev = self._event("contact", k, index, now)
         # Running has a flight phase: the other foot left the ground before this one landed. If it

@@ -32,10 +32,10 @@ from __future__ import annotations
 import logging
 from dataclasses import astuple, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from appliance.config import PoseConfig
 from appliance.ops import assets
 from appliance.pose import variants
 from appliance.pose.detector import MIN_SCORE, Detection, PoseDetector
@@ -47,14 +47,9 @@ from appliance.pose.tiles import TileSearch
 from appliance.pose.types import PoseFrame
 from appliance.sources.base import Frame
 
-if TYPE_CHECKING:
-    from appliance.config import PoseConfig
-
 log = logging.getLogger(__name__)
 
 MIN_PRESENCE = 0.5  # mp.solutions.pose's min_tracking_confidence default
-# Tiles searched per frame while nobody is tracked (see tiles.py; ``[pose] detector_tiles_per_frame``).
-DEFAULT_TILES_PER_FRAME = 2
 # Re-acquire the person last followed if the track was lost at most this long ago (a runner passing
 # behind a post, a presence score dipping under 0.5 for a frame or two during a backflip).
 REACQUIRE_S = 1.0
@@ -134,7 +129,7 @@ class PoseEngine:
 
     def __init__(self, detector_path: Path, landmark_path: Path, num_threads: int = 2,
                  min_detection_score: float = MIN_SCORE, min_presence: float = MIN_PRESENCE,
-                 refine_with_heatmap: bool = True, tiles_per_frame: int = DEFAULT_TILES_PER_FRAME) -> None:
+                 refine_with_heatmap: bool = True, tiles_per_frame: int = PoseConfig.detector_tiles_per_frame) -> None:
         self.detector = PoseDetector(detector_path, num_threads, min_detection_score)
         self.tiles = TileSearch(self.detector, tiles_per_frame)
         self.landmarks = LandmarkModel(landmark_path, num_threads, refine_with_heatmap)

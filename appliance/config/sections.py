@@ -101,6 +101,13 @@ class GaitConfig:
     # keypoints with the tile search): 0 → 46/11 | 77/25; 0.1 → 46/7 | 76/24; 0.15 → 44/5 | 70/17
     # (and cadence within 3 % on both treadmill clips instead of one). 0.1: fewer extras at no loss.
     min_step_s: float = 0.1
+    # Two feet cannot stand on one spot while the body moves: a landing within this distance (leg
+    # lengths, along the ground) of the other foot while that foot is still down is the model
+    # drawing the swing foot onto the stance foot (male_side: the far leg passing behind the near
+    # one lands on it for 2-3 frames in the keypoints), not a step. Real steps land a step length
+    # (0.5 leg lengths and more) from the other foot; standing and the blocks are judged by the
+    # body-speed test above.
+    same_spot_ll: float = 0.15
     # The longest running step (s): at a start the push foot leaves within this of the first foot
     # (block starts 0.07-0.17 s, the mocap standing starts 0.23 and 0.36 s), else the first foot's
     # move was a fidget.

@@ -76,6 +76,9 @@ class _FootState:
     running_contact: bool = True
     recent_contacts_t_s: deque[float] = field(default_factory=lambda: deque(maxlen=8))
     last_toe_off_t_s: float | None = None
+    # The current "stance" opened with a landing that was no step (too soon, on the other foot's
+    # spot): its end is no toe-off either.
+    phantom: bool = False
 
 
 # Fields of a _FootState.history entry (frame index, planted, left its place).
@@ -404,12 +407,18 @@ class GaitTracker:
         # jumping inside a stance, or the other leg's drawn onto it), or a foot put down while the
         # body goes nowhere (kneeling into the blocks, shuffling, standing).
         too_soon = bool(last) and s_at.t_s - max(last) < self.cfg.min_step_s
-        if too_soon or not self._stepping(index):
+        on_other = self._on_other_foot(k, index, s_at)
+        if too_soon or on_other or not self._stepping(index):
             st.grounded = True
             st.stance_contact = None
+            # The model's foot points jumping: whatever ends this "stance" is no toe-off. A foot put
+            # down while the body is still (kneeling, standing) does push off when the run starts.
+            st.phantom = on_other
             log.debug("track %d: contact at frame %d not counted (%s)", k, index,
-                      "too soon after the last" if too_soon else "body still")
+                      "too soon after the last" if too_soon else
+                      "on the other foot's spot" if on_other else "body still")
             return
+        st.phantom = False
         ev = self._event("contact", k, index, now)
         # Running has a flight phase: the other foot left the ground before this one landed. If it
         # had not, whether this was double support (walking) is decided when this stance ends,
@@ -421,10 +430,24 @@ class GaitTracker:
         st.last_contact = ev
         st.recent_contacts_t_s.append(ev.t_s)
 
+    def _on_other_foot(self, k: int, index: int, s: FrameSample) -> bool:
+        """Does foot ``k`` land at frame ``index`` on the spot where the other foot still stands?"""
+        other = self._fs[1 - k]
+        other_left = next((x[2] for x in reversed(other.history) if x[0] <= index), True)
+        if not other.grounded or other_left or s.held[1 - k]:
+            return False
+        gap = abs(float(s.ground.along_px(s.raw_midfoot_px(k)) - s.ground.along_px(s.raw_midfoot_px(1 - k))))
+        return gap < self.cfg.same_spot_ll * s.leg_length_px
+
     def _toe_off(self, k: int, index: int, now: FrameSample) -> None:
         st = self._fs[k]
         st.grounded = False
         st.last_toe_off_t_s = (self._sample_at(index) or now).t_s
+        if st.phantom:
+            st.phantom = False
+            st.stance_contact = None
+            log.debug("track %d: toe-off at frame %d not counted (its landing was no step)", k, index)
+            return
         if self._start.armed:
             return  # leaving the start position is judged by _update_start
         if not self._stepping(index):

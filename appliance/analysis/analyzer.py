@@ -239,10 +239,11 @@ class StreamingAnalyzer:
     def _judge(self, step: Step) -> StrideResult:
         m = stride_metrics(step)
         lean = self.config.lean
-        # Judged as running only if this step had a flight phase, was faster than walking, and
-        # the gait is established: most of the last steps (at least 3) ran, or a start was just
-        # seen. A walker's odd "flight" (a foot detected late), the first steps of a clip and a
-        # stance detected on the wrong foot (slow or backward "speed") must not be judged.
+        # Judged as running only if this step had a flight phase or was faster than anyone walks,
+        # was faster than walking, and the gait is established: most of the last steps (at least
+        # 3) ran, or a start was just seen. A walker's odd "flight" (a foot detected late), the
+        # first steps of a clip and a stance detected on the wrong foot (slow or backward "speed")
+        # must not be judged.
         recent_start = (bool(self._run_starts)
                         and 0 <= step.contact.t_s - self._run_starts[-1].initiation.event.t_s < 2.0)
         # Running alternates feet: both feet landing within JUMP_LANDING_S of each other is a jump
@@ -251,7 +252,7 @@ class StreamingAnalyzer:
         # evidence of any gait: not judged (feet_together), left out of the running/walking counts.
         if self.tracker.other_foot_landed_near(step.track, step.contact.t_s, JUMP_LANDING_S):
             return StrideResult(step, m, "unsure", ("feet_together",))
-        ran = step.running and m.speed_ll_s >= lean.min_running_speed_ll_s
+        ran = (step.running or m.speed_ll_s >= lean.run_speed_ll_s) and m.speed_ll_s >= lean.min_running_speed_ll_s
         self._recent_running.append(ran)
         self._ran.append(ran)
         established = len(self._recent_running) >= 3 and sum(self._recent_running) > len(self._recent_running) / 2

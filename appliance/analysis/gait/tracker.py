@@ -384,8 +384,27 @@ class GaitTracker:
                 self._contact(k, index, now)
         self._update_start(j, now)
 
+    def _settled(self, k: int, index: int, now: FrameSample) -> int:
+        """The first frame from ``index`` on where foot ``k`` is down, judged on every frame seen by now.
+
+        The planted test's height limit is loose (``plant_height_ll``: the model's foot points
+        jitter), so a foot hovering just above the ground while it moves at the ground's speed counts
+        as planted: on a treadmill the swing foot is carried back at belt speed for a frame or two
+        before it touches. By the time the contact is confirmed the following frames are known: the
+        contact is the first of them within ``contact_settle_ll`` of the lowest the foot got.
+        """
+        if self.cfg.contact_settle_ll <= 0:
+            return index
+        window = [s for s in self._samples_between(index, now.index) if not s.held[k]]
+        if len(window) < 2:
+            return index
+        hs = [self.height_ll(s, k) for s in window]
+        low = min(hs)
+        return next(s.index for s, h in zip(window, hs, strict=True) if h <= low + self.cfg.contact_settle_ll)
+
     def _contact(self, k: int, index: int, now: FrameSample) -> None:
         st, other = self._fs[k], self._fs[1 - k]
+        index = self._settled(k, index, now)
         st.grounded = True
         start = self._start
         if start.armed and start.ref_toe_px is not None and start.ref_pelvis_px is not None:

@@ -85,7 +85,7 @@ class Step:
     midstance: GaitEvent
     toe_off: GaitEvent
     samples: tuple[FrameSample, ...]  # stance frames, contact .. last frame before toe-off
-    previous_contact_t_s: float | None  # the other foot's contact before this one (cadence)
+    previous_contact_t_s: float | None  # the runner's previous landing (either foot; cadence)
     running: bool  # a flight phase preceded this contact (no double support)
     direction: int  # +1 image-right, -1 image-left
     leg_length_px: float
@@ -94,6 +94,9 @@ class Step:
     # 0.2-1.2 frames early against the sprint labels), and it is the push-off posture the lean is
     # judged on. None when that frame has no pose.
     toe_off_sample: FrameSample | None = None
+    # The runner's step time (s) over the last few steps up to this contact (GaitTracker.step_time_s);
+    # None when there is no earlier step.
+    step_s: float | None = None
 
 
 @dataclass(frozen=True, eq=False)

@@ -56,9 +56,13 @@ class FootTrack:
             return "left" if self.track_id == 0 else "right"
         return "left" if self.left_votes > self.right_votes else "right"
 
-    def predict(self, t_s: float) -> np.ndarray | None:
+    def predict(self, t_s: float, ground_velocity_px_s: np.ndarray | None = None) -> np.ndarray | None:
+        """Where this foot should be at ``t_s``. ``ground_velocity_px_s``: the foot is on the ground,
+        which moves so in the image (zero for a fixed camera, the belt on a treadmill)."""
         if self.midfoot_px is None or self.t_s is None:
             return None
+        if ground_velocity_px_s is not None:
+            return self.midfoot_px + ground_velocity_px_s * (t_s - self.t_s)
         if self.velocity_px_s is None:
             return self.midfoot_px
         # Damped: feet decelerate hard at contact, a full constant-velocity guess overshoots.
@@ -95,15 +99,22 @@ class FootTracker:
     def reset(self) -> None:
         self.tracks = (FootTrack(0), FootTrack(1))
 
-    def assign(self, t_s: float, feet: tuple[FootPoints, FootPoints],
-               leg_length_px: float | None = None) -> tuple[FootPoints, FootPoints]:
-        """Return the feet ordered as (track 0, track 1); ``self.held`` says which track was held."""
+    def assign(self, t_s: float, feet: tuple[FootPoints, FootPoints], leg_length_px: float | None = None,
+               on_ground: tuple[np.ndarray | None, np.ndarray | None] = (None, None)) -> tuple[FootPoints, FootPoints]:
+        """Return the feet ordered as (track 0, track 1); ``self.held`` says which track was held.
+
+        ``on_ground``: per track, the ground's image velocity (px/s) if that foot is known to be
+        in a stance, else None. A foot on the ground moves with the ground, not on its own: where
+        the swing foot passes the stance foot in the image both tracks' own-velocity predictions
+        meet at one spot and the pairing was a coin toss that swapped them in mid-stance
+        (male_side frame 76); the stance foot's prediction from the ground's motion is not.
+        """
         a, b = self.tracks
         if a.t_s is not None and t_s - a.t_s > self.max_gap_s:
             self.reset()
             a, b = self.tracks
         self.held = (False, False)
-        pa, pb = a.predict(t_s), b.predict(t_s)
+        pa, pb = a.predict(t_s, on_ground[0]), b.predict(t_s, on_ground[1])
         ordered = feet
         if pa is not None and pb is not None:
             f0, f1 = feet[0].midfoot_px, feet[1].midfoot_px

@@ -39,6 +39,13 @@ log = logging.getLogger(__name__)
 
 # Samples kept for metrics: a stance plus margin even for slow-motion clips.
 BUFFER_FRAMES = 600
+# A landing closer than this share of the runner's step time to the next is not a step of its own
+# (cadence only; GaitTracker._previous_step_t_s).
+STEP_SPLIT = 0.6
+# The cadence is read over this many steps (GaitTracker.step_time_s) ...
+CADENCE_STEPS = 4
+# ... those within this share of their median step time.
+STEP_AGREE = 0.25
 # Below this leg length (px) a pose is not analysed: foot jitter would exceed a whole foot length.
 MIN_LEG_LENGTH_PX = 20.0
 
@@ -76,6 +83,7 @@ class _FootState:
     running_contact: bool = True
     recent_contacts_t_s: deque[float] = field(default_factory=lambda: deque(maxlen=8))
     last_toe_off_t_s: float | None = None
+    last_toe_off_index: int | None = None
     # The current "stance" opened with a landing that was no step (too soon, on the other foot's
     # spot): its end is no toe-off either.
     phantom: bool = False
@@ -254,10 +262,19 @@ class GaitTracker:
         self._update_feet(sample)
         return self.events[n_before:]
 
+    def _on_ground(self) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Per foot track: the ground's image velocity (px/s) if the foot is in a stance (its
+        state machine says grounded: confirmed, so one jittery frame does not end it), else None."""
+        frame = self.ground.frame
+        if frame is None:
+            return (None, None)
+        v = self.ground_velocity_px_s * frame.along
+        return tuple(v if st.grounded else None for st in self._fs)  # type: ignore[return-value]
+
     def _smooth(self, index: int, t: float, bp: BodyPoints) -> FrameSample:
         self._legs.append(bp.leg_length_px)
         ll = self.leg_length_px
-        feet = self.feet.assign(t, bp.feet, ll)
+        feet = self.feet.assign(t, bp.feet, ll, self._on_ground())
         raw = np.stack([bp.head_px, bp.shoulders_px, bp.pelvis_px, feet[0].heel_px, feet[0].toe_px,
                         feet[1].heel_px, feet[1].toe_px])
         # Filter in leg lengths so one beta fits every zoom level.
@@ -450,18 +467,35 @@ class GaitTracker:
         st.recent_contacts_t_s.append(ev.t_s)
 
     def _on_other_foot(self, k: int, index: int, s: FrameSample) -> bool:
-        """Does foot ``k`` land at frame ``index`` on the spot where the other foot still stands?"""
+        """Does foot ``k`` land at frame ``index`` on the spot where the other foot stands, or stood
+        until just now (it left less than ``min_step_s`` ago; the spot moves with the ground)?
+
+        The second case is the model's feet swapping in the middle of a stance: the stance foot's
+        points pass to this track, the other track's jump away and read as a toe-off. What follows
+        is the rest of that stance, not a step (male_side: 4-frame "strides" judged go from the
+        late half of the other foot's stance, the foot already 0.3 leg lengths behind the pelvis).
+        """
         other = self._fs[1 - k]
+        here = float(s.ground.along_px(s.raw_midfoot_px(k)))
         other_left = next((x[2] for x in reversed(other.history) if x[0] <= index), True)
-        if not other.grounded or other_left or s.held[1 - k]:
+        if other.grounded and not other_left and not s.held[1 - k]:
+            there = float(s.ground.along_px(s.raw_midfoot_px(1 - k)))
+        elif (other.last_toe_off_index is not None and other.last_toe_off_t_s is not None
+              and 0.0 <= s.t_s - other.last_toe_off_t_s <= self.cfg.min_step_s):
+            last = self._sample_at(other.last_toe_off_index - 1)  # its last frame on the ground
+            if last is None or last.held[1 - k]:
+                return False
+            there = (float(last.ground.along_px(last.raw_midfoot_px(1 - k)))
+                     + self.ground_velocity_px_s * (s.t_s - last.t_s))
+        else:
             return False
-        gap = abs(float(s.ground.along_px(s.raw_midfoot_px(k)) - s.ground.along_px(s.raw_midfoot_px(1 - k))))
-        return gap < self.cfg.same_spot_ll * s.leg_length_px
+        return abs(here - there) < self.cfg.same_spot_ll * s.leg_length_px
 
     def _toe_off(self, k: int, index: int, now: FrameSample) -> None:
         st = self._fs[k]
         st.grounded = False
         st.last_toe_off_t_s = (self._sample_at(index) or now).t_s
+        st.last_toe_off_index = index
         if st.phantom:
             st.phantom = False
             st.stance_contact = None
@@ -482,8 +516,8 @@ class GaitTracker:
             return
         mid = self._midstance(samples)
         mid_ev = self._event("midstance", k, mid.index, now)
-        other = self._fs[1 - k].last_contact
-        prev_t = other.t_s if other is not None and other.t_s < contact.t_s else None
+        prev_t = self._previous_step_t_s(contact.t_s)
+        step_s = self.step_time_s(contact.t_s)
         running = st.running_contact
         if not running:
             # Both feet were down at this contact: walking, unless the other foot left within
@@ -492,7 +526,49 @@ class GaitTracker:
             running = other_off is not None and 0 <= other_off - contact.t_s <= self.cfg.max_double_support_s
         self.steps.append(Step(ev.foot, k, contact, mid_ev, ev, samples, prev_t, running,
                                self.direction.sign, self.leg_length_px, self.ground.frame or now.ground,
-                               self._sample_at(index)))
+                               self._sample_at(index), step_s))
+
+    def _previous_step_t_s(self, t_s: float) -> float | None:
+        """When the runner's step before the landing at ``t_s`` landed (for the cadence).
+
+        Feet alternate, so it is the last counted landing of either track: the other foot's, or this
+        track's when the model swapped the feet. A landing sooner than STEP_SPLIT of the runner's
+        recent step time (median interval of the landings of both tracks) is not taken as that step:
+        it is a spurious landing that split a step in two (a treadmill's far foot seen landing
+        twice).
+        """
+        times = sorted(t for f in self._fs for t in f.recent_contacts_t_s if t <= t_s)
+        earlier = [t for t in times if t < t_s]
+        if not earlier:
+            return None
+        intervals = np.diff(times)
+        if len(intervals) < 3:
+            return earlier[-1]
+        step_s = float(np.median(intervals))
+        return next((t for t in reversed(earlier) if t_s - t >= STEP_SPLIT * step_s), None)
+
+    def step_time_s(self, t_s: float) -> float | None:
+        """The runner's step time up to the landing at ``t_s``: the mean of the last CADENCE_STEPS
+        steps (each from _previous_step_t_s) that are within STEP_AGREE of their median.
+
+        One step is a whole number of frames: at 30 fps a 169 steps/min runner's steps are 10 or 11
+        frames (180 or 164 steps/min), and a median of such steps is one or the other, never 169.
+        The mean of a few is not quantised so; the median's neighbourhood keeps a missed step (an
+        interval twice as long) out of it.
+        """
+        steps: list[float] = []
+        t = t_s
+        while len(steps) < CADENCE_STEPS:
+            prev = self._previous_step_t_s(t)
+            if prev is None:
+                break
+            steps.append(t - prev)
+            t = prev
+        if not steps:
+            return None
+        mid = float(np.median(steps))
+        agree = [x for x in steps if abs(x - mid) <= STEP_AGREE * mid]
+        return float(np.mean(agree)) if agree else steps[0]
 
     @staticmethod
     def _midstance(samples: tuple[FrameSample, ...]) -> FrameSample:

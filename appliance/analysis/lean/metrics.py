@@ -143,7 +143,7 @@ def stride_metrics(step: Step) -> StrideMetrics:
     if step.previous_contact_t_s is not None:
         dt = step.contact.t_s - step.previous_contact_t_s
         if 0.15 < dt < 1.5:  # one step; longer means a step was missed, shorter is not a step
-            cadence = 60.0 / dt
+            cadence = 60.0 / (step.step_s or dt)  # the runner's recent steps: not quantised to frames
     speed = 0.0
     if len(samples) >= 2:
         ts = np.array([s.t_s for s in samples])

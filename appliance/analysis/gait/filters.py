@@ -27,8 +27,12 @@ class OneEuroFilter:
     """One-Euro filter over an array of values (all filtered independently, same parameters).
 
     ``min_cutoff_hz``: cut-off at rest (lower = smoother when still). ``beta``: how fast the
-    cut-off rises with speed, in 1/(value unit); values are expected in a body-relative unit (leg
-    lengths) so one ``beta`` fits every zoom. ``max_gap_s``: after a longer gap the filter restarts.
+    cut-off rises with speed, in 1/(speed unit): each call's ``scale`` turns the values' speed into
+    that unit (1/leg length for pixel values, so one ``beta`` fits every zoom). The values
+    themselves stay in their own unit: filtering pixel positions divided by a leg length that
+    changes from frame to frame would filter the image origin's apparent motion too, and a
+    mirrored clip would be smoothed differently from the original. ``max_gap_s``: after a longer
+    gap the filter restarts.
     """
 
     def __init__(self, min_cutoff_hz: float = 1.5, beta: float = 0.5, d_cutoff_hz: float = 1.0,
@@ -44,7 +48,7 @@ class OneEuroFilter:
     def reset(self) -> None:
         self._x = self._dx = self._t = None
 
-    def __call__(self, t_s: float, x: np.ndarray) -> np.ndarray:
+    def __call__(self, t_s: float, x: np.ndarray, scale: float = 1.0) -> np.ndarray:
         x = np.asarray(x, dtype=np.float64)
         if self._x is None or self._t is None or t_s - self._t > self.max_gap_s or t_s <= self._t:
             if self._t is not None and t_s <= self._t:
@@ -55,7 +59,7 @@ class OneEuroFilter:
         dx = (x - self._x) / dt
         a_d = _alpha(self.d_cutoff_hz, dt)
         self._dx = self._dx + a_d * (dx - self._dx)
-        cutoff = self.min_cutoff_hz + self.beta * np.abs(self._dx)
+        cutoff = self.min_cutoff_hz + self.beta * scale * np.abs(self._dx)
         a = _alpha(cutoff, dt)
         self._x = self._x + a * (x - self._x)
         self._t = t_s

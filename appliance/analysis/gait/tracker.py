@@ -277,8 +277,8 @@ class GaitTracker:
         feet = self.feet.assign(t, bp.feet, ll, self._on_ground())
         raw = np.stack([bp.head_px, bp.shoulders_px, bp.pelvis_px, feet[0].heel_px, feet[0].toe_px,
                         feet[1].heel_px, feet[1].toe_px])
-        # Filter in leg lengths so one beta fits every zoom level.
-        sm = self.filter(t, raw / ll) * ll
+        # The speed that opens the filter is in leg lengths, so one beta fits every zoom level.
+        sm = self.filter(t, raw, 1.0 / ll)
         lowest = raw[3:7][np.argmax(raw[3:7, 1])]
         ground = self.ground.add(lowest, ll)
         confident = (bp.torso_confidence >= self.cfg.min_confidence and bp.feet_confidence >= self.cfg.min_confidence

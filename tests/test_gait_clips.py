@@ -277,30 +277,23 @@ TREADMILL_LABELS = Path(__file__).parent / "data" / "labels" / (
     "40329a47aa40f5797ad29aff5e0fc61d9c89d0dcfca8c6c78134a4c27987bbbc.csv")
 
 
-def test_slow_motion_treadmill_finds_every_contact_with_fewer_split_stances(shared_data: Path, pose_frames) -> None:
-    """The ~300 fps treadmill clip: stances the pose model's jumping foot points split are partly
-    merged by min_swing_s (a contact sooner after the same foot's toe-off than any swing is
-    ignored), without losing a contact. Engine keypoints (mixed models): extra contacts 23 → 21,
-    contacts 8/10 either way; original models 28 → 23, 10/10."""
-    from dataclasses import replace
-
+def test_slow_motion_treadmill_finds_contacts_without_split_stances(shared_data: Path, pose_frames) -> None:
+    """The ~300 fps treadmill clip, where the pose model's foot points jump inside a stance and the
+    far foot is drawn onto the near one. Engine keypoints (mixed models), contacts matched / extra:
+    23 extra with the running rules of issue 14's first pass (min_swing_s merged 2 of them); 6 with
+    a landing on the other foot's spot not counted and the stance foot predicted from the belt's
+    motion (this x86 machine, 3 Dec 2026). min_swing_s no longer changes either figure. The bound
+    leaves room for another CPU's keypoints."""
     from appliance.config import Config
 
     frames = pose_frames(shared_data / "treadmill_slowmo.mp4")
     labels = read_labels(TREADMILL_LABELS)
-
-    def contacts(config: Config) -> tuple[int, int]:
-        result = analyze_frames(frames, config, capture_fps=300)
-        frame_ms = 1000 / result.video["fps"] * result.time_scale
-        s = next(x for x in score([(e.kind, e.frame_index) for e in result.events], labels, frame_ms,
-                                  round(100 / frame_ms)) if x.event == "contact")
-        return s.matched, s.extra
-
-    base = Config()
-    matched, extra = contacts(base)
-    matched_off, extra_off = contacts(replace(base, gait=replace(base.gait, min_swing_s=0.0)))
-    assert matched >= 8 and matched >= matched_off, (matched, matched_off)
-    assert extra < extra_off, (extra, extra_off)
+    result = analyze_frames(frames, Config(), capture_fps=300)
+    frame_ms = 1000 / result.video["fps"] * result.time_scale
+    s = next(x for x in score([(e.kind, e.frame_index) for e in result.events], labels, frame_ms,
+                              round(100 / frame_ms)) if x.event == "contact")
+    assert s.matched >= 8, (s.matched, s.extra)
+    assert s.extra <= 10, (s.matched, s.extra)
 
 
 def test_treadmill_at_the_appliance_frame_rate(shared_data: Path) -> None:

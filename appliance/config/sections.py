@@ -58,6 +58,9 @@ class GaitConfig:
     # (original models) 28 → 23, 10 → 10; engine (mixed models) 23 → 21, 8 → 8; MediaPipe 24 → 22,
     # 10 → 10. Larger values merge more (0.05: 28 → 18) but lose contacts on the mixed-model
     # keypoints (8 → 7) and, from 0.067 (2 frames at 30 fps), a sprint contact. No added lag.
+    # Since a landing on the other foot's spot is no step (same_spot_ll) and a stance foot is
+    # predicted from the ground's motion, this rule changes nothing on any labelled clip (its
+    # extras are 6 either way); kept as the physical floor of a swing.
     min_swing_s: float = 0.02
     # A step is running when the other foot left the ground before this one landed, or within
     # this time after it: double support shorter than this is detection timing, not walking. A walk

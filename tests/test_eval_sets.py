@@ -219,6 +219,20 @@ def test_eval_many_clips_pools_them(kp_dir: Path, shared_data: Path, capsys) -> 
     assert code == 0 and "pooled over 2 clips" in text and "initiation: hit 2" in text
 
 
+def test_eval_extrema_method_scores_the_same_clips(kp_dir: Path, shared_data: Path, capsys) -> None:
+    """``--events extrema``: contacts / toe-offs from foot-vs-pelvis extrema on the same tracks; the
+    initiation stays the tracker's. Measured on b2 + b4 (our engine, x86): contacts 6/7, toe-offs
+    8/8, no extra; the tracker: 7/7 and 8/8."""
+    b2, b4 = (str(shared_data / "sprint_starts" / f"{n}.mp4") for n in ("b2", "b4"))
+    code, out, err = run(capsys, "eval", b2, b4, "--keypoints-dir", str(kp_dir), "--json", "--events", "extrema")
+    assert code == 0, err
+    doc = json.loads(out)
+    pooled = doc["pooled"]["events"]
+    assert pooled["contact"]["matched"] >= 5 and pooled["toe_off"]["matched"] >= 6, pooled
+    assert pooled["contact"]["extra"] <= 2 and pooled["toe_off"]["extra"] <= 2, pooled
+    assert doc["pooled"]["initiation"]["hit"] == 2
+
+
 def test_eval_set_reports_clips_without_labels_and_missing_keypoints(kp_dir: Path, shared_data: Path, tmp_path: Path,
                                                                      capsys) -> None:
     sets = tmp_path / "sets.json"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -323,14 +323,20 @@ def median_fps(times: list[float]) -> float:
 
 
 def analyze_frames(frames: Iterable[PoseFrame], config: Config | None = None, capture_fps: float | None = None,
-                   video_path: str = "", source_fps: float | None = None) -> AnalysisResult:
-    """Run the streaming analyzer over recorded frames (offline use of the same code)."""
+                   video_path: str = "", source_fps: float | None = None,
+                   observe: Callable[[StreamingAnalyzer, PoseFrame], None] | None = None) -> AnalysisResult:
+    """Run the streaming analyzer over recorded frames (offline use of the same code).
+
+    ``observe(analyzer, frame)`` is called after each frame (measuring tools read the tracker's
+    state there, e.g. ``leancam eval --events extrema``)."""
     frames = list(frames)
     times = [f.t_s for f in frames]
     fps = source_fps or median_fps(times)
     analyzer = StreamingAnalyzer(config, capture_fps=capture_fps, source_fps=fps)
     for f in frames:
         analyzer.push(f)
+        if observe is not None:
+            observe(analyzer, f)
     tr = analyzer.tracker
     w = frames[0].width_px if frames else 0
     h = frames[0].height_px if frames else 0

@@ -19,15 +19,18 @@ from dataclasses import replace
 from pathlib import Path
 
 from appliance import paths
-from appliance.analysis.analyzer import analyze_frames, median_fps
+from appliance.analysis.analyzer import StreamingAnalyzer, analyze_frames, median_fps
 from appliance.analysis.clip_eval import ClipReport, ClipSpec, evaluate_clip, format_clips, format_pooled, pool
 from appliance.analysis.clip_sets import clips_from_paths, find_labels, load_index, load_set, resolve_conventions
 from appliance.analysis.clips import analyze_clip, check_capture_fps, load_frames
 from appliance.analysis.evaluation import format_table, read_labels, score, undecidable_labels
-from appliance.analysis.gait.tracker import decision_lag_frames
+from appliance.analysis.gait.events import FrameSample
+from appliance.analysis.gait.extrema import extrema_events
+from appliance.analysis.gait.tracker import GaitTracker, decision_lag_frames
 from appliance.commands import add_common
 from appliance.config import Config, load_config
 from appliance.errors import BadInputError
+from appliance.pose.types import PoseFrame
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +66,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="analyse every N-th frame only, as a camera at 1/N of the clip's rate would see it "
                         "(e.g. a 300 fps slow-motion clip with --capture-fps 300 --every 6: the appliance's 50 fps); "
                         "labels stay in the clip's frames")
+    p.add_argument("--events", choices=("tracker", "extrema"), default="tracker",
+                   help="contacts and toe-offs from the appliance's streaming tracker (default), or from "
+                        "foot-vs-pelvis extrema (Zeni et al. 2008, offline) on the same foot tracks, to "
+                        "compare the two methods; initiation and verdicts stay the tracker's")
     add_common(p)
     p.set_defaults(func=run)
 
@@ -151,7 +158,19 @@ def _evaluate(spec: ClipSpec, explicit: tuple[Path, str] | None, args: argparse.
             raise BadInputError(f"{keypoints}: no keypoints for this clip{hint}")
     frames = load_frames(video, keypoints, cfg.pose, spec.every)
     source_fps = median_fps([f.t_s for f in frames]) * spec.every if spec.every > 1 else None
-    result = analyze_frames(frames, cfg, capture_fps=spec.capture_fps, video_path=str(video), source_fps=source_fps)
+    observed: list[tuple[GaitTracker, FrameSample]] = []
+
+    def observe(analyzer: StreamingAnalyzer, frame: PoseFrame) -> None:
+        tr = analyzer.tracker
+        if tr.buffer and tr.buffer[-1].index == frame.index:
+            observed.append((tr, tr.buffer[-1]))
+
+    extrema = getattr(args, "events", "tracker") == "extrema"
+    result = analyze_frames(frames, cfg, capture_fps=spec.capture_fps, video_path=str(video), source_fps=source_fps,
+                            observe=observe if extrema else None)
+    if extrema:
+        kept = tuple(e for e in result.events if e.kind == "initiation")
+        result = replace(result, events=kept + tuple(extrema_events(observed)))
     fps = result.video["fps"]
     if not fps:
         raise BadInputError(f"{video}: cannot tell the frame rate (fewer than 2 frames)")

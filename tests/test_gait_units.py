@@ -128,6 +128,42 @@ def test_collapsed_feet_do_not_swap_the_tracks() -> None:
         assert (stance_track[-1] != (300, 500)) == expect_swap, (collapse_ll, stance_track)
 
 
+def test_a_stance_foot_is_predicted_from_the_ground_not_its_own_jitter() -> None:
+    # male_side frames 73-76 in numbers (treadmill, runner facing left, belt +28 px/frame): the
+    # stance foot rides the belt but its keypoint jumps back 9 px at frame 75 while the swing foot
+    # comes forward fast; at frame 76 both tracks' own-velocity predictions meet at ~337 px and the
+    # pairing swapped them mid-stance. Predicted from the belt's motion, the stance track does not.
+    belt_px_s = 28.0 * 30
+    stance = [(304, 1199), (352, 1215), (343, 1166), (391, 1188), (421, 1182)]
+    swing = [(410, 1109), (395, 1104), (361, 1141), (297, 1156), (261, 1177)]
+    for on_ground, expect_swap in ((True, False), (False, True)):
+        tracker = FootTracker()
+        stance_track = []
+        for i, (a, b) in enumerate(zip(stance, swing, strict=True)):
+            ground = (np.array([belt_px_s, 0.0]) if on_ground else None, None)
+            ordered = tracker.assign(i / 30, (_foot("right", *a), _foot("left", *b)), 277.0, ground)
+            stance_track.append(tuple(float(v) for v in ordered[0].midfoot_px))
+        assert (stance_track[-2:] != [tuple(map(float, stance[-2])), tuple(map(float, stance[-1]))]) == expect_swap, \
+            (on_ground, stance_track)
+
+
+def test_cadence_is_read_over_several_steps_not_one_quantised_interval() -> None:
+    # 168.9 steps/min at 30 fps: every landing falls on a whole frame, so one step measures 10 or
+    # 11 frames (180 or 163.6 steps/min); over 4 steps the mean is within 1 %. A spurious landing
+    # shortly before a real one (a split step) is not a step of its own.
+    tracker = GaitTracker()
+    step_s = 60 / 168.9
+    landings = [round(i * step_s * 30) / 30 for i in range(8)]
+    for i, t in enumerate(landings):
+        tracker._fs[i % 2].recent_contacts_t_s.append(t)
+    assert 60 / tracker.step_time_s(landings[-1]) == pytest.approx(168.9, rel=0.01)
+    tracker._fs[0].recent_contacts_t_s.append(landings[-1] + 8 / 30)  # a spurious landing, 3 frames early
+    later = landings[-1] + 11 / 30
+    tracker._fs[1].recent_contacts_t_s.append(later)
+    assert tracker._previous_step_t_s(later) == landings[-1]
+    assert 60 / tracker.step_time_s(later) == pytest.approx(168.9, rel=0.03)
+
+
 def test_tracker_with_nobody_in_frame_emits_nothing() -> None:
     tr = GaitTracker()
     for i in range(90):

@@ -84,8 +84,8 @@ class _FootState:
     recent_contacts_t_s: deque[float] = field(default_factory=lambda: deque(maxlen=8))
     last_toe_off_t_s: float | None = None
     last_toe_off_index: int | None = None
-    # The current "stance" opened with a landing that was no step (too soon, on the other foot's
-    # spot): its end is no toe-off either.
+    # The current "stance" opened with a landing on the other foot's spot (the model's feet points,
+    # not a step): its end is no toe-off either.
     phantom: bool = False
 
 
@@ -447,8 +447,10 @@ class GaitTracker:
         if too_soon or on_other or not self._stepping(index):
             st.grounded = True
             st.stance_contact = None
-            # The model's foot points jumping: whatever ends this "stance" is no toe-off. A foot put
-            # down while the body is still (kneeling, standing) does push off when the run starts.
+            # On the other foot's spot it is the model's feet points: whatever ends this "stance" is
+            # no toe-off. A landing too soon may be a stance going on after a false toe-off, and a
+            # foot put down while the body is still does push off when the run starts: their ends
+            # stay toe-offs (suppressing them lost male_side's first toe-off and one on the tuning set).
             st.phantom = on_other
             log.debug("track %d: contact at frame %d not counted (%s)", k, index,
                       "too soon after the last" if too_soon else

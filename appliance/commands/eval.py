@@ -165,7 +165,7 @@ def _evaluate(spec: ClipSpec, explicit: tuple[Path, str] | None, args: argparse.
         if tr.buffer and tr.buffer[-1].index == frame.index:
             observed.append((tr, tr.buffer[-1]))
 
-    extrema = getattr(args, "events", "tracker") == "extrema"
+    extrema = args.events == "extrema"
     result = analyze_frames(frames, cfg, capture_fps=spec.capture_fps, video_path=str(video), source_fps=source_fps,
                             observe=observe if extrema else None)
     if extrema:

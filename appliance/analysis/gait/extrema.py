@@ -40,10 +40,10 @@ def _events_of(samples: list[FrameSample], tracker: GaitTracker) -> list[GaitEve
     t = np.array([s.t_s for s in samples])
     dt = float(np.median(np.diff(t))) if len(t) > 1 else 1 / 30
     distance = max(1, round(MIN_STRIDE_S / max(dt, 1e-6)))
+    pelvis = np.array([s.ground.along_px(s.pelvis_px) for s in samples])
+    ll = np.array([s.leg_length_px for s in samples])
     events: list[GaitEvent] = []
     for k in (0, 1):
-        pelvis = np.array([s.ground.along_px(s.pelvis_px) for s in samples])
-        ll = np.array([s.leg_length_px for s in samples])
         heel = d * (np.array([s.ground.along_px(s.heel_px[k]) for s in samples]) - pelvis) / ll
         toe = d * (np.array([s.ground.along_px(s.toe_px[k]) for s in samples]) - pelvis) / ll
         name = tracker.feet.tracks[k].name

@@ -111,6 +111,12 @@ def _confirmed_change(st: _FootState, flag: int, w: int, need: int) -> int | Non
     return None
 
 
+def _left_at(st: _FootState, index: int, unknown: bool) -> bool:
+    """Had the foot left its place at frame ``index`` (its last decided frame up to then)?
+    ``unknown`` when no frame up to ``index`` was decided."""
+    return next((x[LEFT] for x in reversed(st.history) if x[0] <= index), unknown)
+
+
 @dataclass
 class _StartState:
     """Initiation: still period → both feet leave their start positions."""
@@ -461,7 +467,7 @@ class GaitTracker:
         # Running has a flight phase: the other foot left the ground before this one landed. If it
         # had not, whether this was double support (walking) is decided when this stance ends,
         # from how long the other foot stayed down (see _toe_off).
-        other_left = next((x[2] for x in reversed(other.history) if x[0] <= index), False)
+        other_left = _left_at(other, index, unknown=False)
         other_down = bool(other.grounded) and not other_left
         st.running_contact = not other_down
         st.stance_contact = ev
@@ -479,7 +485,7 @@ class GaitTracker:
         """
         other = self._fs[1 - k]
         here = float(s.ground.along_px(s.raw_midfoot_px(k)))
-        other_left = next((x[2] for x in reversed(other.history) if x[0] <= index), True)
+        other_left = _left_at(other, index, unknown=True)
         if other.grounded and not other_left and not s.held[1 - k]:
             there = float(s.ground.along_px(s.raw_midfoot_px(1 - k)))
         elif (other.last_toe_off_index is not None and other.last_toe_off_t_s is not None

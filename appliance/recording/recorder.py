@@ -124,7 +124,9 @@ class Recorder:
         self.fps = fps
         self.retention = retention or RetentionConfig()
         self.on_clip = on_clip
-        self._encoder_name = "libx264"
+        # Which encoder made the packets (for the sidecar): libx264 here; the Pi camera's output
+        # names its own when it attaches (recording.picamera_output).
+        self.encoder_name = "libx264"
         self._encoder_factory = encoder_factory or self._software_encoder
         self._encoder: PacketEncoder | None = None
         self._format: StreamFormat | None = None
@@ -391,7 +393,7 @@ class Recorder:
         """
         with self._lock:
             if t_s is None:
-                t_s = self._input_t_s if self._input_t_s is not None else self.last_t_s
+                t_s = self._newest_t_s()
             if self._state == "disabled":
                 return None
             latest = self._next or self._open
@@ -418,13 +420,18 @@ class Recorder:
             self._state, self._reason = "recording", None
             return name
 
+    def _newest_t_s(self) -> float:
+        """The newest capture time handed in: a frame given to the encoder thread (software), else
+        the newest packet (camera encoder)."""
+        return self._input_t_s if self._input_t_s is not None else self.last_t_s
+
     def end(self, t_s: float | None = None) -> None:
         """The run is over at ``t_s``: the clip closes ``post_roll_s`` later."""
         with self._lock:
             latest = self._next or self._open
             if latest is not None:
                 if t_s is None:
-                    t_s = self._input_t_s if self._input_t_s is not None else self.last_t_s
+                    t_s = self._newest_t_s()
                 latest.end_at_t_s = t_s + self.config.post_roll_s
 
     def _room_to_record(self) -> bool:
@@ -531,15 +538,6 @@ class Recorder:
                             protect_run_ids={run} if run is not None else ())
         except (OSError, sqlite3.Error) as err:
             log.warning("retention failed: %s", err)
-
-    @property
-    def encoder_name(self) -> str:
-        """Which encoder made the packets (for the sidecar): libx264 here, the camera's on a Pi."""
-        return self._encoder_name
-
-    @encoder_name.setter
-    def encoder_name(self, value: str) -> None:
-        self._encoder_name = value
 
     def wait_idle(self, timeout_s: float = 10.0) -> bool:
         """Wait until every queued frame is encoded and every handed-over clip finished (tests, shutdown)."""

@@ -13,6 +13,7 @@
 #   sudo scripts/arm64-check.sh --no-tests            # setup.sh + leancam pose only
 #   options: --root DIR (chroot, kept and reused; default /var/tmp/leancam-arm64-SUITE)
 #            --ref REF  (commit or branch to clone; default: this checkout's HEAD)
+#            --tests "FILE ..." (test files to run; default: variants, goldens, model build)
 #            --gate     (also measure the shipped variants' deviation here: models/build/gate.py
 #                        --kernel-family arm64-neondot|arm64-neon; needs the hold-out arrays in
 #                        build/model-build/ made on the host by models.build.crops)
@@ -35,6 +36,7 @@ CPU=pi5
 ROOT=""
 REF=""
 TESTS=1
+TEST_FILES="tests/test_pose_variants.py tests/test_pose_golden.py tests/test_model_build.py"
 GATE=0
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -43,8 +45,9 @@ while [ $# -gt 0 ]; do
     --root) ROOT=$2; shift ;;
     --ref) REF=$2; shift ;;
     --no-tests) TESTS=0 ;;
+    --tests) TEST_FILES=$2; shift ;;
     --gate) GATE=1 ;;
-    -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "arm64-check: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
   shift
@@ -226,7 +229,7 @@ STATUS=$?
 
 if [ $TESTS = 1 ]; then
   run "pip install pytest (test runner only)" in_chroot "cd $APP && .venv/bin/pip install -q 'pytest>=8'" || STATUS=1
-  for t in tests/test_pose_variants.py tests/test_pose_golden.py tests/test_model_build.py; do
+  for t in $TEST_FILES; do
     run_tests() {
       in_chroot "cd $APP && .venv/bin/python -m pytest -q -rfEs -p no:cacheprovider $1" 2>&1 \
         | tee -a "$ROOT.pytest.log" | grep -E 'passed|failed|FAILED|ERROR|SKIPPED|Error' | sed 's/^/    /'

@@ -183,6 +183,19 @@ def test_still_start_position_alone_is_no_start_and_no_stride(sprints, shared_da
         assert events(still, "initiation") == []
 
 
+def test_kneeling_sprinter_under_a_drifting_camera_is_no_start(shared_data: Path, pose_frames) -> None:
+    """a14: a sprinter kneels "on your marks" and never rises; the hand-held camera drifts ~40 px
+    and tilts away. Toes and pelvis cross the image together, faster than still_range_ll allows,
+    but the body does not move over the ground: no initiation, no stride (docs/labelling.md)."""
+    clip = shared_data / "sprint_starts_rtl" / "a14.mp4"
+    if not clip.is_file():
+        pytest.skip(f"{clip} not present")
+    result = analyze_frames(pose_frames(clip))
+    assert events(result, "initiation") == []
+    assert result.start is None
+    assert result.strides == ()
+
+
 def test_nobody_in_frame() -> None:
     frames = [PoseFrame(i, i / 30, 640, 480, None, 0.0) for i in range(60)]
     result = analyze_frames(frames)

@@ -652,6 +652,11 @@ class GaitTracker:
         # The start is the push foot leaving: the foot that leaves last.
         push = 0 if st.departed[0] >= st.departed[1] else 1
         index = st.departed[push]
+        if not self._stepping(index):
+            # The start is also a toe-off, and a foot leaves for a step only while the body moves
+            # over the ground: a hand-held camera drifting over a kneeling sprinter moves toes and
+            # pelvis together across the image (a14: 0.09 leg lengths/s; real starts 0.7-3.7).
+            return
         direction = self.direction.fixed or (1 if shift > 0 else -1)
         self.direction.seed(direction)
         st.armed = False

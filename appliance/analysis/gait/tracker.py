@@ -48,6 +48,10 @@ CADENCE_STEPS = 4
 STEP_AGREE = 0.25
 # Below this leg length (px) a pose is not analysed: foot jitter would exceed a whole foot length.
 MIN_LEG_LENGTH_PX = 20.0
+# A still runner whose trunk (pelvis → shoulders) is further than this from vertical is crouched
+# (set in the blocks, a three-point start): measured 51-128° on the 17 labelled block starts while
+# set, 0-18° on the mocap standing starts. Halfway: nearer horizontal than vertical.
+CROUCHED_TRUNK_DEG = 45.0
 
 
 def frames_for(seconds: float, frame_s: float) -> int:
@@ -126,6 +130,8 @@ class _StartState:
     ref_pelvis_px: np.ndarray | None = None
     ref_toe_px: tuple[np.ndarray, np.ndarray] | None = None
     departed: list[int | None] = field(default_factory=lambda: [None, None])  # frame each foot was clear
+    armed_index: int = 0
+    crouched: bool = False  # trunk nearer horizontal than vertical while still (CROUCHED_TRUNK_DEG)
     far_run: list[int] = field(default_factory=lambda: [0, 0])  # + frames far from / - near its start place
 
 
@@ -606,6 +612,30 @@ class GaitTracker:
                 return False
         return True
 
+    def _trunk_from_vertical_deg(self, j: FrameSample) -> float:
+        """Median trunk angle (pelvis → shoulders) from the ground normal over the still window, unsigned."""
+        n = self._frames_for(self.cfg.still_min_s)
+        window = [s for s in self.buffer if j.index - n < s.index <= j.index] or [j]
+        g = j.ground
+        return float(np.median([
+            math.degrees(math.atan2(abs(float(g.along_px(s.raw_shoulders_px) - g.along_px(s.raw_pelvis_px))),
+                                    float(g.height_px(s.raw_shoulders_px) - g.height_px(s.raw_pelvis_px))))
+            for s in window]))
+
+    def _plant_ended(self, k: int, index: int, first: int) -> int:
+        """The frame after foot ``k`` was last planted for two frames in a row, at or before ``index``
+        (and after ``first``); ``index`` itself when there is none.
+
+        A foot standing on flat ground leaves it as a stride's foot does: its plant state (low and
+        moving with the ground) ends, as every toe-off's. Two planted frames, as the state machine
+        confirms a change: a single planted frame in the push is jitter (mocap 104_06).
+        """
+        for i in range(index - 1, first, -1):
+            a, b = self._planted.get(i), self._planted.get(i - 1)
+            if a is not None and b is not None and a[k] and b[k]:
+                return i + 1
+        return index
+
     def _update_start(self, j: FrameSample, now: FrameSample) -> None:
         cfg, st = self.cfg, self._start
         if self._still_for(j):
@@ -614,7 +644,8 @@ class GaitTracker:
             # "on your marks" → "set"); re-arm from the new posture.
             stale = latest is not None and j.index - latest > self._frames_for(cfg.still_min_s)
             if not st.armed or latest is None or stale:
-                st.armed, st.armed_t_s = True, j.t_s
+                st.armed, st.armed_t_s, st.armed_index = True, j.t_s, j.index
+                st.crouched = self._trunk_from_vertical_deg(j) > CROUCHED_TRUNK_DEG
                 st.ref_pelvis_px = j.pelvis_px.copy()
                 st.ref_toe_px = (j.raw_toe_px[0].copy(), j.raw_toe_px[1].copy())
                 st.departed = [None, None]
@@ -652,6 +683,8 @@ class GaitTracker:
         # The start is the push foot leaving: the foot that leaves last.
         push = 0 if st.departed[0] >= st.departed[1] else 1
         index = st.departed[push]
+        if not st.crouched:
+            index = self._plant_ended(push, index, st.armed_index)
         if not self._stepping(index):
             # The start is also a toe-off, and a foot leaves for a step only while the body moves
             # over the ground: a hand-held camera drifting over a kneeling sprinter moves toes and
@@ -662,7 +695,11 @@ class GaitTracker:
         st.armed = False
         ev = self._event("initiation", push, index, now)
         self._event("toe_off", push, index, now)
-        samples = self._samples_between(index - self._frames_for(0.25), index - 1)
+        # The push-off posture: the last frames on the push foot. A crouched start's index is the
+        # toe clear of its block, so they end just before it; a standing start's is a toe-off as a
+        # stride's, whose frame the foot still touches (Step.toe_off_sample), so they end with it.
+        last = index - 1 if st.crouched else index
+        samples = self._samples_between(last - self._frames_for(0.25), last)
         self.initiations.append(Initiation(ev, push, samples, direction, self.leg_length_px,
                                            self.ground.frame or now.ground))
         # Both feet are off their start places: the state machine takes over from here.

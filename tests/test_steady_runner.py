@@ -67,3 +67,14 @@ def test_a_steady_runner_gets_one_verdict_and_no_confident_fragment(steady) -> N
     for s in result.strides:
         if s.verdict in ("go", "no_go"):
             assert s.metrics.stance_s >= 0.2, (s.step.contact.frame_index, s.metrics.stance_s)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "measured 3 Dec 2026: 41 % of 32 strides judged (13 go). Unsure: 8 near_limit_overstride (the runner's "
+    "overstride, median 0.28-0.36 leg lengths over 5 strides, sits within one standard error, 0.05, of the "
+    "0.35 limit: the contact moves 0.09 leg lengths per frame of timing on the belt), 6 no_push_off (stances "
+    "cut short where the feet tracker swaps the feet at a crossing), 3 walking, 2 stances_overlap"))
+def test_a_steady_runner_gets_sixty_percent_of_strides_judged(steady) -> None:
+    """The issue's target for a steady runner; today's share is bounded by the test above."""
+    _, report = steady
+    assert report.run.judged >= 0.6 * report.run.strides, report.run

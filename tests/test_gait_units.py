@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from appliance.analysis.gait.body import FootPoints, body_points
+from appliance.analysis.gait.bounce import step_period_s
 from appliance.analysis.gait.direction import DirectionEstimator
 from appliance.analysis.gait.feet import FootTracker
 from appliance.analysis.gait.filters import OneEuroFilter
@@ -162,6 +163,41 @@ def test_cadence_is_read_over_several_steps_not_one_quantised_interval() -> None
     tracker._fs[1].recent_contacts_t_s.append(later)
     assert tracker._previous_step_t_s(later) == landings[-1]
     assert 60 / tracker.step_time_s(later) == pytest.approx(168.9, rel=0.03)
+
+
+def _bounce(spm: float, fps: float, seconds: float, seed: int, uneven: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """A pelvis height (leg lengths) bouncing once per step, with keypoint jitter and dropped frames;
+    ``uneven``: every other step's dip deeper by that share (a runner favouring one leg)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(0.0, seconds, 1 / fps)
+    t = t[rng.random(t.size) > 0.05]  # 5 % of frames dropped
+    phase = 2 * math.pi * t * spm / 60
+    dip = 1 + uneven * (np.floor(t * spm / 60) % 2)
+    return t, 0.95 + 0.03 * dip * np.cos(phase) + rng.normal(0, 0.01, t.size) + 0.02 * t  # + slow drift
+
+
+@pytest.mark.parametrize(("spm", "fps"), [(168.9, 30.0), (176.5, 50.0), (150.0, 60.0), (280.0, 60.0)])
+def test_bounce_period_is_the_step_to_a_fraction_of_a_frame(spm: float, fps: float) -> None:
+    for seed in range(3):
+        t, h = _bounce(spm, fps, 2.0, seed)
+        period = step_period_s(t, h, 0.15, 0.6, 0.6)
+        assert period is not None and 60 / period == pytest.approx(spm, rel=0.02), (seed, period)
+
+
+def test_bounce_of_an_uneven_runner_is_the_step_not_the_stride() -> None:
+    t, h = _bounce(170.0, 30.0, 2.0, 0, uneven=0.5)
+    period = step_period_s(t, h, 0.15, 0.6, 0.6)
+    assert period is not None and 60 / period == pytest.approx(170.0, rel=0.02)
+
+
+def test_no_bounce_no_period() -> None:
+    rng = np.random.default_rng(0)
+    t = np.arange(0.0, 2.0, 1 / 30)
+    assert step_period_s(t, 0.7 + rng.normal(0, 0.01, t.size), 0.15, 0.6, 0.6) is None  # standing, jitter only
+    assert step_period_s(t, 0.7 + 0.1 * t**2, 0.15, 0.6, 0.6, 0.005) is None  # rising out of the blocks, no jitter
+    rising = 0.7 + 0.1 * t**2 + rng.normal(0, 0.01, t.size)
+    assert step_period_s(t, rising, 0.15, 0.6, 0.6, 0.005) is None  # ... with jitter
+    assert step_period_s(t[:20], 0.7 + 0.03 * np.cos(t[:20] * 18), 0.15, 0.6, 0.6) is None  # under two steps seen
 
 
 def test_tracker_with_nobody_in_frame_emits_nothing() -> None:

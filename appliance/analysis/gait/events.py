@@ -97,6 +97,9 @@ class Step:
     # The runner's step time (s) over the last few steps up to this contact (GaitTracker.step_time_s);
     # None when there is no earlier step.
     step_s: float | None = None
+    # The step time from the pelvis's bounce over the last few seconds (GaitTracker.bounce_step_s);
+    # None where the bounce is not clear (standing, a start, an accelerating sprint).
+    bounce_step_s: float | None = None
 
 
 @dataclass(frozen=True, eq=False)

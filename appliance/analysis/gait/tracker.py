@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from appliance.analysis.gait.body import BodyPoints, body_points
+from appliance.analysis.gait.bounce import step_period_s
 from appliance.analysis.gait.direction import DirectionEstimator
 from appliance.analysis.gait.events import FrameSample, GaitEvent, Initiation, Step
 from appliance.analysis.gait.feet import FootTracker
@@ -46,6 +47,13 @@ STEP_SPLIT = 0.6
 CADENCE_STEPS = 4
 # ... those within this share of their median step time.
 STEP_AGREE = 0.25
+# No human step is shorter (elite sprinters at top speed: ~0.2 s): the shortest bounce period sought.
+SHORTEST_STEP_S = 0.15
+# A running or walking pelvis rises and falls 0.05-0.1 leg lengths a step (sd ~0.02-0.035); less
+# than this (sd, leg lengths) once the trend is removed is no bounce.
+MIN_BOUNCE_LL = 0.005
+# A bounce period further than this factor from the step events' step time is a harmonic (a stride).
+BOUNCE_AGREE = 1.5
 # Below this leg length (px) a pose is not analysed: foot jitter would exceed a whole foot length.
 MIN_LEG_LENGTH_PX = 20.0
 # A still runner whose trunk (pelvis → shoulders) is further than this from vertical is crouched
@@ -532,6 +540,9 @@ class GaitTracker:
         mid_ev = self._event("midstance", k, mid.index, now)
         prev_t = self._previous_step_t_s(contact.t_s)
         step_s = self.step_time_s(contact.t_s)
+        bounce_s = self.bounce_step_s(now.t_s)
+        if bounce_s is not None and step_s is not None and not 1 / BOUNCE_AGREE <= bounce_s / step_s <= BOUNCE_AGREE:
+            bounce_s = None
         running = st.running_contact
         if not running:
             # Both feet were down at this contact: walking, unless the other foot left within
@@ -540,7 +551,7 @@ class GaitTracker:
             running = other_off is not None and 0 <= other_off - contact.t_s <= self.cfg.max_double_support_s
         self.steps.append(Step(ev.foot, k, contact, mid_ev, ev, samples, prev_t, running,
                                self.direction.sign, self.leg_length_px, self.ground.frame or now.ground,
-                               self._sample_at(index), step_s))
+                               self._sample_at(index), step_s, bounce_s))
 
     def _previous_step_t_s(self, t_s: float) -> float | None:
         """When the runner's step before the landing at ``t_s`` landed (for the cadence).
@@ -583,6 +594,19 @@ class GaitTracker:
         mid = float(np.median(steps))
         agree = [x for x in steps if abs(x - mid) <= STEP_AGREE * mid]
         return float(np.mean(agree)) if agree else steps[0]
+
+    def bounce_step_s(self, t_s: float) -> float | None:
+        """The runner's step time from the pelvis's bounce over ``bounce_window_s`` up to ``t_s``
+        (appliance.analysis.gait.bounce), or None: off, not that much seen yet, or no clear bounce."""
+        window_s = self.cfg.bounce_window_s
+        if window_s <= 0:
+            return None
+        samples = [s for s in self.buffer if t_s - window_s < s.t_s <= t_s]
+        if len(samples) < 2 or samples[-1].t_s - samples[0].t_s < 0.9 * window_s:
+            return None
+        t = np.array([s.t_s for s in samples])
+        height = np.array([float(s.ground.height_px(s.raw_pelvis_px)) / s.leg_length_px for s in samples])
+        return step_period_s(t, height, SHORTEST_STEP_S, self.cfg.max_step_s, self.cfg.bounce_min_corr, MIN_BOUNCE_LL)
 
     @staticmethod
     def _midstance(samples: tuple[FrameSample, ...]) -> FrameSample:

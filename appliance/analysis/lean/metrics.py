@@ -59,6 +59,9 @@ class StrideMetrics:
     # Real seconds between the stance's frames: events are timed to a fraction of a frame, so the
     # noise of metrics read at an event scales with it (verdict.py, [lean] noise_event_timing_frames).
     frame_s: float = 1 / 30
+    # The cadence came from the pelvis's bounce (Step.bounce_step_s), not from event times: its
+    # noise is not the events' timing noise (verdict.py).
+    cadence_from_bounce: bool = False
 
 
 @dataclass(frozen=True)
@@ -140,7 +143,9 @@ def stride_metrics(step: Step) -> StrideMetrics:
     first = samples[0]
     over = _fu(g, first.raw_midfoot_px(k) - first.raw_pelvis_px, d)[0] / ll
     cadence = None
-    if step.previous_contact_t_s is not None:
+    if step.bounce_step_s is not None:
+        cadence = 60.0 / step.bounce_step_s  # the pelvis's bounce: holds where the feet's events do not
+    elif step.previous_contact_t_s is not None:
         dt = step.contact.t_s - step.previous_contact_t_s
         if 0.15 < dt < 1.5:  # one step; longer means a step was missed, shorter is not a step
             cadence = 60.0 / (step.step_s or dt)  # the runner's recent steps: not quantised to frames
@@ -155,7 +160,7 @@ def stride_metrics(step: Step) -> StrideMetrics:
     stance = step.toe_off.t_s - step.contact.t_s
     frame_s = float(np.median(np.diff([s.t_s for s in samples]))) if len(samples) >= 2 else 1 / 30
     return StrideMetrics(lean, offset, trunk, float(hof), float(over), cadence, speed, unsure, feet_out, leg, stance,
-                         frame_s if frame_s > 0 else 1 / 30)
+                         frame_s if frame_s > 0 else 1 / 30, step.bounce_step_s is not None)
 
 
 def start_metrics(init: Initiation) -> StartMetrics | None:

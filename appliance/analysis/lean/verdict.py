@@ -157,8 +157,10 @@ def judge_stride(m: StrideMetrics, cfg: LeanConfig, running: bool,
     if m.cadence_spm is None:
         slow: bool | None = False  # no cadence for this step: over_lean cannot be said (as before)
     else:
-        # 60/dt with dt the difference of two contact times: sd(cadence) = cadence² · √2 · timing / 60.
-        noise_spm = float(np.median(cadences)) ** 2 * math.sqrt(2) * timing_s / 60.0
+        # 60/dt with dt the difference of two contact times: sd(cadence) = cadence² · √2 · timing / 60;
+        # from the pelvis's bounce it is the bounce's own, measured scatter.
+        noise_spm = (cfg.noise_bounce_cadence_spm if m.cadence_from_bounce
+                     else float(np.median(cadences)) ** 2 * math.sqrt(2) * timing_s / 60.0)
         slow = beyond(_measure("cadence", cadences, noise_spm), cfg.over_lean_cadence_spm, True, z)
     over_lean = _all((overstriding, "overstride"), (slow, "cadence"),
                      (beyond(lean_vs_speed, cfg.lean_base_deg, False, z), "lean"))

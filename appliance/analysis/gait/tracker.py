@@ -641,10 +641,8 @@ class GaitTracker:
         n = self._frames_for(self.cfg.still_min_s)
         window = [s for s in self.buffer if j.index - n < s.index <= j.index] or [j]
         g = j.ground
-        return float(np.median([
-            math.degrees(math.atan2(abs(float(g.along_px(s.raw_shoulders_px) - g.along_px(s.raw_pelvis_px))),
-                                    float(g.height_px(s.raw_shoulders_px) - g.height_px(s.raw_pelvis_px))))
-            for s in window]))
+        trunks = [s.raw_shoulders_px - s.raw_pelvis_px for s in window]
+        return float(np.median([math.degrees(math.atan2(abs(float(v @ g.along)), float(v @ g.up))) for v in trunks]))
 
     def _plant_ended(self, k: int, index: int, first: int) -> int:
         """The frame after foot ``k`` was last planted for two frames in a row, at or before ``index``

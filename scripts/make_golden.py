@@ -5,7 +5,8 @@ Runs ONLY under the reference venv that has mediapipe (never imported by ``appli
     /work/.venv-ref/bin/python scripts/make_golden.py models/demo/demo.mp4
     /work/.venv-ref/bin/python scripts/make_golden.py ../shared/data/treadmill_slowmo.mp4 --frames 150
 
-Frames are decoded with PyAV (rgb24, same as ``appliance.sources.video_file``) and fed in order to
+Frames are decoded with PyAV (rgb24 through ``appliance.sources.video_file.frame_rgb``, the product's own
+portable conversion) and fed in order to
 ``mp.solutions.pose.Pose`` in video mode with smoothing off, so the reference contains MediaPipe's
 tracking behaviour (detector only when tracking is lost) but no temporal landmark filter. Output:
 ``tests/data/golden/<clip stem>_mediapipe.json`` with per-frame ``[[x_px, y_px, visibility], ...]``
@@ -38,6 +39,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))  # run by the reference venv, where leancam is not installed
 
 from appliance.ops.assets import sha256_of  # noqa: E402  (stdlib-only module; needs the path above)
+from appliance.sources.video_file import frame_rgb  # noqa: E402  (av + numpy: the product's own decode)
 
 GOLDEN_DIR = REPO_ROOT / "tests" / "data" / "golden"
 
@@ -89,14 +91,15 @@ def rect_px(rect, width: int, height: int) -> list[float] | None:
 
 
 def decode_rgb(path: Path, max_frames: int | None):
-    """Yield HxWx3 uint8 RGB frames in decode order (the clips used here carry no rotation)."""
+    """Yield HxWx3 uint8 RGB frames in decode order, converted exactly as the product converts them
+    (appliance.sources.video_file.frame_rgb: the same bytes on every CPU)."""
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         for i, vf in enumerate(container.decode(stream)):
             if max_frames is not None and i >= max_frames:
                 break
             # MediaPipe needs C-contiguous data; PyAV pads rows of some widths (1768 px).
-            yield np.ascontiguousarray(vf.to_ndarray(format="rgb24"))
+            yield np.ascontiguousarray(frame_rgb(vf, stream))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,6 +26,7 @@ sys.path.insert(0, str(REPO))
 
 from appliance.pose import keypoints_io  # noqa: E402  (numpy/json only: importable from the ref venv)
 from appliance.pose.types import PoseFrame  # noqa: E402
+from appliance.sources.video_file import frame_rgb  # noqa: E402  (the product's own, portable RGB)
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ def _frames(path: Path, pose: object) -> object:
         stream = container.streams.video[0]
         t0 = None
         for index, vf in enumerate(container.decode(stream)):
-            rgb = vf.to_ndarray(format="rgb24")
+            rgb = np.ascontiguousarray(frame_rgb(vf, stream))
             h, w = rgb.shape[:2]
             t = float(vf.time) if vf.time is not None else index / float(stream.average_rate or 30)
             t0 = t if t0 is None else t0

@@ -67,6 +67,20 @@ def mp4_cut_short(path: Path) -> tuple[int, int] | None:
     return None
 
 
+# YUV → RGB with libswscale's portable C code: its default SIMD paths round differently on x86
+# and on the Pi's arm64 (1 level in ~79 % of values on the demo clip), so the same file gave the
+# pose model different pixels, and different keypoints, on different CPUs. BITEXACT with
+# ACCURATE_RND gives the same bytes on both (checked: the demo clip's first 20 frames hash the
+# same on x86 and under arm64 emulation) at about twice the conversion time (x86: 9.6 → 20 ms for
+# a 1768×994 frame). The Pi's camera delivers RGB from its ISP and never comes here.
+PORTABLE_RGB = av.video.reformatter.Interpolation.BITEXACT | av.video.reformatter.Interpolation.ACCURATE_RND
+
+
+def frame_rgb(vf: av.VideoFrame, stream: av.video.stream.VideoStream) -> np.ndarray:
+    """The frame as upright HxWx3 uint8 RGB, the same bytes on every CPU."""
+    return _upright(vf.to_ndarray(format="rgb24", interpolation=PORTABLE_RGB), _rotation_deg(stream, vf))
+
+
 def _upright(rgb: np.ndarray, rotation_deg: int) -> np.ndarray:
     if rotation_deg == 90:
         return np.ascontiguousarray(np.rot90(rgb, k=-1))
@@ -136,7 +150,7 @@ class VideoFileSource:
         self.frames_read = None
         try:
             for vf in self._container.decode(self._stream):
-                rgb = _upright(vf.to_ndarray(format="rgb24"), _rotation_deg(self._stream, vf))
+                rgb = frame_rgb(vf, self._stream)
                 t = vf.time if vf.time is not None else index / (self.info.fps or 30.0)
                 t0 = t if t0 is None else t0
                 yield Frame(index, float(t - t0), rgb)

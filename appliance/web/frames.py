@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from appliance.errors import BadInputError
-from appliance.sources.video_file import _rotation_deg, _upright
+from appliance.sources.video_file import frame_rgb
 from appliance.web.streams import encode_jpeg
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ class ClipFrames:
         return self._container
 
     def _encode(self, vf: av.VideoFrame, stream: av.video.stream.VideoStream) -> bytes:
-        rgb = _upright(vf.to_ndarray(format="rgb24"), _rotation_deg(stream, vf))
+        rgb = frame_rgb(vf, stream)
         h, w = rgb.shape[:2]
         if w > self.width_px:
             rgb = cv2.resize(rgb, (self.width_px, round(h * self.width_px / w)), interpolation=cv2.INTER_AREA)

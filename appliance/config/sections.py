@@ -133,8 +133,10 @@ class GaitConfig:
     # ... taken where the height's autocorrelation at the step lag reaches this (a clear bounce):
     # steady treadmill windows 0.71-0.89; standing, blocks and accelerating sprint windows give no
     # peak within a step's lags or one below 0.6 (one b5 window between 0.5 and 0.6 read 127 steps/
-    # min against the events' 248); else the events' cadence. A bounce period more than 1.5× off the
-    # events' step time is a harmonic, not taken either.
+    # min against the events' 248); else the events' cadence. The first such peak is the step: an
+    # uneven runner's stride (two steps) peaks later. No check against the events' step time: where
+    # the events split steps (treadmill_slowmo at 50 fps, keypoints from the portable RGB: events
+    # 250-273, bounce 172-175) it threw the right bounce away.
     bounce_min_corr: float = 0.6
     # Missing pose longer than this resets the tracking (runner left the frame).
     max_gap_s: float = 0.3

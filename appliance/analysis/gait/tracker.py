@@ -52,8 +52,6 @@ SHORTEST_STEP_S = 0.15
 # A running or walking pelvis rises and falls 0.05-0.1 leg lengths a step (sd ~0.02-0.035); less
 # than this (sd, leg lengths) once the trend is removed is no bounce.
 MIN_BOUNCE_LL = 0.005
-# A bounce period further than this factor from the step events' step time is a harmonic (a stride).
-BOUNCE_AGREE = 1.5
 # Below this leg length (px) a pose is not analysed: foot jitter would exceed a whole foot length.
 MIN_LEG_LENGTH_PX = 20.0
 # A still runner whose trunk (pelvis → shoulders) is further than this from vertical is crouched
@@ -541,8 +539,6 @@ class GaitTracker:
         prev_t = self._previous_step_t_s(contact.t_s)
         step_s = self.step_time_s(contact.t_s)
         bounce_s = self.bounce_step_s(now.t_s)
-        if bounce_s is not None and step_s is not None and not 1 / BOUNCE_AGREE <= bounce_s / step_s <= BOUNCE_AGREE:
-            bounce_s = None
         running = st.running_contact
         if not running:
             # Both feet were down at this contact: walking, unless the other foot left within

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import logging
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from appliance.config import load_config
@@ -31,7 +33,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="inference threads (default: the config's pose.num_threads, 2)")
     p.add_argument("--config", type=Path, metavar="FILE.toml", help="pose model variants ([pose]; default: built-in)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--perturb", type=int, metavar="SEED",
+                   help="add seeded noise of -1, 0 or +1 level to every decoded pixel first: another "
+                        "camera's or decoder's rounding, to see how much the keypoints and the analysis "
+                        "move with it (docs/analysis.md, 'How much the answers move')")
     p.set_defaults(func=run)
+
+
+def perturbed(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``rgb`` with every value moved by -1, 0 or +1 (uniform), clipped to 0..255."""
+    noise = rng.integers(-1, 2, size=rgb.shape, dtype=np.int16)
+    return np.clip(rgb.astype(np.int16) + noise, 0, 255).astype(np.uint8)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,7 +68,10 @@ def run(args: argparse.Namespace) -> int:
             results = []
             bar = tqdm(total=info.frame_count, unit="frame", disable=args.no_progress or None,
                        file=sys.stderr, desc=info.name)
+            rng = np.random.default_rng(args.perturb) if args.perturb is not None else None
             for frame in source.frames():
+                if rng is not None:
+                    frame = dataclasses.replace(frame, rgb=perturbed(frame.rgb, rng))
                 t0 = time.perf_counter()
                 pf = engine.process(frame)
                 pose_s += time.perf_counter() - t0
@@ -74,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
             if kp_fh is not None:
                 header = {"video": {"path": str(args.video), "fps": info.fps, "frames": n_frames,
                                     "width": info.width_px, "height": info.height_px}}
+                if args.perturb is not None:
+                    header["perturb_seed"] = args.perturb
                 try:
                     keypoints_io.write(kp_fh, results, header)
                     kp_fh.close()

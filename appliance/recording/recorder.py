@@ -61,6 +61,14 @@ from appliance.store import Clip, Store
 
 log = logging.getLogger(__name__)
 
+# How far in the past a trigger may name its moment (s). A run starts at its first contact, but the
+# analysis names it when that stride is decided: a running stance (at most 0.45 s, [lean]
+# max_running_stance_s) and the decision lag later, and the encoder thread may be a few frames
+# behind the pose loop. The pre-roll is kept behind that moment, not behind the trigger call: with
+# one GOP of slack the demo walker's first run (contact 3.67 s, decided ~0.5 s later) got a clip
+# starting after its first contact.
+TRIGGER_LOOKBACK_S = 1.0
+
 
 @dataclass(frozen=True)
 class RecorderStatus:
@@ -97,7 +105,7 @@ class _OpenClip:
     session_id: int | None  # the session at the trigger: a long press may start a new one meanwhile
     end_at_t_s: float | None = None  # set by end(): close once a packet this late arrives
     # Opened by the first packet after the trigger: the encoder thread may still be behind the
-    # trigger, and the ring holds the pre-roll either way (it keeps pre_roll_s + one GOP).
+    # trigger, and the ring holds the pre-roll either way (see TRIGGER_LOOKBACK_S).
     writer: ClipWriter | None = None
 
 
@@ -139,10 +147,10 @@ class Recorder:
         self._thinned = 0
         self._dropped_t_s: deque[float] = deque()  # capture times of dropped frames, for the sidecars
         self._dropped_logged_at_s = -1e9
-        # The ring holds pre_roll_s + one GOP: a trigger may name a moment up to a GOP in the past
-        # (the analyzer decides an initiation a few frames after it happened).
-        self.ring = PacketRing(self.config.pre_roll_s + self.config.gop_s)
-        keep_s = self.config.pre_roll_s + 2 * self.config.gop_s
+        # The ring holds pre_roll_s + one GOP + TRIGGER_LOOKBACK_S: a trigger names a moment in the
+        # past (a run starts at its first contact, named when that stride is decided at its toe-off).
+        self.ring = PacketRing(self.config.pre_roll_s + self.config.gop_s + TRIGGER_LOOKBACK_S)
+        keep_s = self.config.pre_roll_s + 2 * self.config.gop_s + TRIGGER_LOOKBACK_S
         self._poses: deque[PoseFrame] = deque()
         self._events: deque[dict[str, Any]] = deque()
         self._keep_s = keep_s

@@ -135,9 +135,22 @@ def test_rolled_camera_turns_the_ground_line_not_the_lean(views) -> None:
 
 def test_per_stride_scatter_is_the_models_own_noise(views) -> None:
     """Single strides move by a few degrees under every change of pixels, re-encoding included;
-    flipping or rolling must not move them much more than re-encoding does."""
-    floor = float(np.percentile(np.abs(_lean_changes(views, "jpeg")), 90))
-    assert floor < 8.0
+    flipping or rolling must not move them more than re-encoding does.
+
+    Compared as distributions (one-sided Mann-Whitney U), not by a percentile of one view against a
+    multiple of the other's: with 17-25 matched strides a view's 90th percentile is its second
+    largest change, and one stride whose ground line came out differently decides it. Measured on
+    x86 with the portable RGB conversion (3 Dec 2026), |change| median / 90th percentile over n
+    strides: JPEG 0.6° / 6.4° (24), flip 1.1° / 5.8° (25), roll +3° 0.6° / 7.7° (17, one stride
+    of b8 58.6°), roll -3° 2.0° / 5.2° (19); p of "larger than JPEG's" 0.14 / 0.39 / 0.19. An
+    earlier run of the same code on the x86 SIMD conversion had JPEG's 90th percentile at 2.6° and
+    roll +3° at 24.4°: that is how much these percentiles move with the input.
+    """
+    from scipy.stats import mannwhitneyu
+
+    control = np.abs(_lean_changes(views, "jpeg"))
+    assert float(np.median(control)) < 3.0, control
     for view in ("flip", "roll+3", "roll-3"):
-        p90 = float(np.percentile(np.abs(_lean_changes(views, view, need_slope=view != "flip")), 90))
-        assert p90 <= 2.0 * floor, (view, p90, floor)
+        changes = np.abs(_lean_changes(views, view, need_slope=view != "flip"))
+        p = float(mannwhitneyu(changes, control, alternative="greater").pvalue)
+        assert p >= 0.01, (view, p, np.round(np.sort(changes), 1), np.round(np.sort(control), 1))

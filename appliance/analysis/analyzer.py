@@ -217,8 +217,7 @@ class StreamingAnalyzer:
         n_steps, n_starts = len(tr.steps), len(tr.initiations)
         events = tr.push(frame)
         self.events.extend(events)
-        strides = tuple(self._judge(step) for step in tr.steps[n_steps:])
-        self.strides.extend(strides)
+        # The start first: a stride decided with it (its first step) is judged as one just after a start.
         start = None
         for init in tr.initiations[n_starts:]:
             m = start_metrics(init)
@@ -226,6 +225,8 @@ class StreamingAnalyzer:
             start = StartResult(init, m, verdict, tuple(reasons))
             self.starts.append(start)
             self._run_starts.append(start)
+        strides = tuple(self._judge(step) for step in tr.steps[n_steps:])
+        self.strides.extend(strides)
         return Update(tuple(events), strides, start)
 
     @property

@@ -139,6 +139,7 @@ class _StartState:
     armed_index: int = 0
     crouched: bool = False  # trunk nearer horizontal than vertical while still (CROUCHED_TRUNK_DEG)
     far_run: list[int] = field(default_factory=lambda: [0, 0])  # + frames far from / - near its start place
+    pending: tuple[int, int, int] | None = None  # (push foot, frame, direction) of a start not yet confirmed
 
 
 class GaitTracker:
@@ -545,6 +546,8 @@ class GaitTracker:
             # max_double_support_s (detection timing, not a walk's double support).
             other_off = self._fs[1 - k].last_toe_off_t_s
             running = other_off is not None and 0 <= other_off - contact.t_s <= self.cfg.max_double_support_s
+        if self._start.pending is not None:
+            self._confirm_start(self._start.pending, now, now, stepped=True)
         self.steps.append(Step(ev.foot, k, contact, mid_ev, ev, samples, prev_t, running,
                                self.direction.sign, self.leg_length_px, self.ground.frame or now.ground,
                                self._sample_at(index), step_s, bounce_s))
@@ -662,6 +665,7 @@ class GaitTracker:
             # "on your marks" → "set"); re-arm from the new posture.
             stale = latest is not None and j.index - latest > self._frames_for(cfg.still_min_s)
             if not st.armed or latest is None or stale:
+                st.pending = None
                 st.armed, st.armed_t_s, st.armed_index = True, j.t_s, j.index
                 st.crouched = self._trunk_from_vertical_deg(j) > CROUCHED_TRUNK_DEG
                 st.ref_pelvis_px = j.pelvis_px.copy()
@@ -670,6 +674,9 @@ class GaitTracker:
                 st.far_run = [0, 0]
                 for k in (0, 1):  # both feet down and still: the stance did not start with a contact
                     self._fs[k].stance_contact = None
+            return
+        if st.pending is not None:
+            self._confirm_start(st.pending, j, now)
             return
         if not st.armed or st.ref_toe_px is None or st.ref_pelvis_px is None:
             return
@@ -711,6 +718,31 @@ class GaitTracker:
         direction = self.direction.fixed or (1 if shift > 0 else -1)
         self.direction.seed(direction)
         st.armed = False
+        st.pending = (push, index, direction)
+        # Both feet are off their start places: the state machine takes over from here.
+        for k in (0, 1):
+            self._fs[k].stance_contact = None
+
+    def _confirm_start(self, pending: tuple[int, int, int], j: FrameSample, now: FrameSample,
+                       stepped: bool = False) -> None:
+        """A start is a run's first toe-off, so the body goes on moving over the ground after it.
+
+        Decided once ``body_speed_window_s`` after the push foot left has been seen, on the body's
+        speed over exactly that window: a runner accelerates through it (sprints 1.8-3.7 leg
+        lengths/s), while a hand-held camera's drift over a kneeling sprinter (a14) moves toes and
+        pelvis for a few frames and stops. Costs that window of decision lag (0.3 s), less where a
+        whole step (``stepped``: a contact and its toe-off, the body moving) comes first.
+        """
+        st = self._start
+        push, index, direction = pending
+        after = index + self._frames_for(self.cfg.body_speed_window_s)
+        if j.index < after and not stepped:
+            return
+        st.pending = None
+        if not stepped and not self._stepping(after):
+            log.debug("start at frame %d dropped: the body did not go on moving (%.2f leg lengths/s)",
+                      index, self.body_speed_ll_s(after) or 0.0)
+            return
         ev = self._event("initiation", push, index, now)
         self._event("toe_off", push, index, now)
         # The push-off posture: the last frames on the push foot. A crouched start's index is the
@@ -720,6 +752,3 @@ class GaitTracker:
         samples = self._samples_between(last - self._frames_for(0.25), last)
         self.initiations.append(Initiation(ev, push, samples, direction, self.leg_length_px,
                                            self.ground.frame or now.ground))
-        # Both feet are off their start places: the state machine takes over from here.
-        for k in (0, 1):
-            self._fs[k].stance_contact = None

@@ -420,7 +420,9 @@ class PoseConfig:
     # While nobody is tracked and the whole frame shows no one, the detector also searches this many
     # tiles of the frame per frame, in turn (appliance/pose/tiles.py): a runner under ~150 px tall in
     # 720p, or crouched in the blocks, is only found that way. Each costs one detector run, and only
-    # frames without a tracked person pay it; 2 scans a 720p frame's 10 tiles in 5 frames. 0 = off.
+    # frames without a tracked person pay it; 2 scans a 720p frame's 10 tiles in 5 frames. A person
+    # the whole-frame detector found is checked on the tiles once, at the same rate, on the frames
+    # after (a patch of trees it took for a person is left for the runner the tiles find). 0 = off.
     detector_tiles_per_frame: int = 2
 
     def __post_init__(self) -> None:

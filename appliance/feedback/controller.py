@@ -178,7 +178,10 @@ class FeedbackController:
                 if self.mode == "drill":
                     self._drill_armed = False
                     self._drill_verdict = new
-            if update.strides and self.mode == "continuous":
+            if update.strides and self.mode == "continuous" and new is None:
+                # A start decided together with its first stride (a start is confirmed by the body
+                # going on moving, sometimes by that stride) is shown first: the runner asked for
+                # it; the stride's own verdict is in the stride list, and the next one follows.
                 new = self._verdict_for_stride(update.strides[-1], now)
             if new is not None:
                 self._self_test = None

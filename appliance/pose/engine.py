@@ -7,7 +7,10 @@ Tracking is MediaPipe's (``pose_landmark_cpu.pbtxt`` in video mode):
    its hip-centre and scale keypoints. If the whole frame shows nobody, search overlapping tiles of
    it, a few per frame (``tiles.py``): the detector sees the frame at 224 px, where a runner 100 px
    tall in a 720p frame is 30 px and a crouched sprinter in the blocks is not found at all; a tile
-   of 2/3 of the frame's height brings them to a size it finds (MediaPipe has no such step).
+   of 2/3 of the frame's height brings them to a size it finds (MediaPipe has no such step). A
+   person the whole-frame detector found is checked on the tiles over the next frames
+   (``TileCheck``): where no tile sees them and a tile sees someone else, the track moves there
+   (the detector takes patches of trees for a person; MediaPipe would follow them for good).
 3. Run the landmark model on the ROI. If its pose-presence score is below 0.5 the frame has no pose
    and tracking is dropped, so the *next* frame runs the detector (this frame is not retried, as in
    MediaPipe).
@@ -43,7 +46,7 @@ from appliance.pose.landmarks import LandmarkModel
 from appliance.pose.profile import DEVICE_TREE_MODEL, ProfileChoice, choose_profile
 from appliance.pose.roi import RotatedRect, rect_from_alignment_points
 from appliance.pose.roi_smoothing import AuxLandmarkSmoother
-from appliance.pose.tiles import TileSearch
+from appliance.pose.tiles import TileCheck, TileSearch
 from appliance.pose.types import PoseFrame
 from appliance.sources.base import Frame
 
@@ -132,6 +135,7 @@ class PoseEngine:
                  refine_with_heatmap: bool = True, tiles_per_frame: int = PoseConfig.detector_tiles_per_frame) -> None:
         self.detector = PoseDetector(detector_path, num_threads, min_detection_score)
         self.tiles = TileSearch(self.detector, tiles_per_frame)
+        self.tile_check = TileCheck(self.detector, tiles_per_frame)
         self.landmarks = LandmarkModel(landmark_path, num_threads, refine_with_heatmap)
         self.min_presence = min_presence
         self._smoother = AuxLandmarkSmoother()
@@ -194,6 +198,7 @@ class PoseEngine:
 
     def reset(self) -> None:
         self.tiles.reset()
+        self.tile_check.cancel()
         self._roi = None
         self._last_roi = None
         self._size_px = None
@@ -202,6 +207,7 @@ class PoseEngine:
 
     def _drop_track(self) -> None:
         self._roi = None
+        self.tile_check.cancel()
         self._smoother.reset()
 
     def process(self, frame: Frame) -> PoseFrame:
@@ -230,6 +236,17 @@ class PoseEngine:
             roi = rect_from_alignment_points(tuple(kps[0]), tuple(kps[1]))
             if roi.width_px <= 0:
                 return PoseFrame(frame.index, frame.t_s, width, height, None, 0.0)
+            if chosen is not None:
+                self.tile_check.start(width, height, roi)  # checked on the next frames (tiles.py)
+        elif self.tile_check.active:
+            verdict = self.tile_check.step(rgb, roi)
+            if verdict is not None and verdict.switch_to is not None:
+                kps = verdict.switch_to
+                log.info("frame %d: nobody on the tiles where the whole-frame detector saw a person; "
+                         "following the tiles' person at (%.0f, %.0f), score %.2f", frame.index,
+                         kps[0][0], kps[0][1], verdict.score)
+                self._smoother.reset()
+                roi = rect_from_alignment_points(tuple(kps[0]), tuple(kps[1]))
 
         result = self.landmarks.run(rgb, roi)
         if result.score < self.min_presence:

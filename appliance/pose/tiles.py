@@ -18,7 +18,7 @@ scores a patch of trees 0.58-0.77 on every frame of the set-up, the landmark mod
 for (no start seen on a2, a4 and a5). On the tiles the trees score nothing and the runner 0.96+.
 So a person found by the whole-frame detector is checked once on the tiles (``TileCheck``): if
 the sweep finds someone and none of it inside the tracked ROI, the track moves to the best tile
-detection. A person too large for a tile is not checked (the tiles cannot see them whole).
+detection. A person too large for any tile is seen by none: kept, unless a tile sees someone else.
 """
 
 from __future__ import annotations
@@ -63,6 +63,13 @@ def tile_grid(width_px: int, height_px: int) -> list[tuple[int, int, int]]:
     return [(x0, y0, side) for y0 in starts(height_px) for x0 in starts(width_px)]
 
 
+def nearest_first(grid: list[tuple[int, int, int]], x_px: float, y_px: float) -> list[int]:
+    """Indices of ``grid``, nearest tile centre to (x, y) first; ties keep grid order, so the order
+    is the same on every CPU."""
+    return sorted(range(len(grid)), key=lambda i: (
+        round(math.hypot(grid[i][0] + grid[i][2] / 2 - x_px, grid[i][1] + grid[i][2] / 2 - y_px)), i))
+
+
 class TileSearch:
     """Round-robin tile detection, nearest tiles to the last sighting first."""
 
@@ -95,11 +102,7 @@ class TileSearch:
             if self.last_seen_px is None:
                 self._order = list(range(len(self._grid)))
             else:
-                x, y = self.last_seen_px
-                # Nearest tile centre first; ties keep grid order, so the order is the same on every CPU.
-                self._order = sorted(range(len(self._grid)), key=lambda i: (
-                    round(math.hypot(self._grid[i][0] + self._grid[i][2] / 2 - x,
-                                     self._grid[i][1] + self._grid[i][2] / 2 - y)), i))
+                self._order = nearest_first(self._grid, *self.last_seen_px)
             self._next = 0
 
     def search(self, rgb: np.ndarray) -> np.ndarray | None:
@@ -160,9 +163,7 @@ class TileCheck:
         grid = tile_grid(width_px, height_px) if self.tiles_per_frame > 0 else []
         if not grid:
             return False
-        x, y = roi.x_center_px, roi.y_center_px
-        self._todo = sorted(grid, key=lambda t: (round(math.hypot(t[0] + t[2] / 2 - x, t[1] + t[2] / 2 - y)),
-                                                 t[1], t[0]))
+        self._todo = [grid[i] for i in nearest_first(grid, roi.x_center_px, roi.y_center_px)]
         return True
 
     def step(self, rgb: np.ndarray, roi: RotatedRect) -> TileVerdict | None:

@@ -153,3 +153,50 @@ def test_shipped_files_match_manifest() -> None:
                 assert path.is_file(), f"{name}: shipped file {path} missing"
                 assert path.stat().st_size == v["size_bytes"], path
                 assert _sha(path) == v["sha256"], f"{path} does not match its manifest sha256"
+
+
+@pytest.mark.skipif(not MANIFEST.is_file(), reason="models/built/manifest.json not built")
+def test_defaults_pass_on_every_measured_kernel_family() -> None:
+    """Issue 16: the default variants hold the 3 px gate on every CPU family measured (x86 and the
+    Pi's arm64), and the manifest says which families those are."""
+    from models.build.gate import FIGURE, GATE
+
+    manifest = _manifest()
+    families = set(manifest["kernel_families"])
+    assert any(f.startswith("x86_64") for f in families) and any(f.startswith("arm64") for f in families)
+    for m in ("detector", "landmark"):
+        entry = manifest["models"][m]
+        default = entry["variants"][entry["default"]]
+        assert set(default["by_kernel"]) == families, f"{m} {entry['default']}: not measured on every family"
+        for fam, fig in default["by_kernel"].items():
+            assert fig[FIGURE[m]] <= GATE[m][FIGURE[m]], f"{m} {entry['default']} on {fam}: {fig[FIGURE[m]]}"
+        assert default["worst_kernel"][FIGURE[m]] == max(f[FIGURE[m]] for f in default["by_kernel"].values())
+
+
+@pytest.mark.skipif(not MANIFEST.is_file(), reason="models/built/manifest.json not built")
+def test_merge_bounds_a_variant_by_its_worst_family(tmp_path: Path) -> None:
+    """A family on which the default landmark variant misses the gate fails it everywhere and moves
+    the default; a result for a file that is not the manifest's (other sha256) is not recorded."""
+    from models.build.gate import apply_kernel_figures, merge_kernel_file
+
+    manifest = _manifest()
+    lm = manifest["models"]["landmark"]
+    name = lm["default"]
+    var = lm["variants"][name]
+    bad = {"family": "arm64-test", "machine": "aarch64", "models": {"landmark": {
+        name: {"mean_px": 3.4, "p95_px": 9.0, "sha256": var["sha256"],
+               "mean_px_by_clip": {"demo.mp4": 4.1}},
+        "fp32": {"mean_px": 0.0, "sha256": "0" * 64},
+    }}}
+    path = tmp_path / "kernel-arm64-test.json"
+    path.write_text(json.dumps(bad))
+    assert merge_kernel_file(manifest, path) == "arm64-test"
+    apply_kernel_figures(manifest)
+    assert "arm64-test" in manifest["kernel_families"]
+    assert var["worst_kernel"]["family"] == "arm64-test" and var["worst_kernel"]["mean_px"] == 3.4
+    assert var["worst_kernel"]["mean_px_by_clip"]["demo.mp4"] == 4.1
+    assert not var["accuracy_pass"] and not var["pass"] and not var["shipped"]
+    assert lm["default"] != name
+    assert "arm64-test" not in lm["variants"]["fp32"]["by_kernel"]  # other sha256: skipped
+    # The other models, the lite one included, are still decided (the merge used to stop on it).
+    assert manifest["models"]["detector"]["default"] == _manifest()["models"]["detector"]["default"]

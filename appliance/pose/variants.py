@@ -108,7 +108,7 @@ def resolve(model: str, name: str, verify: bool = True) -> Path:
 
 def figure_key(model: str) -> str:
     """The manifest's accuracy figure for ``model``: landmark mean px at 256, detector keypoint mean px at 224."""
-    return "mean_px" if model == "landmark" else "kp_mean_px"
+    return "kp_mean_px" if model == "detector" else "mean_px"
 
 
 def worst_figure(model: str, name: str, clip: str | None = None) -> float:

@@ -292,7 +292,8 @@ KERNEL_KEYS = {
     "landmark": ("mean_px", "p95_px", "max_px", "mean_px_by_clip", "presence_agreement",
                  "trunk_angle_dev_mean_deg"),
 }
-FIGURE = {"detector": "kp_mean_px", "landmark": "mean_px"}
+KERNEL_KEYS["landmark_lite"] = KERNEL_KEYS["landmark"]
+FIGURE = {"detector": "kp_mean_px", "landmark": "mean_px", "landmark_lite": "mean_px"}
 
 
 def cpu_flags() -> set[str]:
@@ -342,7 +343,7 @@ def kernel_record(model: str, res: dict[str, Any]) -> dict[str, Any]:
 
 def _passes(model: str, fig: dict[str, Any]) -> bool:
     g = GATE[model]
-    if model == "landmark":
+    if model != "detector":
         return bool(fig["mean_px"] <= g["mean_px"])
     return bool(fig["recall"] >= g["recall"] and not fig["kp_mean_px"] > g["kp_mean_px"])
 

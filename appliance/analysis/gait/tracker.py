@@ -689,6 +689,17 @@ class GaitTracker:
             if j.held[k]:
                 continue  # no observation of this foot (appliance.analysis.gait.feet): its run neither grows nor breaks
             far = np.linalg.norm(j.raw_toe_px[k] - st.ref_toe_px[k]) / j.leg_length_px >= cfg.start_clear_ll
+            to_other_ll = np.linalg.norm(j.raw_toe_px[k] - st.ref_toe_px[1 - k]) / j.leg_length_px
+            on_other = to_other_ll < 0.5 * cfg.start_clear_ll
+            if far and on_other:
+                # Off its own rest place but on the other foot's (within half a clearance of it): in
+                # the blocks the model moves a foot's points onto the other pedal for frames at a
+                # time (b8 on one input: five frames before the clearance, a start 5 frames early),
+                # and a rear foot swinging through passes the front one. Neither is news: the run
+                # neither grows nor breaks. Half, not a whole clearance: the model's two rest places
+                # in the blocks are only 0.1-0.25 leg lengths apart, so a whole one also covered the
+                # front foot's first real move off its pedal (a8: a start 3 frames late).
+                continue
             st.far_run[k] = max(st.far_run[k], 0) + 1 if far else min(st.far_run[k], 0) - 1
             if st.far_run[k] >= 2 and st.departed[k] is None:
                 st.departed[k] = j.index - 1

@@ -201,6 +201,36 @@ def test_kneeling_sprinter_under_a_drifting_camera_is_no_start(shared_data: Path
     assert result.strides == ()
 
 
+RTL_STARTS = ("a2", "a3", "a4", "a5", "a6", "a7", "a8", "a10", "a11", "a13", "a15")
+
+
+def test_small_right_to_left_block_starts_fire_at_the_clearance(shared_data: Path, pose_frames) -> None:
+    """The eleven labelled right → left block starts (runner 90–120 px, both sets of sets.json):
+    one start each, within 2 frames of the labelled clearance (issue 14's "done when").
+
+    Measured 3 Dec 2026 on the product decode (x86 AVX-512 VNNI; the arm64 dot-product kernels give
+    the same keypoints to 1e-6 px, docs/models.md): 11 of 11 within 2 frames, none early. One miss is
+    allowed for a machine whose float rounding moves a foot point across a threshold; an early
+    start (a confident wrong answer) or a second start is never allowed.
+    """
+    import json
+
+    labels_dir = Path(__file__).parent / "data" / "labels"
+    index = json.loads((labels_dir / "index.json").read_text())
+    hits, misses = [], []
+    for name in RTL_STARTS:
+        clip = shared_data / "sprint_starts_rtl" / f"{name}.mp4"
+        if not clip.is_file():
+            pytest.skip(f"{clip} not present")
+        truth = next(lb.frame for lb in read_labels(labels_dir / index[f"sprint_starts_rtl/{name}.mp4"]["labels"])
+                     if lb.event == "initiation")
+        starts = events(analyze_frames(pose_frames(clip)), "initiation")
+        assert len(starts) <= 1, f"{name}: starts at {starts}"
+        assert not starts or starts[0] >= truth - 2, f"{name}: start at {starts[0]}, clearance {truth} (early)"
+        (hits if starts and abs(starts[0] - truth) <= 2 else misses).append((name, starts, truth))
+    assert len(misses) <= 1, f"missed or late: {misses}"
+
+
 def test_nobody_in_frame() -> None:
     frames = [PoseFrame(i, i / 30, 640, 480, None, 0.0) for i in range(60)]
     result = analyze_frames(frames)

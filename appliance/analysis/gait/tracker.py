@@ -230,7 +230,10 @@ class GaitTracker:
         if len(window) < 2 or window[-1].t_s - window[0].t_s < 0.5 * self.cfg.body_speed_window_s:
             return None
         a, b = window[0], window[-1]
-        v = float(b.ground.along_px(b.raw_pelvis_px) - a.ground.along_px(a.raw_pelvis_px)) / (b.t_s - a.t_s)
+        # Both points in one ground frame: the estimator refits its line, and its origin moves with
+        # the feet it has seen, so positions along two frames' lines differ by the origin's move too
+        # (a4: a sprinter's 3.7 leg lengths/s read as 0.11 and the start was dropped).
+        v = float(b.ground.along_px(b.raw_pelvis_px) - b.ground.along_px(a.raw_pelvis_px)) / (b.t_s - a.t_s)
         return abs(v - self.ground_velocity_px_s) / s.leg_length_px
 
     def _stepping(self, index: int) -> bool:
@@ -506,7 +509,7 @@ class GaitTracker:
             last = self._sample_at(other.last_toe_off_index - 1)  # its last frame on the ground
             if last is None or last.held[1 - k]:
                 return False
-            there = (float(last.ground.along_px(last.raw_midfoot_px(1 - k)))
+            there = (float(s.ground.along_px(last.raw_midfoot_px(1 - k)))  # one frame: see body_speed_ll_s
                      + self.ground_velocity_px_s * (s.t_s - last.t_s))
         else:
             return False

@@ -15,6 +15,18 @@ its last points and the gait state machine treats the frame as "no news" for tha
 when the two tracks were apart: feet that were together already (standing, in the blocks, where
 the model puts both on one spot for seconds, or a two-footed landing) are two observations, as
 before.
+
+**A foot on the ground anchors the pairing.** Where the swing foot passes the stance foot the
+model often draws the swing foot low and slow, right beside the stance foot, for a frame or several
+(male_side frames 19-22 and 116-118: the swing foot is high behind the runner in the image, its
+points on the belt), so both tracks' own-velocity predictions meet and the joint cost is a coin
+toss that swaps them in mid-stance. While one foot is in a stance and the other in the air, the
+stance foot is where the ground carries it (its prediction moves with the ground: still for a fixed
+camera, with the belt on a treadmill) and the swing foot's points are the unreliable ones: the
+stance track takes the observation nearest its prediction, the swing track the other. Both feet
+drawn onto the stance foot's place are one observation for the stance track, and the swing track is
+held: it was in the air, and a landing on the other foot's spot is no step either
+(``GaitTracker._on_other_foot``).
 """
 
 from __future__ import annotations
@@ -100,7 +112,8 @@ class FootTracker:
         self.tracks = (FootTrack(0), FootTrack(1))
 
     def assign(self, t_s: float, feet: tuple[FootPoints, FootPoints], leg_length_px: float | None = None,
-               on_ground: tuple[np.ndarray | None, np.ndarray | None] = (None, None)) -> tuple[FootPoints, FootPoints]:
+               on_ground: tuple[np.ndarray | None, np.ndarray | None] = (None, None),
+               stance: int | None = None) -> tuple[FootPoints, FootPoints]:
         """Return the feet ordered as (track 0, track 1); ``self.held`` says which track was held.
 
         ``on_ground``: per track, the ground's image velocity (px/s) if that foot is known to be
@@ -108,6 +121,8 @@ class FootTracker:
         the swing foot passes the stance foot in the image both tracks' own-velocity predictions
         meet at one spot and the pairing was a coin toss that swapped them in mid-stance
         (male_side frame 76); the stance foot's prediction from the ground's motion is not.
+        ``stance``: the track in a stance while the other is in the air (running), else None; it
+        anchors the pairing (module doc).
         """
         a, b = self.tracks
         if a.t_s is not None and t_s - a.t_s > self.max_gap_s:
@@ -120,12 +135,15 @@ class FootTracker:
             f0, f1 = feet[0].midfoot_px, feet[1].midfoot_px
             if (leg_length_px is not None and self.collapse_ll > 0 and a.last is not None and b.last is not None
                     and float(np.linalg.norm(f0 - f1)) < self.collapse_ll * leg_length_px):
-                collapsed = self._assign_collapsed(t_s, feet, pa, pb, leg_length_px)
+                collapsed = self._assign_collapsed(t_s, feet, pa, pb, leg_length_px, stance)
                 if collapsed is not None:
                     return collapsed
-            straight = np.linalg.norm(pa - f0) + np.linalg.norm(pb - f1)
-            swapped = np.linalg.norm(pa - f1) + np.linalg.norm(pb - f0)
-            if swapped < straight:
+            if stance is not None:
+                anchor = pa if stance == 0 else pb
+                nearest = 0 if np.linalg.norm(anchor - f0) <= np.linalg.norm(anchor - f1) else 1
+                if nearest != stance:
+                    ordered = (feet[1], feet[0])
+            elif np.linalg.norm(pa - f1) + np.linalg.norm(pb - f0) < np.linalg.norm(pa - f0) + np.linalg.norm(pb - f1):
                 ordered = (feet[1], feet[0])
         if ordered[0].model_label != ("left" if a.left_votes >= a.right_votes else "right"):
             self.swaps += 1
@@ -134,17 +152,25 @@ class FootTracker:
         return ordered
 
     def _assign_collapsed(self, t_s: float, feet: tuple[FootPoints, FootPoints], pa: np.ndarray,
-                          pb: np.ndarray, leg_length_px: float) -> tuple[FootPoints, FootPoints] | None:
-        """Both feet on one spot: the nearer track takes it, the other one is held.
+                          pb: np.ndarray, leg_length_px: float,
+                          stance: int | None = None) -> tuple[FootPoints, FootPoints] | None:
+        """Both feet on one spot: the nearer track takes it, the other one is held; the stance
+        track takes it if the spot is at its place (``stance``: see ``assign``).
 
         None when that is not the situation: then both tracks are updated, as without the rule.
         """
         spot = (feet[0].midfoot_px + feet[1].midfoot_px) / 2.0
         k = 0 if np.linalg.norm(pa - spot) <= np.linalg.norm(pb - spot) else 1
+        # The swing foot drawn onto the stance foot: it cannot have landed there, whether or not the
+        # tracks were predicted apart (where it passes the stance foot they are not).
+        at_stance = (stance is not None and float(np.linalg.norm((pa if stance == 0 else pb) - spot))
+                     < APART_LL * leg_length_px)
+        if at_stance:
+            k = stance  # type: ignore[assignment]
         taker, other = self.tracks[k], self.tracks[1 - k]
-        # Only when the tracks were apart: feet that were already together (side by side when
-        # standing, in the blocks, a two-footed jump) really are on one spot.
-        if (float(np.linalg.norm(pa - pb)) < APART_LL * leg_length_px
+        # Otherwise only when the tracks were apart: feet that were already together (side by side
+        # when standing, in the blocks, a two-footed jump) really are on one spot.
+        if ((not at_stance and float(np.linalg.norm(pa - pb)) < APART_LL * leg_length_px)
                 or other.t_s is None or t_s - other.t_s > MAX_HOLD_S):
             return None
         foot = min(feet, key=lambda f: float(np.linalg.norm(f.midfoot_px - (pa if k == 0 else pb))))

@@ -45,8 +45,10 @@ BUFFER_FRAMES = 600
 STEP_SPLIT = 0.6
 # The cadence is read over this many steps (GaitTracker.step_time_s) ...
 CADENCE_STEPS = 4
-# ... those within this share of their median step time.
+# ... those within this share of their median step time; fewer than this many such steps is no
+# cadence yet (GaitTracker.step_time_s).
 STEP_AGREE = 0.25
+MIN_AGREEING_STEPS = 2
 # No human step is shorter (elite sprinters at top speed: ~0.2 s): the shortest bounce period sought.
 SHORTEST_STEP_S = 0.15
 # A running or walking pelvis rises and falls 0.05-0.1 leg lengths a step (sd ~0.02-0.035); less
@@ -293,10 +295,27 @@ class GaitTracker:
         v = self.ground_velocity_px_s * frame.along
         return tuple(v if st.grounded else None for st in self._fs)  # type: ignore[return-value]
 
+    def _stance_track(self) -> int | None:
+        """The foot track in a stance while the other is in the air (running), else None.
+
+        None while a start is armed or waiting for confirmation: in the set position both feet are
+        down and the start logic follows each foot from its own rest place (a push foot that lifts
+        a few pixels from the other is no running stance to anchor the pairing on).
+        """
+        if self._start.armed or self._start.pending is not None:
+            return None
+        down = [st.grounded is True for st in self._fs]
+        up = [st.grounded is False for st in self._fs]
+        if down[0] and up[1]:
+            return 0
+        if down[1] and up[0]:
+            return 1
+        return None
+
     def _smooth(self, index: int, t: float, bp: BodyPoints) -> FrameSample:
         self._legs.append(bp.leg_length_px)
         ll = self.leg_length_px
-        feet = self.feet.assign(t, bp.feet, ll, self._on_ground())
+        feet = self.feet.assign(t, bp.feet, ll, self._on_ground(), self._stance_track())
         raw = np.stack([bp.head_px, bp.shoulders_px, bp.pelvis_px, feet[0].heel_px, feet[0].toe_px,
                         feet[1].heel_px, feet[1].toe_px])
         # The speed that opens the filter is in leg lengths, so one beta fits every zoom level.
@@ -576,7 +595,8 @@ class GaitTracker:
 
     def step_time_s(self, t_s: float) -> float | None:
         """The runner's step time up to the landing at ``t_s``: the mean of the last CADENCE_STEPS
-        steps (each from _previous_step_t_s) that are within STEP_AGREE of their median.
+        steps (each from _previous_step_t_s) that are within STEP_AGREE of their median; None until
+        MIN_AGREEING_STEPS of them agree.
 
         One step is a whole number of frames: at 30 fps a 169 steps/min runner's steps are 10 or 11
         frames (180 or 164 steps/min), and a median of such steps is one or the other, never 169.
@@ -595,7 +615,12 @@ class GaitTracker:
             return None
         mid = float(np.median(steps))
         agree = [x for x in steps if abs(x - mid) <= STEP_AGREE * mid]
-        return float(np.mean(agree)) if agree else steps[0]
+        # One interval is no step time: where the events split a step (the first second of a
+        # treadmill clip whose feet the model has not settled on: 0.1-0.2 s "steps", 300-375
+        # steps/min) it looks like any other. Two steps that agree are a cadence.
+        if len(agree) < MIN_AGREEING_STEPS:
+            return None
+        return float(np.mean(agree))
 
     def bounce_step_s(self, t_s: float) -> float | None:
         """The runner's step time from the pelvis's bounce over ``bounce_window_s`` up to ``t_s``

@@ -145,10 +145,12 @@ def stride_metrics(step: Step) -> StrideMetrics:
     cadence = None
     if step.bounce_step_s is not None:
         cadence = 60.0 / step.bounce_step_s  # the pelvis's bounce: holds where the feet's events do not
-    elif step.previous_contact_t_s is not None:
+    elif step.previous_contact_t_s is not None and step.step_s is not None:
         dt = step.contact.t_s - step.previous_contact_t_s
         if 0.15 < dt < 1.5:  # one step; longer means a step was missed, shorter is not a step
-            cadence = 60.0 / (step.step_s or dt)  # the runner's recent steps: not quantised to frames
+            # The runner's recent steps that agree (GaitTracker.step_time_s): not quantised to
+            # frames, and none from a single interval, which a split step makes look like any other.
+            cadence = 60.0 / step.step_s
     speed = 0.0
     if len(samples) >= 2:
         ts = np.array([s.t_s for s in samples])

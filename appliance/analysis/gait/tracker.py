@@ -360,6 +360,13 @@ class GaitTracker:
         still = int(np.sum(np.abs(recent) < tol))
         if abs(centre) < tol or len(best) < 1.5 * still:
             return 0.0
+        # Nor does the ground move forward: a treadmill's belt carries the feet backward, and a
+        # camera panning after the runner sweeps the ground backward through the image. A cluster
+        # of low-foot motion the way the runner goes is the feet landing and leaving, not the
+        # ground (sprint a15 `--perturb 1`: 2.6 leg lengths/s the sprinter's way, 12 such frames
+        # against 8 still ones; read as ground motion it made the next stance "move" and lost it).
+        if self.direction.known and centre * self.direction.sign > 0:
+            return 0.0
         return centre
 
     def _update_feet(self, now: FrameSample) -> None:

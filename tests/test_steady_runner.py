@@ -84,12 +84,12 @@ def test_a_steady_runner_gets_one_verdict_and_no_confident_fragment(steady) -> N
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "measured 3 Dec 2026 on five inputs (two decodes, two perturbations, two machines): 11-45 % of 32-36 strides "
-    "judged with a 5-stride verdict window, 42-52 % on the three inputs of docs/analysis.md with 7, never 60 %. "
-    "Unsure: near_limit_overstride (the runner's overstride, median 0.28-0.36 leg lengths over the window, sits "
-    "within one standard error, 0.04-0.05, of the 0.35 limit: the contact moves 0.09 leg lengths per frame of "
-    "timing on the belt), no_push_off 6-8 (stances cut short where the feet tracker swaps "
-    "the feet at a crossing), stances_overlap 2-7, walking 3-4"))
+    "measured 4 Dec 2026 with the stance foot anchoring the feet: 41-53 % of 32-34 strides judged on the three "
+    "inputs of docs/analysis.md (7-stride verdict window), never 60 %. Unsure: stances_overlap 4-9 (one foot's "
+    "toe-off found 3-5 frames late, so the next landing falls inside its stance), near_limit_overstride 2-6 "
+    "(the runner's overstride, median 0.28-0.36 leg lengths over the window, sits within one standard error, "
+    "0.04-0.05, of the 0.35 limit: the contact moves 0.09 leg lengths per frame of timing on the belt), "
+    "walking 3-4, no_push_off 2-3"))
 def test_a_steady_runner_gets_sixty_percent_of_strides_judged(steady) -> None:
     """The issue's target for a steady runner; today's share is bounded by the test above."""
     _, report = steady

@@ -11,6 +11,7 @@ import pytest
 from appliance.analysis.gait.body import FootPoints, body_points
 from appliance.analysis.gait.bounce import step_period_s
 from appliance.analysis.gait.direction import DirectionEstimator
+from appliance.analysis.gait.events import FrameSample
 from appliance.analysis.gait.feet import FootTracker
 from appliance.analysis.gait.filters import OneEuroFilter
 from appliance.analysis.gait.ground import GroundEstimator, GroundFrame
@@ -146,6 +147,81 @@ def test_a_stance_foot_is_predicted_from_the_ground_not_its_own_jitter() -> None
             stance_track.append(tuple(float(v) for v in ordered[0].midfoot_px))
         assert (stance_track[-2:] != [tuple(map(float, stance[-2])), tuple(map(float, stance[-1]))]) == expect_swap, \
             (on_ground, stance_track)
+
+
+# male_side frames 14-25 (a portrait phone clip of a treadmill, runner facing left, belt ~ +30 px/frame):
+# heel and toe (image px) of the left foot, in a stance from frame 17, and of the right foot swinging
+# forward. The model draws the swinging foot onto the stance foot at frames 20-22 (it is really high
+# behind the runner) and back up ahead of it at 23.
+MALE_SIDE_LEFT = {14: ((251, 1192), (157, 1171)), 15: ((215, 1188), (145, 1155)), 16: ((224, 1185), (146, 1154)),
+                  17: ((264, 1206), (182, 1195)), 18: ((296, 1206), (214, 1207)), 19: ((328, 1200), (256, 1215)),
+                  20: ((356, 1206), (268, 1224)), 21: ((392, 1210), (305, 1221)), 22: ((416, 1196), (332, 1223)),
+                  23: ((439, 1189), (365, 1223)), 24: ((451, 1164), (378, 1205)), 25: ((468, 1167), (418, 1203))}
+MALE_SIDE_RIGHT = {14: ((483, 1155), (431, 1189)), 15: ((494, 1113), (430, 1152)), 16: ((453, 1081), (415, 1108)),
+                   17: ((458, 1043), (425, 1088)), 18: ((411, 1071), (384, 1103)), 19: ((371, 1152), (315, 1175)),
+                   20: ((353, 1196), (272, 1211)), 21: ((372, 1188), (296, 1203)), 22: ((387, 1166), (319, 1190)),
+                   23: ((326, 1118), (270, 1139)), 24: ((309, 1157), (225, 1160)), 25: ((263, 1166), (193, 1144))}
+
+
+def test_the_stance_foot_anchors_the_pairing_where_the_swing_foot_is_drawn_onto_it() -> None:
+    # Told which track is in a stance, the tracker keeps the left foot on track 0 through the
+    # crossing and holds the swing track while both feet sit on the stance foot; without it the
+    # joint cost hands the stance foot's track the swinging foot at frame 22 (the stance splits).
+    belt_px_s = np.array([30.0 * 30, 0.0])
+
+    def foot(heel_toe: tuple[tuple[int, int], tuple[int, int]]) -> FootPoints:
+        heel, toe = (np.array(p, dtype=float) for p in heel_toe)
+        return FootPoints("left", heel, toe, heel + np.array([20.0, -40.0]), 1.0)  # the labels give nothing away
+
+    for stance, expect_left in ((0, True), (None, False)):
+        tracker = FootTracker(collapse_ll=0.1)
+        track0, held = [], []
+        for f in range(14, 26):
+            feet = (foot(MALE_SIDE_LEFT[f]), foot(MALE_SIDE_RIGHT[f]))
+            down = f >= 17  # the left foot landed at frame 17
+            ordered = tracker.assign(f / 30, feet[::-1] if f % 2 else feet, 277.0,
+                                     (belt_px_s if down else None, None), stance if down else None)
+            track0.append(float(ordered[0].heel_px[0]))
+            held.append(tracker.held[1])
+        left = [float(MALE_SIDE_LEFT[f][0][0]) for f in range(22, 26)]
+        assert (track0[-4:] == left) == expect_left, (stance, track0)
+        if stance is not None:
+            assert held[6:8] == [True, True]  # frames 20, 21: both feet on the stance foot's place
+
+
+def test_no_cadence_from_one_step() -> None:
+    # The first steps of a treadmill clip whose feet the model has not settled on: a split step
+    # (0.16 s, 375 steps/min) is no cadence, nor are two steps that disagree; two that agree are.
+    tracker = GaitTracker()
+    tracker._fs[0].recent_contacts_t_s.append(0.0)
+    tracker._fs[1].recent_contacts_t_s.append(0.16)
+    assert tracker.step_time_s(0.16) is None
+    tracker._fs[0].recent_contacts_t_s.append(0.5)
+    assert tracker.step_time_s(0.5) is None  # 0.16 s and 0.34 s do not agree
+    tracker._fs[1].recent_contacts_t_s.append(0.85)
+    assert 60 / tracker.step_time_s(0.85) == pytest.approx(60 / 0.345, rel=0.01)
+
+
+def _ground_sample(index: int, feet_up_px: float) -> FrameSample:
+    z = np.zeros(2)
+    foot = np.array([0.0, 500.0 - feet_up_px])
+    return FrameSample(index, index / 30, z, z, z, (foot, foot), (foot, foot), z, z, z, (foot, foot), (foot, foot),
+                       GroundFrame((0.0, 500.0), 0.0), 100.0, True, True)
+
+
+@pytest.mark.parametrize(("cluster_px_s", "direction", "moving"), [(-280.0, -1, False), (-280.0, 1, True),
+                                                                    (280.0, 1, False), (280.0, -1, True)])
+def test_the_ground_never_moves_the_runners_way(cluster_px_s: float, direction: int, moving: bool) -> None:
+    # Sprint a15 (--perturb 1) in numbers: 12 frames of a sprinter's low feet landing and leaving at
+    # 2.8 leg lengths/s the runner's way against 8 still ones (1.5x: the camera would read as moving).
+    # A treadmill's belt and a panned background move backward; only that is ground motion.
+    tracker = GaitTracker(Config().gait)
+    tracker.direction.seed(direction)
+    rng = np.random.default_rng(0)
+    tracker._ground_v.extend(list(cluster_px_s + rng.uniform(-60, 60, 12)) + list(rng.uniform(-50, 50, 8)))
+    high = 0.5 * 100.0  # both feet up: this frame adds no candidate
+    v = tracker._ground_velocity(_ground_sample(0, high), _ground_sample(1, high), [0.5, 0.5])
+    assert (v != 0.0) == moving, v
 
 
 def test_cadence_is_read_over_several_steps_not_one_quantised_interval() -> None:

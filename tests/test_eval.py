@@ -8,7 +8,7 @@ import pytest
 
 from appliance import paths
 from appliance.analysis.evaluation import Label, format_table, match, read_labels, score, undecidable_labels
-from appliance.analysis.gait.tracker import decision_lag_frames
+from appliance.analysis.gait.tracker import contact_lag_frames, decision_lag_frames
 from appliance.config import GaitConfig
 from appliance.errors import BadInputError
 
@@ -47,6 +47,15 @@ def test_decision_lag_follows_the_real_frame_interval() -> None:
     cfg = GaitConfig()
     assert decision_lag_frames(cfg, 1 / 30) == 2  # motion window 1 frame + confirmation 2 frames - 1
     assert decision_lag_frames(cfg, 1 / 300) == 11  # slow motion: the 33 ms window is 10 frames
+    # A contact is placed from the stance's first 0.1 s: the same real time at every frame rate.
+    assert [contact_lag_frames(cfg, 1 / fps) for fps in (30, 50, 60, 300)] == [3, 5, 6, 30]
+    assert contact_lag_frames(GaitConfig(contact_settle_s=0.0), 1 / 30) == 2
+
+
+def test_a_contact_needs_more_frames_after_it_than_a_toe_off() -> None:
+    pose = set(range(51))
+    labels = [Label(47, "contact", ""), Label(48, "toe_off", ""), Label(48, "contact", "")]
+    assert undecidable_labels(labels, pose, 2, contact_lag_frames=3) == {Label(48, "contact", "")}
 
 
 def test_labels_the_analysis_cannot_decide_yet_are_not_missed() -> None:

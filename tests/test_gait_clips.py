@@ -358,7 +358,7 @@ def test_treadmill_at_the_appliance_frame_rate(shared_data: Path) -> None:
     every stride of this view read as walking and none was judged."""
     from appliance.analysis.clips import load_frames
     from appliance.analysis.evaluation import undecidable_labels
-    from appliance.analysis.gait.tracker import decision_lag_frames
+    from appliance.analysis.gait.tracker import contact_lag_frames, decision_lag_frames
     from appliance.config import Config
 
     cfg = Config()
@@ -367,7 +367,8 @@ def test_treadmill_at_the_appliance_frame_rate(shared_data: Path) -> None:
     assert result.direction == 1 and result.gait == "running"
     labels = read_labels(TREADMILL_LABELS)
     na = undecidable_labels(labels, {f.index for f in frames if f.landmarks is not None},
-                            decision_lag_frames(cfg.gait, 6 / 300), every=6)
+                            decision_lag_frames(cfg.gait, 6 / 300), every=6,
+                            contact_lag_frames=contact_lag_frames(cfg.gait, 6 / 300))
     scores = {s.event: s for s in score([(e.kind, e.frame_index) for e in result.events], labels, 1000 / 300, 30, na)}
     # Bounds from the worst CPU measured (issue 16: the int8 kernels differ): contacts 9/9 decidable
     # on the machine of 25 Nov; 6 of 9 (3 missed) on this AMD EPYC without AVX-512, where this

@@ -130,16 +130,17 @@ def match(detected: Sequence[int], labelled: Sequence[int], tolerance_frames: in
 
 
 def undecidable_labels(labels: Sequence[Label], pose_frames: Collection[int], lag_frames: int,
-                       every: int = 1) -> set[Label]:
-    """Labels whose decision needs pose frames that do not exist (``lag_frames`` after the event).
+                       every: int = 1, contact_lag_frames: int | None = None) -> set[Label]:
+    """Labels whose decision needs pose frames that do not exist (``lag_frames`` after the event,
+    ``contact_lag_frames`` after a contact when given: its frame is placed from more of the stance).
 
     ``every``: only every N-th source frame is analysed (``leancam eval --every``); the lag is
     counted in those frames. Midstance is decided with the toe-off that ends its stance: it is
     undecidable when the next toe-off label is (or there is none).
     """
-    def needs_missing(frame: int) -> bool:
+    def needs_missing(frame: int, lag: int = lag_frames) -> bool:
         first = (frame // every + 1) * every
-        return any(first + i * every not in pose_frames for i in range(lag_frames))
+        return any(first + i * every not in pose_frames for i in range(lag))
 
     toe_offs = sorted(lb.frame for lb in labels if lb.event == "toe_off")
     out: set[Label] = set()
@@ -148,7 +149,8 @@ def undecidable_labels(labels: Sequence[Label], pose_frames: Collection[int], la
             nxt = next((f for f in toe_offs if f > lb.frame), None)
             if nxt is None or needs_missing(nxt):
                 out.add(lb)
-        elif needs_missing(lb.frame):
+        elif needs_missing(lb.frame, contact_lag_frames if lb.event == "contact" and contact_lag_frames
+                           else lag_frames):
             out.add(lb)
     return out
 

@@ -26,7 +26,7 @@ from appliance.analysis.clips import analyze_clip, check_capture_fps, load_frame
 from appliance.analysis.evaluation import format_table, read_labels, score, undecidable_labels
 from appliance.analysis.gait.events import FrameSample
 from appliance.analysis.gait.extrema import extrema_events
-from appliance.analysis.gait.tracker import GaitTracker, decision_lag_frames
+from appliance.analysis.gait.tracker import GaitTracker, contact_lag_frames, decision_lag_frames
 from appliance.commands import add_common
 from appliance.config import Config, load_config
 from appliance.errors import BadInputError
@@ -177,8 +177,9 @@ def _evaluate(spec: ClipSpec, explicit: tuple[Path, str] | None, args: argparse.
     na: set = set()
     if labels is not None:
         frame_s = spec.every * result.time_scale / fps
-        lag = decision_lag_frames(cfg.gait, frame_s)
-        na = undecidable_labels(labels, {f.index for f in frames if f.landmarks is not None}, lag, spec.every)
+        na = undecidable_labels(labels, {f.index for f in frames if f.landmarks is not None},
+                                decision_lag_frames(cfg.gait, frame_s), spec.every,
+                                contact_lag_frames(cfg.gait, frame_s))
     return evaluate_clip(spec, result, labels, na, args.tolerance_ms, args.init_tolerance_frames)
 
 
@@ -196,7 +197,8 @@ def run_single(args: argparse.Namespace) -> int:
     tol = max(1, round(args.tolerance_ms / frame_ms))
     detections = [(e.kind, e.frame_index) for e in result.events]
     lag = decision_lag_frames(cfg.gait, args.every * frame_ms / 1000.0)
-    na = undecidable_labels(labels, {f.index for f in frames if f.landmarks is not None}, lag, args.every)
+    contact_lag = contact_lag_frames(cfg.gait, args.every * frame_ms / 1000.0)
+    na = undecidable_labels(labels, {f.index for f in frames if f.landmarks is not None}, lag, args.every, contact_lag)
     scores = score(detections, labels, frame_ms, tol, na, one_foot=args.one_foot)
     print(f"{video}: {result.video['frames']} frames at {fps} fps"
           + (f" (captured at {args.capture_fps} fps: 1 frame = {frame_ms:.1f} ms)" if args.capture_fps else
@@ -206,7 +208,7 @@ def run_single(args: argparse.Namespace) -> int:
     print(format_table(scores))
     if any(sc.undecidable for sc in scores):
         print(f"n/a: labels the causal analysis cannot decide yet: fewer than {lag} analysed frames with a pose follow "
-              "them (clip end, or the runner left the picture); not counted as missed")
+              f"them ({contact_lag} after a contact; clip end, or the runner left the picture); not counted as missed")
     if args.one_foot:
         other = sum(sc.other_foot for sc in scores)
         print(f"one-foot labels: {other} unpaired detections taken as the other foot's steps (not extra)")

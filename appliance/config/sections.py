@@ -125,7 +125,7 @@ class GaitConfig:
     # or two, within the loose planted height. Lag of a contact = the larger of this and the
     # confirmation's (at 30 fps 3 frames instead of 2). male_side contacts' median error | bias
     # (frames): 1 | -0.6 → 0 | +0.06 at 30 fps, 4 | -3.3 → 1 | -0.6 at 60 fps (its keypoints
-    # interpolated); validation strides judged 62/63/61 % → 72/71/65 % (male_side 41-53 % → 71-75 %:
+    # interpolated); validation strides judged 62/63/61 % → 72/71/64 % (male_side 41-53 % → 71-75 %:
     # its overstride, read at the contact, left the limit's noise band).
     contact_settle_s: float = 0.1
     # Two feet cannot stand on one spot while the body moves: a landing within this distance (leg

@@ -43,8 +43,22 @@ class WebServer:
         self.server.task_dispatcher.shutdown(timeout=timeout_s)
         from waitress import wasyncore
 
-        wasyncore.close_all(self.server._map)
-        self.thread.join(timeout=timeout_s)
+        sockets = getattr(self.server, "_map", None)
+        if sockets is None:
+            sockets = self.server.map  # several listen addresses: one map for all
+
+        def close_all() -> None:
+            wasyncore.close_all(sockets)
+
+        # Closed in the server's own thread, through its wake-up pipe: sockets closed from here
+        # while its select() waits on them raise EBADF in that thread (a traceback at a stop).
+        trigger = getattr(self.server, "trigger", None)
+        if trigger is not None and self.thread.is_alive():
+            trigger.pull_trigger(close_all)
+            self.thread.join(timeout=timeout_s)
+        if self.thread.is_alive() or sockets:
+            close_all()
+            self.thread.join(timeout=timeout_s)
         log.info("web server on %s stopped", self.url)
 
 

@@ -11,7 +11,7 @@ import pytest
 from appliance.analysis.gait.body import FootPoints, body_points
 from appliance.analysis.gait.bounce import step_period_s
 from appliance.analysis.gait.direction import DirectionEstimator
-from appliance.analysis.gait.events import FrameSample
+from appliance.analysis.gait.events import FrameSample, GaitEvent
 from appliance.analysis.gait.feet import FootTracker
 from appliance.analysis.gait.filters import OneEuroFilter
 from appliance.analysis.gait.ground import GroundEstimator, GroundFrame
@@ -222,6 +222,24 @@ def test_the_ground_never_moves_the_runners_way(cluster_px_s: float, direction: 
     high = 0.5 * 100.0  # both feet up: this frame adds no candidate
     v = tracker._ground_velocity(_ground_sample(0, high), _ground_sample(1, high), [0.5, 0.5])
     assert (v != 0.0) == moving, v
+
+
+def _landing(frame: int) -> GaitEvent:
+    return GaitEvent("contact", "left", frame, frame / 30, frame + 3, (frame + 3) / 30)
+
+
+@pytest.mark.parametrize(("running", "other_landed", "placed"), [
+    (True, 18, 18),  # male_side: the other foot landed 4 frames before this toe-off was seen
+    (False, 18, 22),  # a walk: the next step lands inside every stance (double support)
+    (True, 21, 22),  # within max_double_support_s of it: detection timing, nothing to move
+    (True, 8, 22),  # before this stance began: no news about its end
+])
+def test_a_running_stance_ends_by_the_other_foots_landing(running: bool, other_landed: int, placed: int) -> None:
+    tracker = GaitTracker(Config().gait)
+    st, other = tracker._fs
+    st.stance_contact, st.running_contact = _landing(10), running
+    other.last_contact = _landing(other_landed)
+    assert tracker._left_by(0, 22) == placed
 
 
 def test_cadence_is_read_over_several_steps_not_one_quantised_interval() -> None:

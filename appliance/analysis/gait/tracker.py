@@ -587,6 +587,7 @@ class GaitTracker:
 
     def _toe_off(self, k: int, index: int, now: FrameSample) -> None:
         st = self._fs[k]
+        index = self._left_by(k, index)
         st.grounded = False
         st.last_toe_off_t_s = (self._sample_at(index) or now).t_s
         st.last_toe_off_index = index
@@ -624,6 +625,29 @@ class GaitTracker:
         self.steps.append(Step(ev.foot, k, contact, mid_ev, ev, samples, prev_t, running,
                                self.direction.sign, self.leg_length_px, self.ground.frame or now.ground,
                                self._sample_at(index), step_s, bounce_s))
+
+    def _left_by(self, k: int, index: int) -> int:
+        """When foot ``k``'s running stance, whose toe-off was confirmed at ``index``, ended at the
+        latest: at the other foot's landing, if that came inside the stance (more than
+        ``max_double_support_s`` before ``index``).
+
+        Running has a flight phase: a stance that began after one (``running_contact``) ends before
+        the other foot lands. Where the toe-off is seen later than that, the foot's points had not
+        yet moved off the belt's image speed as read (male_side: one foot's toe-offs 3-5 frames
+        late where the belt's speed is under-read, that stride `stances_overlap`); the other
+        foot's landing is the latest the toe-off can have been. Not while a start is armed, nor for
+        a stance that was no step, nor a walk's (its next step lands inside it).
+        """
+        st, other = self._fs[k], self._fs[1 - k]
+        landed = other.last_contact
+        if (self._start.armed or st.phantom or not st.running_contact or st.stance_contact is None
+                or landed is None):
+            return index
+        if st.stance_contact.frame_index < landed.frame_index < index - self._frames_for(self.cfg.max_double_support_s):
+            log.debug("track %d: toe-off at frame %d placed at %d, the other foot's landing", k, index,
+                      landed.frame_index)
+            return landed.frame_index
+        return index
 
     def _previous_step_t_s(self, t_s: float) -> float | None:
         """When the runner's step before the landing at ``t_s`` landed (for the cadence).

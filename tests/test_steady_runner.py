@@ -12,7 +12,8 @@ the size of the differences between machines' kernels and decodes): contacts 33/
 -0.1 %, +0.3 %; strides judged 74 %, 75 %, 74 %, all `go`; hip_over_foot sd 0.09, 0.06, 0.09. This
 file's own run (the bundled copy, decoded here): 27 of 34 judged, sd 0.088. On 3 Dec, before the
 stance foot anchored the feet, contacts were placed from the stance's first 0.1 s and a running
-stance ended by the other foot's landing, 30-52 % were judged (docs/analysis.md). The bounds are the issue's targets where every input measured meets them.
+stance ended by the other foot's landing, 30-52 % were judged (docs/analysis.md). The bounds are
+the issue's targets where every input measured meets them.
 """
 
 from __future__ import annotations

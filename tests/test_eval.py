@@ -116,3 +116,38 @@ def test_the_hand_labels_in_tests_data_are_readable() -> None:
         assert labels, clip
         assert {lb.event for lb in labels} <= {"contact", "toe_off", "midstance", "initiation"}
         assert [lb.frame for lb in labels] == sorted(lb.frame for lb in labels), clip
+
+
+def test_keypoints_at_double_rate_for_a_frame_rate_check(tmp_path: Path) -> None:
+    """scripts/double_rate_keypoints.py: frame i becomes 2i, 2i+1 is the mean of i and i+1 (none
+    across a frame without a pose), times and labels follow (docs/analysis.md's 60 fps check)."""
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from appliance.pose import keypoints_io
+    from appliance.pose.types import N_LANDMARKS, PoseFrame
+
+    def pose(x: float) -> np.ndarray:
+        lm = np.zeros((N_LANDMARKS, 5), dtype=np.float32)
+        lm[:, 0], lm[:, 3], lm[:, 4] = x, 1.0, 1.0
+        return lm
+
+    src, out = tmp_path / "kp.jsonl", tmp_path / "kp60.jsonl"
+    frames = [PoseFrame(0, 0.0, 64, 64, pose(10.0), 1.0), PoseFrame(1, 1 / 30, 64, 64, pose(20.0), 1.0),
+              PoseFrame(2, 2 / 30, 64, 64, None, 0.0), PoseFrame(3, 3 / 30, 64, 64, pose(40.0), 1.0)]
+    with src.open("w") as fh:
+        keypoints_io.write(fh, frames, {"video": {"fps": 30.0, "frames": 4}})
+    labels_in, labels_out = tmp_path / "l.csv", tmp_path / "l60.csv"
+    labels_in.write_text("frame,event,foot\n1,contact,left\n3,toe_off,left\n")
+    script = Path(__file__).parent.parent / "scripts" / "double_rate_keypoints.py"
+    subprocess.run([sys.executable, str(script), str(src), str(out), "--labels", str(labels_in), str(labels_out)],
+                   check=True, capture_output=True)
+    header, got = keypoints_io.read(out)
+    got = list(got)
+    assert header["video"] == {"fps": 60.0, "frames": 8}
+    assert [f.index for f in got] == [0, 1, 2, 4, 6]
+    assert [f.t_s * 60 for f in got] == pytest.approx([0, 1, 2, 4, 6], abs=1e-3)
+    assert float(got[1].landmarks[0, 0]) == 15.0 and got[3].landmarks is None
+    assert [(lb.frame, lb.event) for lb in read_labels(labels_out)] == [(2, "contact"), (6, "toe_off")]

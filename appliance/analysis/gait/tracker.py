@@ -72,9 +72,14 @@ def motion_window_frames(cfg: GaitConfig, frame_s: float) -> int:
     return frames_for(cfg.motion_window_s, frame_s)
 
 
+def frames_covering(seconds: float, frame_s: float) -> int:
+    """The fewest frames of ``frame_s`` real seconds that span ``seconds`` (0 for 0)."""
+    return math.ceil(seconds / max(frame_s, 1e-6) - 1e-6)
+
+
 def confirm_window_frames(cfg: GaitConfig, frame_s: float) -> int:
     """Frames a planted / not-planted change must hold (``confirm_frames`` and ``confirm_s``)."""
-    return max(cfg.confirm_frames, math.ceil(cfg.confirm_s / max(frame_s, 1e-6) - 1e-6))
+    return max(cfg.confirm_frames, frames_covering(cfg.confirm_s, frame_s))
 
 
 def decision_lag_frames(cfg: GaitConfig, frame_s: float) -> int:
@@ -86,8 +91,7 @@ def decision_lag_frames(cfg: GaitConfig, frame_s: float) -> int:
 def contact_lag_frames(cfg: GaitConfig, frame_s: float) -> int:
     """Frames after a contact before it is decided: confirmed, then placed from the frames of the
     stance's first ``contact_settle_s`` (GaitTracker._settle_contacts)."""
-    settle = math.ceil(cfg.contact_settle_s / max(frame_s, 1e-6) - 1e-6) if cfg.contact_settle_s > 0 else 0
-    return max(decision_lag_frames(cfg, frame_s), settle)
+    return max(decision_lag_frames(cfg, frame_s), frames_covering(cfg.contact_settle_s, frame_s))
 
 
 @dataclass
@@ -311,6 +315,11 @@ class GaitTracker:
         v = self.ground_velocity_px_s * frame.along
         return tuple(v if st.grounded else None for st in self._fs)  # type: ignore[return-value]
 
+    @property
+    def _in_start(self) -> bool:
+        """A start is armed (set position) or waiting for its confirmation."""
+        return self._start.armed or self._start.pending is not None
+
     def _stance_track(self) -> int | None:
         """The foot track in a stance while the other is in the air (running), else None.
 
@@ -318,7 +327,7 @@ class GaitTracker:
         down and the start logic follows each foot from its own rest place (a push foot that lifts
         a few pixels from the other is no running stance to anchor the pairing on).
         """
-        if self._start.armed or self._start.pending is not None:
+        if self._in_start:
             return None
         down = [st.grounded is True for st in self._fs]
         up = [st.grounded is False for st in self._fs]
@@ -482,8 +491,7 @@ class GaitTracker:
         Not while a start is armed or pending: a foot put down again in the set position is its new
         rest place at once, and the start logic measures departures from it.
         """
-        settle_s = self.cfg.contact_settle_s
-        in_start = self._start.armed or self._start.pending is not None
+        settle_s, in_start = self.cfg.contact_settle_s, self._in_start
         for k in (0, 1) if track is None else (track,):
             st = self._fs[k]
             if st.pending_contact is None:

@@ -242,6 +242,21 @@ def test_a_running_stance_ends_by_the_other_foots_landing(running: bool, other_l
     assert tracker._left_by(0, 22) == placed
 
 
+@pytest.mark.parametrize("start", ["armed", "pending"])
+def test_a_stance_in_a_start_keeps_its_own_toe_off(start: str) -> None:
+    # In the blocks both feet are down: the push foot's clearance is judged by the start logic, and
+    # the first step after it by its confirmation, not re-timed by the other foot's landing.
+    tracker = GaitTracker(Config().gait)
+    st, other = tracker._fs
+    st.stance_contact, st.running_contact = _landing(10), True
+    other.last_contact = _landing(18)
+    if start == "armed":
+        tracker._start.armed = True
+    else:
+        tracker._start.pending = (1, 18, -1)
+    assert tracker._left_by(0, 22) == 22
+
+
 def test_cadence_is_read_over_several_steps_not_one_quantised_interval() -> None:
     # 168.9 steps/min at 30 fps: every landing falls on a whole frame, so one step measures 10 or
     # 11 frames (180 or 163.6 steps/min); over 4 steps the mean is within 1 %. A spurious landing

@@ -643,12 +643,13 @@ class GaitTracker:
         the other foot lands. Where the toe-off is seen later than that, the foot's points had not
         yet moved off the belt's image speed as read (male_side: one foot's toe-offs 3-5 frames
         late where the belt's speed is under-read, that stride `stances_overlap`); the other
-        foot's landing is the latest the toe-off can have been. Not while a start is armed, nor for
-        a stance that was no step, nor a walk's (its next step lands inside it).
+        foot's landing is the latest the toe-off can have been. Not while a start is armed or
+        pending (both feet are down in the blocks; the clearance and the first step are the start
+        logic's), nor for a stance that was no step, nor a walk's (its next step lands inside it).
         """
         st, other = self._fs[k], self._fs[1 - k]
         landed = other.last_contact
-        if (self._start.armed or st.phantom or not st.running_contact or st.stance_contact is None
+        if (self._in_start or st.phantom or not st.running_contact or st.stance_contact is None
                 or landed is None):
             return index
         if st.stance_contact.frame_index < landed.frame_index < index - self._frames_for(self.cfg.max_double_support_s):

@@ -159,7 +159,8 @@ def test_shipped_files_match_manifest() -> None:
 def test_defaults_pass_on_every_measured_kernel_family() -> None:
     """Issue 16: the default variants hold the 3 px gate on every CPU family measured (x86 and the
     Pi's arm64), and the manifest says which families those are."""
-    from models.build.gate import FIGURE, GATE
+    from appliance.pose.variants import figure_key
+    from models.build.gate import GATE
 
     manifest = _manifest()
     families = set(manifest["kernel_families"])
@@ -168,9 +169,10 @@ def test_defaults_pass_on_every_measured_kernel_family() -> None:
         entry = manifest["models"][m]
         default = entry["variants"][entry["default"]]
         assert set(default["by_kernel"]) == families, f"{m} {entry['default']}: not measured on every family"
+        key = figure_key(m)
         for fam, fig in default["by_kernel"].items():
-            assert fig[FIGURE[m]] <= GATE[m][FIGURE[m]], f"{m} {entry['default']} on {fam}: {fig[FIGURE[m]]}"
-        assert default["worst_kernel"][FIGURE[m]] == max(f[FIGURE[m]] for f in default["by_kernel"].values())
+            assert fig[key] <= GATE[m][key], f"{m} {entry['default']} on {fam}: {fig[key]}"
+        assert default["worst_kernel"][key] == max(f[key] for f in default["by_kernel"].values())
 
 
 @pytest.mark.skipif(not MANIFEST.is_file(), reason="models/built/manifest.json not built")

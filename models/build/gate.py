@@ -49,6 +49,7 @@ from typing import Any
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
+from appliance.pose.variants import figure_key
 from models.build import blazepose as bp
 from models.build.crops import WORK, load_split
 
@@ -293,7 +294,6 @@ KERNEL_KEYS = {
     "landmark": _LANDMARK_KEYS,
     "landmark_lite": _LANDMARK_KEYS,
 }
-FIGURE = {"detector": "kp_mean_px", "landmark": "mean_px", "landmark_lite": "mean_px"}
 
 
 def cpu_flags() -> set[str]:
@@ -353,7 +353,7 @@ def apply_kernel_figures(manifest: dict[str, Any]) -> None:
     ``accuracy_pass``, ``pass``, ``shipped`` and each model's ``default`` (same rule as before, on
     the worst figures)."""
     for m, entry in manifest["models"].items():
-        key = FIGURE[m]
+        key = figure_key(m)
         for v, res in entry["variants"].items():
             by = res.get("by_kernel") or {}
             if not by:
@@ -430,7 +430,7 @@ def kernel_family_run(args: argparse.Namespace, split: dict[str, np.ndarray]) ->
     for m in args.models.split(","):
         results, _, _ = measure_accuracy(m, split, only)
         out["models"][m] = results
-        key = FIGURE[m]
+        key = figure_key(m)
         for v, r in results.items():
             print(f"{family:18} {m:9} {v:16} {key} {r[key]:.3f}"
                   + (f"  recall {r['recall']:.3f}" if m == "detector" else ""))
@@ -565,7 +565,7 @@ def print_kernel_table(manifest: dict[str, Any]) -> None:
     print("\nper kernel family (detector: kp mean px at 224; landmark: mean px at 256)")
     print(f"{'model':9} {'variant':16} " + " ".join(f"{f:>18}" for f in fams) + "  worst   gate")
     for m, entry in manifest["models"].items():
-        key = FIGURE[m]
+        key = figure_key(m)
         for v, r in entry["variants"].items():
             by = r.get("by_kernel", {})
             if not by:

@@ -380,3 +380,30 @@ def test_a_start_overrules_the_set_up_votes() -> None:
     assert est.known and est.sign == 1
     est.seed(-1)
     assert est.sign == -1
+
+
+def _stance_then_lift(index: int, held_at: int | None) -> FrameSample:
+    """A fixed camera, 30 fps, leg 100 px: foot 0 stands at x 0 until frame 9 and moves off 10 px a
+    frame from frame 10 (rising); foot 1 is in the air; the body moves 3 leg lengths/s."""
+    at = index - 1 if index == held_at else index  # a held foot keeps its last points
+    m = max(0, at - 9)
+    heel0, toe0 = np.array([10.0 * m, 500.0 - 10.0 * m]), np.array([20.0 + 10.0 * m, 500.0 - 5.0 * m])
+    heel1, toe1 = np.array([-60.0, 420.0]), np.array([-40.0, 420.0])
+    pelvis = np.array([10.0 * index, 400.0])
+    z = np.zeros(2)
+    held = (index == held_at, False)
+    return FrameSample(index, index / 30, z, z, pelvis, (heel0, heel1), (toe0, toe1), z, z, pelvis,
+                       (heel0, heel1), (toe0, toe1), GroundFrame((0.0, 500.0), 0.0), 100.0, True, True, held)
+
+
+@pytest.mark.parametrize("held_at", [None, 11])
+def test_a_toe_off_seen_between_two_observed_frames_is_not_delayed_by_a_held_one(held_at: int | None) -> None:
+    # male_side frame 114: the swing foot drawn onto the landing foot held the leaving foot the
+    # frame after it moved off; "has it left" (frame 9 → 10) needs neither that frame nor its points.
+    tracker = GaitTracker(Config().gait)
+    tracker.direction.seed(1)
+    for i in range(16):
+        s = _stance_then_lift(i, held_at)
+        tracker.buffer.append(s)
+        tracker._update_feet(s)
+    assert tracker._fs[0].last_toe_off_index == 10

@@ -427,9 +427,13 @@ class GaitTracker:
             # difference), i.e. the first frame off the ground, as labellers mark it.
             moved = prev_d is not None and prev_d.t_s < j.t_s and speed_ll_s(k, prev_d, j) >= plant_speed
             left.append(not low or moved)
-        # A held foot (appliance.analysis.gait.feet: no observation of its own at j or at the frame its
-        # motion is measured to) brings no news: its state machine skips the frame.
+        # A held foot (appliance.analysis.gait.feet: no observation of its own) brings no news about
+        # the motion it is held over. Each test has its own two frames: "planted" j → now, "left"
+        # the frame before → j. A foot seen at both of the latter has left its place or not whatever
+        # happens at ``now`` (male_side: the swing foot's points drawn onto the landing foot at the
+        # frame after a toe-off held that foot, and the toe-off was confirmed 2-3 frames late).
         known = [not (j.held[k] or now.held[k]) for k in (0, 1)]
+        left_known = [not (j.held[k] or (prev_d is not None and prev_d.held[k])) for k in (0, 1)]
         for k in (0, 1):
             if not known[k] and self._fs[k].history:
                 planted[k] = self._fs[k].history[-1][1]
@@ -446,6 +450,9 @@ class GaitTracker:
         for k in (0, 1):
             st = self._fs[k]
             if known[k]:
+                st.history.append((j.index, planted[k], left[k]))
+            elif left_known[k] and left[k] and st.grounded:
+                # News of a toe-off only: its "planted" is the last decided (above), no contact's evidence.
                 st.history.append((j.index, planted[k], left[k]))
             if st.grounded is None and len(st.history) > w:
                 # The state the foot was in when tracking began (no event for it): the majority of

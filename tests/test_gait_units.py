@@ -14,7 +14,7 @@ from appliance.analysis.gait.direction import DirectionEstimator
 from appliance.analysis.gait.events import FrameSample, GaitEvent
 from appliance.analysis.gait.feet import FootTracker
 from appliance.analysis.gait.filters import OneEuroFilter
-from appliance.analysis.gait.ground import GroundEstimator, GroundFrame
+from appliance.analysis.gait.ground import GroundEstimator, GroundFrame, StanceGroundSpeed
 from appliance.analysis.gait.tracker import GaitTracker
 from appliance.config import Config, config_from_dict, load_config
 from appliance.errors import ConfigError
@@ -407,3 +407,46 @@ def test_a_toe_off_seen_between_two_observed_frames_is_not_delayed_by_a_held_one
         tracker.buffer.append(s)
         tracker._update_feet(s)
     assert tracker._fs[0].last_toe_off_index == 10
+
+
+def _belt_stance(end_s: float, speed_px_s: float, frames: int,
+                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A toe carried by a belt at 30 fps, with the model's jitter (sd 10 px, a third of a frame's
+    belt motion on male_side) and its touch-down frame still 25 px short of the belt's motion."""
+    t = end_s - np.arange(frames)[::-1] / 30
+    x = speed_px_s * (t - t[0]) + rng.normal(0, 10, frames)
+    x[0] += 25
+    return t, x
+
+
+def test_the_belt_speed_is_measured_over_whole_stances() -> None:
+    rng = np.random.default_rng(3)
+    speed = StanceGroundSpeed()
+    assert speed.speed_px_s(0.0) is None
+    speed.add(*_belt_stance(0.3, 900.0, 9, rng))
+    assert speed.speed_px_s(0.3) is None  # one stance is no estimate
+    speed.add(*_belt_stance(0.65, 900.0, 9, rng))
+    assert speed.speed_px_s(0.65) == pytest.approx(900.0, rel=0.1)  # a single frame: sd 47 %
+    # Stances the model's points split: short fragments read slow. They weigh what they last.
+    for end in (0.75, 0.85):
+        speed.add(*_belt_stance(end, 500.0, 3, np.random.default_rng(0)))
+    assert speed.speed_px_s(0.85) == pytest.approx(900.0, rel=0.1)
+    assert speed.speed_px_s(0.85 + 1.6) is None  # the runner stopped: old stances do not stand
+
+
+@pytest.mark.parametrize(("was_moving", "expect_px_s"), [(True, 850.0), (False, 0.0)])
+def test_a_moving_ground_stays_moving_while_the_stances_are_carried(was_moving: bool, expect_px_s: float) -> None:
+    # male_side 246-247: for two frames the low-foot votes said "still" (the points jittered), the
+    # belt read as stopped and a stance split. The last stances were carried at the belt's speed:
+    # a ground that was moving stays so. A still ground is only set moving by the frames' votes.
+    tracker = GaitTracker(Config().gait)
+    tracker.direction.seed(-1)  # male_side: the runner faces left, the belt carries the feet right
+    tracker.ground_velocity_px_s = 850.0 if was_moving else 0.0
+    rng = np.random.default_rng(1)
+    for end in (-0.33, 0.0):
+        tracker._stance_ground.add(*_belt_stance(end, 850.0, 9, rng))
+    tracker._ground_v.extend(list(rng.uniform(-50, 50, 12)) + list(850.0 + rng.uniform(-60, 60, 8)))
+    high = 0.5 * 100.0  # both feet up: this frame adds no candidate
+    now = _ground_sample(0, high)
+    v = tracker._ground_velocity(now, _ground_sample(1, high), [0.5, 0.5])
+    assert v == pytest.approx(expect_px_s, rel=0.1)

@@ -7,13 +7,14 @@ Nothing was tuned on it: it is in the validation set (tests/data/labels/sets.jso
 
 Measured with the product's engine and default models on an AMD EPYC with AVX-512 VNNI (4 Dec
 2026), on the portable decode and two seeded ±1-level perturbations of it (`leancam pose --perturb`:
-the size of the differences between machines' kernels and decodes): contacts 33/33 x2, 33/33 x0,
-32/33 x2 with a median error of 0 frames; toe-offs 29/34 x6, 31/34 x2, 27/34 x7; cadence -0.5 %,
--0.1 %, +0.3 %; strides judged 74 %, 75 %, 74 %, all `go`; hip_over_foot sd 0.09, 0.06, 0.09. This
-file's own run (the bundled copy, decoded here): 27 of 34 judged, sd 0.088. On 3 Dec, before the
-stance foot anchored the feet, contacts were placed from the stance's first 0.1 s and a running
-stance ended by the other foot's landing, 30-52 % were judged (docs/analysis.md). The bounds are
-the issue's targets where every input measured meets them.
+the size of the differences between machines' kernels and decodes): contacts 33/33 x1, 33/33 x0,
+33/33 x1 with a median error of 0-1 frame; toe-offs 32/34 x4, 31/34 x2, 32/34 x2; cadence -0.4 %,
+-0.1 %, +0.3 %; strides judged 79 %, 78 %, 76 %, all `go`; hip_over_foot sd 0.07, 0.05, 0.05. This
+file's own run (the bundled copy, decoded here): 28 of 33 judged, sd 0.069. Before the belt's speed
+was measured over whole stances (docs/analysis.md, 4 Dec 2026, second part) toe-offs were 29-31/34
+and 74-75 % were judged; on 3 Dec, before the stance foot anchored the feet, 30-52 %. The bounds are
+the issue's targets where every input measured meets them, and for the events the worst input less
+a margin for other machines.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def test_contacts_and_toe_offs_of_both_feet(steady) -> None:
     by_event = {e.event: e for e in report.events}
     contact, toe_off = by_event["contact"], by_event["toe_off"]
     assert contact.matched >= 31 and contact.extra <= 6, contact
-    assert toe_off.matched >= 24 and toe_off.extra <= 12, toe_off
+    assert toe_off.matched >= 28 and toe_off.extra <= 8, toe_off
     assert contact.median_error_frames <= 1.0, contact  # the issue's "≤ 1 frame at 30 fps"
 
 
@@ -65,7 +66,7 @@ def test_a_steady_runner_gets_one_verdict_and_no_confident_fragment(steady) -> N
     result, report = steady
     run = report.run
     assert run.agreement is not None and run.agreement >= 0.8, run
-    # The issue asks sd <= 0.10 leg lengths: 0.06-0.09 measured.
+    # The issue asks sd <= 0.10 leg lengths: 0.05-0.07 measured.
     assert run.hip_over_foot_sd_ll is not None and run.hip_over_foot_sd_ll <= 0.10, run
     # A judged stride is a whole stance: contact and toe-off one running stance apart, not a piece
     # of one (male_side's swapped feet used to give 4-frame "strides" judged go). Not yet on every
@@ -79,6 +80,6 @@ def test_a_steady_runner_gets_one_verdict_and_no_confident_fragment(steady) -> N
 
 
 def test_a_steady_runner_gets_sixty_percent_of_strides_judged(steady) -> None:
-    """The issue's target for a steady runner: 74-79 % measured on every input (module doc)."""
+    """The issue's target for a steady runner: 76-79 % measured on every input (module doc)."""
     _, report = steady
     assert report.run.judged >= 0.6 * report.run.strides, report.run

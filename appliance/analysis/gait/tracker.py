@@ -11,7 +11,7 @@ The second part is what makes the timing sharp: BlazePose's foot points jitter v
 within a pixel or two horizontally, and a landing or leaving foot moves by many. Motion is measured
 over the next ~1/30 s (a forward difference: that is part of the decision lag) relative to the
 ground's own image motion, which is zero for a fixed camera, the belt speed on a treadmill and the
-pan speed for a panning camera (estimated as the median motion of the lower foot).
+pan speed for a panning camera (measured over the last stances, ``ground.StanceGroundSpeed``).
 
 Nothing looks further ahead than that and the confirmation frames, so each event is decided a few
 frames after it happened; every event carries that lag. The same object runs live and offline.
@@ -32,7 +32,7 @@ from appliance.analysis.gait.direction import DirectionEstimator
 from appliance.analysis.gait.events import FrameSample, GaitEvent, Initiation, Step
 from appliance.analysis.gait.feet import FootTracker
 from appliance.analysis.gait.filters import OneEuroFilter
-from appliance.analysis.gait.ground import GroundEstimator
+from appliance.analysis.gait.ground import GroundEstimator, StanceGroundSpeed
 from appliance.config import GaitConfig
 from appliance.pose.types import PoseFrame
 
@@ -177,6 +177,7 @@ class GaitTracker:
         self.buffer: deque[FrameSample] = deque(maxlen=BUFFER_FRAMES)
         self._legs: deque[float] = deque(maxlen=300)
         self._ground_v: deque[np.ndarray] = deque(maxlen=64)
+        self._stance_ground = StanceGroundSpeed()
         self._planted: dict[int, tuple[bool, bool]] = {}
         self._fs = [_FootState(), _FootState()]
         self._start = _StartState()
@@ -224,6 +225,7 @@ class GaitTracker:
         self.filter.reset()
         self.buffer.clear()
         self._ground_v.clear()
+        self._stance_ground.clear()
         self._fs = [_FootState(), _FootState()]
         self._start = _StartState()
 
@@ -358,10 +360,12 @@ class GaitTracker:
         """Image velocity of the ground along the ground line (px/s).
 
         Zero for a fixed camera, minus the belt speed on a treadmill, minus the pan speed for a
-        panning camera. Candidates are the along-ground velocities of the lower foot while it is
-        low; the estimate is the densest cluster of recent candidates (stance frames agree with
-        each other, flight frames scatter), not their median, because sprinters spend less than
-        half of each stride on the ground.
+        panning camera. Whether the ground moves is read from single frames: candidates are the
+        along-ground velocities of the lower foot while it is low, the estimate is the densest
+        cluster of recent candidates (stance frames agree with each other, flight frames scatter),
+        not their median, because sprinters spend less than half of each stride on the ground. How
+        fast it moves, once two recent stances were measured whole, from them (``StanceGroundSpeed``:
+        the cluster's mean wanders with the points' jitter).
         """
         g = j.ground
         dt = nxt.t_s - j.t_s
@@ -372,19 +376,27 @@ class GaitTracker:
         # A held foot did not move by definition: it must not vote for a still ground.
         if heights[low] < self.cfg.plant_height_ll and not (j.held[low] or nxt.held[low]):
             self._ground_v.append(vs[low])
+        tol = 0.5 * self.cfg.plant_speed_ll_s * j.leg_length_px
         n = self._frames_for(1.0)
         recent = np.asarray(list(self._ground_v)[-n:])
         if len(recent) < 3:
             return 0.0
-        tol = 0.5 * self.cfg.plant_speed_ll_s * j.leg_length_px
         support = (np.abs(recent[:, None] - recent[None, :]) < tol).sum(axis=1)
         best = recent[np.abs(recent - recent[int(np.argmax(support))]) < tol]
         centre = float(np.mean(best))
+        measured = self._stance_ground.speed_px_s(j.t_s)
         # A fixed camera is what the appliance is: the ground is taken as still unless a moving
-        # ground clearly explains more of the low-foot motion than a still one does.
+        # ground clearly explains more of the low-foot motion than a still one does. Once moving, it
+        # stays so while the last stances were carried along (a belt does not stop for two frames
+        # where the points jitter: male_side 246-247 split a stance so).
         still = int(np.sum(np.abs(recent) < tol))
-        if abs(centre) < tol or len(best) < 1.5 * still:
+        frames_say_still = abs(centre) < tol or len(best) < 1.5 * still
+        stances_say_moving = self.ground_velocity_px_s != 0.0 and measured is not None and abs(measured) >= tol
+        if frames_say_still and not stances_say_moving:
             return 0.0
+        # How fast, whole stances measure best.
+        if measured is not None:
+            centre = measured
         # Nor does the ground move forward: a treadmill's belt carries the feet backward, and a
         # camera panning after the runner sweeps the ground backward through the image. A cluster
         # of low-foot motion the way the runner goes is the feet landing and leaving, not the
@@ -624,6 +636,7 @@ class GaitTracker:
         samples = self._samples_between(contact.frame_index, index - 1)
         if not samples:
             return
+        self._measure_ground(k, samples)
         mid = self._midstance(samples)
         mid_ev = self._event("midstance", k, mid.index, now)
         prev_t = self._previous_step_t_s(contact.t_s)
@@ -640,6 +653,15 @@ class GaitTracker:
         self.steps.append(Step(ev.foot, k, contact, mid_ev, ev, samples, prev_t, running,
                                self.direction.sign, self.leg_length_px, self.ground.frame or now.ground,
                                self._sample_at(index), step_s, bounce_s))
+
+    def _measure_ground(self, k: int, samples: tuple[FrameSample, ...]) -> None:
+        """Give one stance of foot ``k`` (its observed frames) to the ground's speed estimate."""
+        seen = [s for s in samples if not s.held[k]]
+        if not seen:
+            return
+        g = seen[-1].ground  # one ground frame: the estimator refits and its origin moves
+        self._stance_ground.add(np.array([s.t_s for s in seen]),
+                                np.array([float(g.along_px(s.raw_toe_px[k])) for s in seen]))
 
     def _left_by(self, k: int, index: int) -> int:
         """When foot ``k``'s running stance, whose toe-off was confirmed at ``index``, ended at the

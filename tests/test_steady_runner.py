@@ -70,7 +70,7 @@ def test_a_steady_runner_gets_one_verdict_and_no_confident_fragment(steady) -> N
     assert run.hip_over_foot_sd_ll is not None and run.hip_over_foot_sd_ll <= 0.10, run
     # A judged stride is a whole stance: contact and toe-off one running stance apart, not a piece
     # of one (male_side's swapped feet used to give 4-frame "strides" judged go). Not yet on every
-    # input: on the portable decode on AMD EPYC with AVX-512 VNNI one 0.10 s piece (contact 55, a
+    # input: on the portable decode on AMD EPYC with AVX-512 VNNI one 0.13 s piece (contact 55, a
     # frame after the same track's toe-off at 54) is judged go, before any earlier stride of this
     # runner could show it as a piece; a "stance under half the runner's recent ones" gate did
     # not catch it and cost sprint strides (docs/analysis.md, "How much the answers move").

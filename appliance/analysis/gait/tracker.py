@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from appliance.analysis.gait import cadence
 from appliance.analysis.gait.body import BodyPoints, body_points
 from appliance.analysis.gait.bounce import step_period_s
 from appliance.analysis.gait.direction import DirectionEstimator
@@ -40,15 +41,6 @@ log = logging.getLogger(__name__)
 
 # Samples kept for metrics: a stance plus margin even for slow-motion clips.
 BUFFER_FRAMES = 600
-# A landing closer than this share of the runner's step time to the next is not a step of its own
-# (cadence only; GaitTracker._previous_step_t_s).
-STEP_SPLIT = 0.6
-# The cadence is read over this many steps (GaitTracker.step_time_s) ...
-CADENCE_STEPS = 4
-# ... those within this share of their median step time; fewer than this many such steps is no
-# cadence yet (GaitTracker.step_time_s).
-STEP_AGREE = 0.25
-MIN_AGREEING_STEPS = 2
 # No human step is shorter (elite sprinters at top speed: ~0.2 s): the shortest bounce period sought.
 SHORTEST_STEP_S = 0.15
 # A running or walking pelvis rises and falls 0.05-0.1 leg lengths a step (sd ~0.02-0.035); less
@@ -687,53 +679,17 @@ class GaitTracker:
             return landed.frame_index
         return index
 
-    def _previous_step_t_s(self, t_s: float) -> float | None:
-        """When the runner's step before the landing at ``t_s`` landed (for the cadence).
+    def _landings_t_s(self) -> list[float]:
+        """The recent counted landings of both foot tracks (appliance.analysis.gait.cadence)."""
+        return [t for f in self._fs for t in f.recent_contacts_t_s]
 
-        Feet alternate, so it is the last counted landing of either track: the other foot's, or this
-        track's when the model swapped the feet. A landing sooner than STEP_SPLIT of the runner's
-        recent step time (median interval of the landings of both tracks) is not taken as that step:
-        it is a spurious landing that split a step in two (a treadmill's far foot seen landing
-        twice).
-        """
-        times = sorted(t for f in self._fs for t in f.recent_contacts_t_s if t <= t_s)
-        earlier = [t for t in times if t < t_s]
-        if not earlier:
-            return None
-        intervals = np.diff(times)
-        if len(intervals) < 3:
-            return earlier[-1]
-        step_s = float(np.median(intervals))
-        return next((t for t in reversed(earlier) if t_s - t >= STEP_SPLIT * step_s), None)
+    def _previous_step_t_s(self, t_s: float) -> float | None:
+        """When the runner's step before the landing at ``t_s`` landed (for the cadence)."""
+        return cadence.previous_step_t_s(self._landings_t_s(), t_s)
 
     def step_time_s(self, t_s: float) -> float | None:
-        """The runner's step time up to the landing at ``t_s``: the mean of the last CADENCE_STEPS
-        steps (each from _previous_step_t_s) that are within STEP_AGREE of their median; None until
-        MIN_AGREEING_STEPS of them agree.
-
-        One step is a whole number of frames: at 30 fps a 169 steps/min runner's steps are 10 or 11
-        frames (180 or 164 steps/min), and a median of such steps is one or the other, never 169.
-        The mean of a few is not quantised so; the median's neighbourhood keeps a missed step (an
-        interval twice as long) out of it.
-        """
-        steps: list[float] = []
-        t = t_s
-        while len(steps) < CADENCE_STEPS:
-            prev = self._previous_step_t_s(t)
-            if prev is None:
-                break
-            steps.append(t - prev)
-            t = prev
-        if not steps:
-            return None
-        mid = float(np.median(steps))
-        agree = [x for x in steps if abs(x - mid) <= STEP_AGREE * mid]
-        # One interval is no step time: where the events split a step (the first second of a
-        # treadmill clip whose feet the model has not settled on: 0.1-0.2 s "steps", 300-375
-        # steps/min) it looks like any other. Two steps that agree are a cadence.
-        if len(agree) < MIN_AGREEING_STEPS:
-            return None
-        return float(np.mean(agree))
+        """The runner's step time up to the landing at ``t_s`` from the step events, or None."""
+        return cadence.step_time_s(self._landings_t_s(), t_s)
 
     def bounce_step_s(self, t_s: float) -> float | None:
         """The runner's step time from the pelvis's bounce over ``bounce_window_s`` up to ``t_s``

@@ -453,10 +453,8 @@ class GaitTracker:
         need = max(1, math.ceil(self.cfg.confirm_fraction * w - 1e-9))
         for k in (0, 1):
             st = self._fs[k]
-            if known[k]:
-                st.history.append((j.index, planted[k], left[k]))
-            elif left_known[k] and left[k] and st.grounded:
-                # News of a toe-off only: its "planted" is the last decided (above), no contact's evidence.
+            # Held at ``now`` only: news of a toe-off alone (its "planted" is the last decided, above).
+            if known[k] or (left_known[k] and left[k] and st.grounded):
                 st.history.append((j.index, planted[k], left[k]))
             if st.grounded is None and len(st.history) > w:
                 # The state the foot was in when tracking began (no event for it): the majority of

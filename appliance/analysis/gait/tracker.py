@@ -105,6 +105,11 @@ class _FootState:
     phantom: bool = False
     # A confirmed landing not placed yet (GaitConfig.contact_settle_s): the frame it was confirmed at.
     pending_contact: int | None = None
+    # When the current stance's landing was placed (GaitConfig.min_stance_s).
+    landed_t_s: float | None = None
+    # A departure too soon after the landing was ignored: no new one until the foot stays put again.
+    settling: bool = False
+    up_frames: int = 0  # frames running the settling foot has been above plant_height_ll
 
 
 # Fields of a _FootState.history entry (frame index, planted, left its place).
@@ -386,8 +391,12 @@ class GaitTracker:
         stances_say_moving = self.ground_velocity_px_s != 0.0 and measured is not None and abs(measured) >= tol
         if frames_say_still and not stances_say_moving:
             return 0.0
-        # How fast, whole stances measure best.
-        if measured is not None:
+        # How fast, whole stances measure best; but not more than twice what the moving frames
+        # say: a stance mis-measured (its ends wrong) set a speed at which no foot read as planted,
+        # so no stance came to correct it (treadmill_slowmo's 60 fps view, --perturb 2: 1300 px/s
+        # against the frames' 250-390 for 1.2 s, no event in it). A slower measure stands: on a
+        # fixed camera the stances' ~0 overrules a cluster of landing and leaving feet.
+        if measured is not None and (frames_say_still or abs(measured) <= 2.0 * abs(centre)):
             centre = measured
         # Nor does the ground move forward: a treadmill's belt carries the feet backward, and a
         # camera panning after the runner sweeps the ground backward through the image. A cluster
@@ -455,7 +464,12 @@ class GaitTracker:
             st = self._fs[k]
             # Held at ``now`` only: news of a toe-off alone (its "planted" is the last decided, above).
             if known[k] or (left_known[k] and left[k] and st.grounded):
-                st.history.append((j.index, planted[k], left[k]))
+                if st.settling:
+                    # Stays put again, or is up off the ground two frames running (a real
+                    # departure: the landing was the model's points, the foot still in its swing).
+                    st.up_frames = st.up_frames + 1 if heights[k] >= self.cfg.plant_height_ll else 0
+                    st.settling = left[k] and st.up_frames < 2
+                st.history.append((j.index, planted[k], left[k] and not st.settling))
             if st.grounded is None and len(st.history) > w:
                 # The state the foot was in when tracking began (no event for it): the majority of
                 # the first frames, so one jittery first frame does not make a "contact" at once.
@@ -466,9 +480,20 @@ class GaitTracker:
             st = self._fs[k]
             if st.grounded is True:
                 index = _confirmed_change(st, LEFT, w, need)
-                if index is not None:
-                    self._settle_contacts(now, k, at_once=True)  # a stance's landing before its end
-                    self._toe_off(k, index, now)
+                if index is None:
+                    continue
+                self._settle_contacts(now, k, at_once=True)  # a stance's landing before its end
+                if st.stance_contact is not None and self._just_landed(st, (self._sample_at(index) or now).t_s):
+                    # Too soon after the landing as placed: the landing's own sweep or a jump of the
+                    # points. The stance goes on; its toe-off is the next departure after the foot
+                    # has been seen staying put again (not this motion's continuation).
+                    st.settling, st.up_frames = st.history[-1][LEFT], 0
+                    for n, x in enumerate(st.history):
+                        if x[0] >= index:
+                            st.history[n] = (x[0], x[PLANTED], False)
+                    log.debug("track %d: toe-off at frame %d ignored (stance too short)", k, index)
+                    continue
+                self._toe_off(k, index, now)
         for k in (0, 1):
             st = self._fs[k]
             if st.grounded is False:
@@ -486,6 +511,11 @@ class GaitTracker:
                 st.pending_contact = index
                 self._settle_contacts(now, k)
         self._update_start(j, now)
+
+    def _just_landed(self, st: _FootState, t_s: float) -> bool:
+        """Is ``t_s`` within ``min_stance_s`` of foot ``st``'s landing (so it cannot have left yet)?"""
+        landed = st.landed_t_s
+        return bool(st.grounded) and landed is not None and 0 <= t_s - landed < self.cfg.min_stance_s - 1e-9
 
     def _settle_contacts(self, now: FrameSample, track: int | None = None, at_once: bool = False) -> None:
         """Decide the confirmed landings that have ``contact_settle_s`` of their stance seen (or
@@ -532,6 +562,7 @@ class GaitTracker:
         st, other = self._fs[k], self._fs[1 - k]
         index = self._settled(k, index, now)
         st.grounded = True
+        st.landed_t_s = (self._sample_at(index) or now).t_s
         start = self._start
         if start.armed and start.ref_toe_px is not None and start.ref_pelvis_px is not None:
             s = self._sample_at(index) or now

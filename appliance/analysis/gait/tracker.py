@@ -3,7 +3,7 @@
 Per frame: body points (``body``) → feet kept apart by continuity (``feet``) → causal One-Euro
 smoothing in leg-length units (``filters``, for the metrics) → ground line (``ground``) →
 direction of travel (``direction``) → per-foot "planted" state → contact / toe-off (confirmed),
-midstance (decided at toe-off) → running initiation.
+midstance (decided at toe-off) → running initiation (``start``).
 
 A foot is **planted** when its heel or toe is near the ground line *and* not moving over the ground.
 The second part is what makes the timing sharp: BlazePose's foot points jitter vertically by
@@ -34,6 +34,7 @@ from appliance.analysis.gait.events import FrameSample, GaitEvent, Initiation, S
 from appliance.analysis.gait.feet import FootTracker
 from appliance.analysis.gait.filters import OneEuroFilter
 from appliance.analysis.gait.ground import GroundEstimator, StanceGroundSpeed
+from appliance.analysis.gait.start import StartDetection, StartState
 from appliance.config import GaitConfig
 from appliance.pose.types import PoseFrame
 
@@ -48,10 +49,6 @@ SHORTEST_STEP_S = 0.15
 MIN_BOUNCE_LL = 0.005
 # Below this leg length (px) a pose is not analysed: foot jitter would exceed a whole foot length.
 MIN_LEG_LENGTH_PX = 20.0
-# A still runner whose trunk (pelvis → shoulders) is further than this from vertical is crouched
-# (set in the blocks, a three-point start): measured 51-128° on the 17 labelled block starts while
-# set, 0-18° on the mocap standing starts. Halfway: nearer horizontal than vertical.
-CROUCHED_TRUNK_DEG = 45.0
 
 
 def frames_for(seconds: float, frame_s: float) -> int:
@@ -140,22 +137,7 @@ def _left_at(st: _FootState, index: int, unknown: bool) -> bool:
     return next((x[LEFT] for x in reversed(st.history) if x[0] <= index), unknown)
 
 
-@dataclass
-class _StartState:
-    """Initiation: still period → both feet leave their start positions."""
-
-    armed: bool = False
-    armed_t_s: float = 0.0
-    ref_pelvis_px: np.ndarray | None = None
-    ref_toe_px: tuple[np.ndarray, np.ndarray] | None = None
-    departed: list[int | None] = field(default_factory=lambda: [None, None])  # frame each foot was clear
-    armed_index: int = 0
-    crouched: bool = False  # trunk nearer horizontal than vertical while still (CROUCHED_TRUNK_DEG)
-    far_run: list[int] = field(default_factory=lambda: [0, 0])  # + frames far from / - near its start place
-    pending: tuple[int, int, int] | None = None  # (push foot, frame, direction) of a start not yet confirmed
-
-
-class GaitTracker:
+class GaitTracker(StartDetection):
     """Feed ``push(frame)``; collect ``events``, ``steps`` and ``initiations`` as they are decided."""
 
     def __init__(self, config: GaitConfig | None = None, time_scale: float = 1.0,
@@ -177,7 +159,7 @@ class GaitTracker:
         self._stance_ground = StanceGroundSpeed()
         self._planted: dict[int, tuple[bool, bool]] = {}
         self._fs = [_FootState(), _FootState()]
-        self._start = _StartState()
+        self._start = StartState()
         self._last_t: float | None = None
         self._last_pose_t: float | None = None
         self._first_t: float | None = time_origin_s
@@ -224,7 +206,7 @@ class GaitTracker:
         self._ground_v.clear()
         self._stance_ground.clear()
         self._fs = [_FootState(), _FootState()]
-        self._start = _StartState()
+        self._start = StartState()
 
     def other_foot_landed_near(self, track: int, t_s: float, window_s: float) -> bool:
         """Did the other foot track land within ``window_s`` of ``t_s`` (one of its recent contacts,
@@ -313,11 +295,6 @@ class GaitTracker:
             return (None, None)
         v = self.ground_velocity_px_s * frame.along
         return tuple(v if st.grounded else None for st in self._fs)  # type: ignore[return-value]
-
-    @property
-    def _in_start(self) -> bool:
-        """A start is armed (set position) or waiting for its confirmation."""
-        return self._start.armed or self._start.pending is not None
 
     def _stance_track(self) -> int | None:
         """The foot track in a stance while the other is in the air (running), else None.
@@ -740,152 +717,3 @@ class GaitTracker:
             return samples[len(samples) // 2]
         hs = [float(s.ground.height_px(s.pelvis_px)) for s in samples]
         return samples[int(np.argmin(hs))]
-
-    # ----------------------------------------------------------------- initiation
-    def _still_for(self, j: FrameSample) -> bool:
-        """Pelvis and both feet within still_range_ll for the last still_min_s, feet planted."""
-        cfg = self.cfg
-        n = self._frames_for(cfg.still_min_s)
-        window = [s for s in self.buffer if j.index - n < s.index <= j.index]
-        if len(window) < n or window[-1].t_s - window[0].t_s < 0.8 * cfg.still_min_s:
-            return False
-        # Mostly planted: single frames of jitter must not break a still period.
-        if np.mean([self._planted.get(s.index, (False, False)) == (True, True) for s in window]) < 0.8:
-            return False
-        ll = j.leg_length_px
-        # Each foot by its midpoint: the lower of heel and toe flips between the two on a flat foot
-        # (they are level within a pixel), a jump of a foot length with no motion at all.
-        for pts in ([s.pelvis_px for s in window], [s.midfoot_px(0) for s in window],
-                    [s.midfoot_px(1) for s in window]):
-            if np.max(np.ptp(np.asarray(pts), axis=0)) / ll > cfg.still_range_ll:
-                return False
-        return True
-
-    def _trunk_from_vertical_deg(self, j: FrameSample) -> float:
-        """Median trunk angle (pelvis → shoulders) from the ground normal over the still window, unsigned."""
-        n = self._frames_for(self.cfg.still_min_s)
-        window = [s for s in self.buffer if j.index - n < s.index <= j.index] or [j]
-        g = j.ground
-        trunks = [s.raw_shoulders_px - s.raw_pelvis_px for s in window]
-        return float(np.median([math.degrees(math.atan2(abs(float(v @ g.along)), float(v @ g.up))) for v in trunks]))
-
-    def _plant_ended(self, k: int, index: int, first: int) -> int:
-        """The frame after foot ``k`` was last planted for two frames in a row, at or before ``index``
-        (and after ``first``); ``index`` itself when there is none.
-
-        A foot standing on flat ground leaves it as a stride's foot does: its plant state (low and
-        moving with the ground) ends, as every toe-off's. Two planted frames, as the state machine
-        confirms a change: a single planted frame in the push is jitter (mocap 104_06).
-        """
-        for i in range(index - 1, first, -1):
-            a, b = self._planted.get(i), self._planted.get(i - 1)
-            if a is not None and b is not None and a[k] and b[k]:
-                return i + 1
-        return index
-
-    def _update_start(self, j: FrameSample, now: FrameSample) -> None:
-        cfg, st = self.cfg, self._start
-        if self._still_for(j):
-            latest = max((x for x in st.departed if x is not None), default=None)
-            # Still again for a whole still window after a foot moved: that was not a start (e.g.
-            # "on your marks" → "set"); re-arm from the new posture.
-            stale = latest is not None and j.index - latest > self._frames_for(cfg.still_min_s)
-            if not st.armed or latest is None or stale:
-                st.pending = None
-                st.armed, st.armed_t_s, st.armed_index = True, j.t_s, j.index
-                st.crouched = self._trunk_from_vertical_deg(j) > CROUCHED_TRUNK_DEG
-                st.ref_pelvis_px = j.pelvis_px.copy()
-                st.ref_toe_px = (j.raw_toe_px[0].copy(), j.raw_toe_px[1].copy())
-                st.departed = [None, None]
-                st.far_run = [0, 0]
-                for k in (0, 1):  # both feet down and still: the stance did not start with a contact
-                    self._fs[k].stance_contact = None
-            return
-        if st.pending is not None:
-            self._confirm_start(st.pending, j, now)
-            return
-        if not st.armed or st.ref_toe_px is None or st.ref_pelvis_px is None:
-            return
-        # A foot has left its start position when its toe is start_clear_ll (about a foot length)
-        # from where it rested, two frames in a row (in the blocks the feet are close together and
-        # a one-frame left/right mix-up of the model can put a toe on the other foot). The push
-        # foot rolls and slides a few frames before that; "clear" is the sprint labellers' block
-        # clearance.
-        for k in (0, 1):
-            if j.held[k]:
-                continue  # no observation of this foot (appliance.analysis.gait.feet): its run neither grows nor breaks
-            far = np.linalg.norm(j.raw_toe_px[k] - st.ref_toe_px[k]) / j.leg_length_px >= cfg.start_clear_ll
-            to_other_ll = np.linalg.norm(j.raw_toe_px[k] - st.ref_toe_px[1 - k]) / j.leg_length_px
-            on_other = to_other_ll < 0.5 * cfg.start_clear_ll
-            if far and on_other:
-                # Off its own rest place but on the other foot's (within half a clearance of it): in
-                # the blocks the model moves a foot's points onto the other pedal for frames at a
-                # time (b8 on one input: five frames before the clearance, a start 5 frames early),
-                # and a rear foot swinging through passes the front one. Neither is news: the run
-                # neither grows nor breaks. Half, not a whole clearance: the model's two rest places
-                # in the blocks are only 0.1-0.25 leg lengths apart, so a whole one also covered the
-                # front foot's first real move off its pedal (a8: a start 3 frames late).
-                continue
-            st.far_run[k] = max(st.far_run[k], 0) + 1 if far else min(st.far_run[k], 0) - 1
-            if st.far_run[k] >= 2 and st.departed[k] is None:
-                st.departed[k] = j.index - 1
-            elif st.far_run[k] <= -2:
-                st.departed[k] = None  # back at its start place for 2 frames: it had not left
-        first = min((x for x in st.departed if x is not None), default=None)
-        if first is not None and j.index - first > self._frames_for(cfg.max_step_s):
-            # One foot moved and the other did not follow within a step's time: a fidget, not a
-            # start (the demo clip's backflipper shuffled one foot 0.9 s before his take-off).
-            st.armed = False
-            return
-        if st.departed[0] is None or st.departed[1] is None:
-            return
-        shift = float(j.ground.along_px(j.pelvis_px) - j.ground.along_px(st.ref_pelvis_px))
-        if abs(shift) / j.leg_length_px < cfg.start_pelvis_move_ll:
-            return  # not moving yet (a fidget is cleared by the timeout above)
-        # The start is the push foot leaving: the foot that leaves last.
-        push = 0 if st.departed[0] >= st.departed[1] else 1
-        index = st.departed[push]
-        if not st.crouched:
-            index = self._plant_ended(push, index, st.armed_index)
-        if not self._stepping(index):
-            # The start is also a toe-off, and a foot leaves for a step only while the body moves
-            # over the ground: a hand-held camera drifting over a kneeling sprinter moves toes and
-            # pelvis together across the image (a14: 0.09 leg lengths/s; real starts 0.7-3.7).
-            return
-        direction = self.direction.fixed or (1 if shift > 0 else -1)
-        self.direction.seed(direction)
-        st.armed = False
-        st.pending = (push, index, direction)
-        # Both feet are off their start places: the state machine takes over from here.
-        for k in (0, 1):
-            self._fs[k].stance_contact = None
-
-    def _confirm_start(self, pending: tuple[int, int, int], j: FrameSample, now: FrameSample,
-                       stepped: bool = False) -> None:
-        """A start is a run's first toe-off, so the body goes on moving over the ground after it.
-
-        Decided once ``body_speed_window_s`` after the push foot left has been seen, on the body's
-        speed over exactly that window: a runner accelerates through it (sprints 1.8-3.7 leg
-        lengths/s), while a hand-held camera's drift over a kneeling sprinter (a14) moves toes and
-        pelvis for a few frames and stops. Costs that window of decision lag (0.3 s), less where a
-        whole step (``stepped``: a contact and its toe-off, the body moving) comes first.
-        """
-        st = self._start
-        push, index, direction = pending
-        after = index + self._frames_for(self.cfg.body_speed_window_s)
-        if j.index < after and not stepped:
-            return
-        st.pending = None
-        if not stepped and not self._stepping(after):
-            log.debug("start at frame %d dropped: the body did not go on moving (%.2f leg lengths/s)",
-                      index, self.body_speed_ll_s(after) or 0.0)
-            return
-        ev = self._event("initiation", push, index, now)
-        self._event("toe_off", push, index, now)
-        # The push-off posture: the last frames on the push foot. A crouched start's index is the
-        # toe clear of its block, so they end just before it; a standing start's is a toe-off as a
-        # stride's, whose frame the foot still touches (Step.toe_off_sample), so they end with it.
-        last = index - 1 if st.crouched else index
-        samples = self._samples_between(last - self._frames_for(0.25), last)
-        self.initiations.append(Initiation(ev, push, samples, direction, self.leg_length_px,
-                                           self.ground.frame or now.ground))

@@ -613,6 +613,9 @@ class GaitTracker(StartDetection):
     def _toe_off(self, k: int, index: int, now: FrameSample) -> None:
         st = self._fs[k]
         index = self._left_by(k, index)
+        # The toe-off is reported at the first frame up; the stance's frames (its measures, the
+        # spot the foot left) end where the foot moved off the ground's motion, as before.
+        lifted = self._lifted_by(k, index)
         st.grounded = False
         st.last_toe_off_t_s = (self._sample_at(index) or now).t_s
         st.last_toe_off_index = index
@@ -627,7 +630,7 @@ class GaitTracker(StartDetection):
             st.stance_contact = None
             log.debug("track %d: toe-off at frame %d not counted (body still)", k, index)
             return
-        ev = self._event("toe_off", k, index, now)
+        ev = self._event("toe_off", k, lifted, now)
         contact, st.stance_contact = st.stance_contact, None
         if contact is None:
             return  # stance began before tracking: a toe-off, but no stride to measure
@@ -651,6 +654,34 @@ class GaitTracker(StartDetection):
         self.steps.append(Step(ev.foot, k, contact, mid_ev, ev, samples, prev_t, running,
                                self.direction.sign, self.leg_length_px, self.ground.frame or now.ground,
                                self._sample_at(index), step_s, bounce_s))
+
+    def _lifted_by(self, k: int, index: int) -> int:
+        """The toe-off of foot ``k``, whose stance ended at ``index``, as the first frame it was up.
+
+        On a fixed camera a leaving foot shows at once in its speed (it goes from still to fast),
+        and the speed test places it. On a moving ground (a treadmill's belt) it leaves at the
+        ground's own speed, and the first sign is its height: the toe rises off its stance level a
+        frame before it moves off the belt (male_side: toe-offs a frame late). The toe-off moves back
+        to the first frame of an unbroken run above the stance's median height plus
+        ``contact_settle_ll`` (the points' height jitter in a stance, as for the landing), at most
+        one motion window back (the frames the speed test's backward difference spans).
+        """
+        st = self._fs[k]
+        if self.ground_velocity_px_s == 0.0 or st.stance_contact is None:
+            return index
+        first = st.stance_contact.frame_index
+        stance = [s for s in self._samples_between(first, index - 1) if not s.held[k]]
+        if len(stance) < 4:
+            return index
+        up = float(np.median([self.height_ll(s, k) for s in stance])) + self.cfg.contact_settle_ll
+        back = motion_window_frames(self.cfg, self._dt_s)
+        lifted = index
+        while lifted - 1 > first and index - (lifted - 1) <= back:
+            s = self._sample_at(lifted - 1)
+            if s is None or s.held[k] or self.height_ll(s, k) <= up:
+                break
+            lifted -= 1
+        return lifted
 
     def _measure_ground(self, k: int, samples: tuple[FrameSample, ...]) -> None:
         """Give one stance of foot ``k`` (its observed frames) to the ground's speed estimate."""

@@ -542,3 +542,12 @@ def test_a_toe_off_on_a_moving_ground_is_the_first_frame_up(ground_px_s: float, 
         tracker.buffer.append(_belt_toe_off_sample(i, ground_px_s, rise_px))
     tracker._fs[0].stance_contact = GaitEvent("contact", "left", 0, 0.0, 3, 0.1)
     assert tracker._lifted_by(0, 11) == expect
+
+
+def test_steps_shorter_than_any_runners_are_no_cadence() -> None:
+    # The slow-motion treadmill's 60 fps view: split stances 0.125-0.145 s apart agreed with each
+    # other and read 415-480 steps/min; no runner steps faster than one step in 0.15 s.
+    from appliance.analysis.gait.cadence import step_time_s
+
+    assert step_time_s([0.0, 0.14, 0.28, 0.42, 0.56], 0.56) is None
+    assert step_time_s([0.0, 0.22, 0.44, 0.66, 0.88], 0.88) == pytest.approx(0.22)

@@ -168,3 +168,26 @@ def test_a_standing_start_without_noise_is_found_in_both_directions(trials) -> N
     assert ltr.initiation_t_s == rtl.initiation_t_s
     assert ltr.lean_deg is not None and rtl.lean_deg is not None
     assert ltr.lean_deg == pytest.approx(rtl.lean_deg, abs=0.5)
+
+
+@pytest.mark.parametrize("name", ["143_03", "09_01"])
+def test_every_nth_frame_of_a_fast_clip_is_analysed_as_a_slower_camera(trials, name: str) -> None:
+    """`leancam eval --every N` keeps the source frame indices: the analysis must count frames in
+    analysed frames, so the same frames numbered N apart give the same events at N times the index.
+    (It did not: "the frame before" was index − 1, absent from such a view, and with it the check
+    for a landing on the spot the other foot just left, and the toe-off's placement, were off.)"""
+    from dataclasses import replace
+
+    from appliance.analysis.gait.tracker import GaitTracker
+
+    frames = mocap.project(trials[name], 50.0, jitter=mocap.Jitter(seed=1))
+
+    def events(step: int) -> list[tuple[str, int, float]]:
+        tracker = GaitTracker()
+        for f in frames:
+            tracker.push(replace(f, index=f.index * step))
+        return [(e.kind, e.frame_index, round(e.t_s, 6)) for e in tracker.events]
+
+    one, six = events(1), events(6)
+    assert any(kind in ("initiation", "toe_off") for kind, _, _ in one)
+    assert six == [(kind, index * 6, t) for kind, index, t in one]

@@ -17,6 +17,8 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
+# No human step is shorter (elite sprinters at top speed: ~0.2 s): the shortest step time there is.
+SHORTEST_STEP_S = 0.15
 # A landing closer than this share of the runner's step time to the next is not a step of its own.
 STEP_SPLIT = 0.6
 # The cadence is read over this many steps ...
@@ -67,4 +69,7 @@ def step_time_s(landings_t_s: Sequence[float], t_s: float) -> float | None:
     # like any other. Two steps that agree are a cadence.
     if len(agree) < MIN_AGREEING_STEPS:
         return None
-    return float(np.mean(agree))
+    step_s = float(np.mean(agree))
+    # Steps that agree but are shorter than any runner's are split stances agreeing with each other
+    # (the slow-motion treadmill's 60 fps view: 0.125-0.145 s, 415-480 steps/min, one stride judged).
+    return step_s if step_s >= SHORTEST_STEP_S else None

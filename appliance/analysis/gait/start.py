@@ -46,8 +46,8 @@ class StartState:
 class StartDetection:
     """Initiation of a ``GaitTracker``: arms on a still period, fires when both feet have left."""
 
-    # Provided by GaitTracker, as are _fs, leg_length_px, _frames_for, _samples_between, _stepping,
-    # body_speed_ll_s and _event.
+    # Provided by GaitTracker, as are _fs, leg_length_px, _step, _frames_for, _samples_between,
+    # _stepping, body_speed_ll_s and _event.
     cfg: GaitConfig
     buffer: deque[FrameSample]
     direction: DirectionEstimator
@@ -65,7 +65,7 @@ class StartDetection:
         """Pelvis and both feet within still_range_ll for the last still_min_s, feet planted."""
         cfg = self.cfg
         n = self._frames_for(cfg.still_min_s)
-        window = [s for s in self.buffer if j.index - n < s.index <= j.index]
+        window = [s for s in self.buffer if j.index - n * self._step < s.index <= j.index]
         if len(window) < n or window[-1].t_s - window[0].t_s < 0.8 * cfg.still_min_s:
             return False
         # Mostly planted: single frames of jitter must not break a still period.
@@ -83,7 +83,7 @@ class StartDetection:
     def _trunk_from_vertical_deg(self, j: FrameSample) -> float:
         """Median trunk angle (pelvis → shoulders) from the ground normal over the still window, unsigned."""
         n = self._frames_for(self.cfg.still_min_s)
-        window = [s for s in self.buffer if j.index - n < s.index <= j.index] or [j]
+        window = [s for s in self.buffer if j.index - n * self._step < s.index <= j.index] or [j]
         g = j.ground
         trunks = [s.raw_shoulders_px - s.raw_pelvis_px for s in window]
         return float(np.median([math.degrees(math.atan2(abs(float(v @ g.along)), float(v @ g.up))) for v in trunks]))
@@ -96,10 +96,11 @@ class StartDetection:
         moving with the ground) ends, as every toe-off's. Two planted frames, as the state machine
         confirms a change: a single planted frame in the push is jitter (mocap 104_06).
         """
-        for i in range(index - 1, first, -1):
-            a, b = self._planted.get(i), self._planted.get(i - 1)
+        step = self._step
+        for i in range(index - step, first, -step):
+            a, b = self._planted.get(i), self._planted.get(i - step)
             if a is not None and b is not None and a[k] and b[k]:
-                return i + 1
+                return i + step
         return index
 
     def _update_start(self, j: FrameSample, now: FrameSample) -> None:
@@ -108,7 +109,7 @@ class StartDetection:
             latest = max((x for x in st.departed if x is not None), default=None)
             # Still again for a whole still window after a foot moved: that was not a start (e.g.
             # "on your marks" → "set"); re-arm from the new posture.
-            stale = latest is not None and j.index - latest > self._frames_for(cfg.still_min_s)
+            stale = latest is not None and j.index - latest > self._frames_for(cfg.still_min_s) * self._step
             if not st.armed or latest is None or stale:
                 st.pending = None
                 st.armed, st.armed_t_s, st.armed_index = True, j.t_s, j.index
@@ -147,11 +148,11 @@ class StartDetection:
                 continue
             st.far_run[k] = max(st.far_run[k], 0) + 1 if far else min(st.far_run[k], 0) - 1
             if st.far_run[k] >= 2 and st.departed[k] is None:
-                st.departed[k] = j.index - 1
+                st.departed[k] = j.index - self._step
             elif st.far_run[k] <= -2:
                 st.departed[k] = None  # back at its start place for 2 frames: it had not left
         first = min((x for x in st.departed if x is not None), default=None)
-        if first is not None and j.index - first > self._frames_for(cfg.max_step_s):
+        if first is not None and j.index - first > self._frames_for(cfg.max_step_s) * self._step:
             # One foot moved and the other did not follow within a step's time: a fidget, not a
             # start (the demo clip's backflipper shuffled one foot 0.9 s before his take-off).
             st.armed = False
@@ -191,7 +192,7 @@ class StartDetection:
         """
         st = self._start
         push, index, direction = pending
-        after = index + self._frames_for(self.cfg.body_speed_window_s)
+        after = index + self._frames_for(self.cfg.body_speed_window_s) * self._step
         if j.index < after and not stepped:
             return
         st.pending = None
@@ -204,7 +205,7 @@ class StartDetection:
         # The push-off posture: the last frames on the push foot. A crouched start's index is the
         # toe clear of its block, so they end just before it; a standing start's is a toe-off as a
         # stride's, whose frame the foot still touches (Step.toe_off_sample), so they end with it.
-        last = index - 1 if st.crouched else index
-        samples = self._samples_between(last - self._frames_for(0.25), last)
+        last = index - self._step if st.crouched else index
+        samples = self._samples_between(last - self._frames_for(0.25) * self._step, last)
         self.initiations.append(Initiation(ev, push, samples, direction, self.leg_length_px,
                                            self.ground.frame or now.ground))

@@ -29,6 +29,7 @@ import numpy as np
 from appliance.analysis.gait import cadence
 from appliance.analysis.gait.body import BodyPoints, body_points
 from appliance.analysis.gait.bounce import step_period_s
+from appliance.analysis.gait.cadence import SHORTEST_STEP_S
 from appliance.analysis.gait.direction import DirectionEstimator
 from appliance.analysis.gait.events import FrameSample, GaitEvent, Initiation, Step
 from appliance.analysis.gait.feet import FootTracker
@@ -42,8 +43,6 @@ log = logging.getLogger(__name__)
 
 # Samples kept for metrics: a stance plus margin even for slow-motion clips.
 BUFFER_FRAMES = 600
-# No human step is shorter (elite sprinters at top speed: ~0.2 s): the shortest bounce period sought.
-SHORTEST_STEP_S = 0.15
 # A running or walking pelvis rises and falls 0.05-0.1 leg lengths a step (sd ~0.02-0.035); less
 # than this (sd, leg lengths) once the trend is removed is no bounce.
 MIN_BOUNCE_LL = 0.005
@@ -161,6 +160,8 @@ class GaitTracker(StartDetection):
         self._fs = [_FootState(), _FootState()]
         self._start = StartState()
         self._last_t: float | None = None
+        self._last_index: int | None = None
+        self._index_steps: deque[int] = deque(maxlen=32)
         self._last_pose_t: float | None = None
         self._first_t: float | None = time_origin_s
         self._dt_s = 1 / 30
@@ -179,6 +180,13 @@ class GaitTracker(StartDetection):
 
     def _frames_for(self, seconds: float) -> int:
         return frames_for(seconds, self._dt_s)
+
+    @property
+    def _step(self) -> int:
+        """Source frame indices from one analysed frame to the next: 1, or N where only every N-th
+        frame of a high-speed clip is analysed (``leancam eval --every``). Frame counts are in
+        analysed frames; an index that many frames away is that many steps."""
+        return min(self._index_steps) if self._index_steps else 1
 
     def _sample_at(self, index: int) -> FrameSample | None:
         for s in reversed(self.buffer):
@@ -266,6 +274,9 @@ class GaitTracker(StartDetection):
             # Typical frame interval (robust to the odd dropped frame).
             self._dt_s = 0.9 * self._dt_s + 0.1 * min(t - self._last_t, 2 * self._dt_s)
         self._last_t = t
+        if self._last_index is not None and frame.index > self._last_index:
+            self._index_steps.append(frame.index - self._last_index)
+        self._last_index = frame.index
         if frame.landmarks is None:
             if self._last_pose_t is not None and t - self._last_pose_t > self.cfg.max_gap_s:
                 self._reset_tracking()
@@ -428,8 +439,8 @@ class GaitTracker(StartDetection):
             if not known[k] and self._fs[k].history:
                 planted[k] = self._fs[k].history[-1][1]
         self._planted[j.index] = (planted[0], planted[1])
-        self._planted.pop(j.index - BUFFER_FRAMES, None)
-        prev = self._sample_at(j.index - 1)
+        self._planted.pop(j.index - BUFFER_FRAMES * self._step, None)
+        prev = self._sample_at(j.index - self._step)
         self.direction.update(j, prev, heights)
         # Confirmation window: at least confirm_frames frames and confirm_s of real time. A change
         # at frame a is an event once the window starting at a holds the new state in at least
@@ -600,8 +611,8 @@ class GaitTracker(StartDetection):
         if other.grounded and not other_left and not s.held[1 - k]:
             there = float(s.ground.along_px(s.raw_midfoot_px(1 - k)))
         elif (other.last_toe_off_index is not None and other.last_toe_off_t_s is not None
-              and 0.0 <= s.t_s - other.last_toe_off_t_s <= self.cfg.min_step_s):
-            last = self._sample_at(other.last_toe_off_index - 1)  # its last frame on the ground
+              and 0.0 <= s.t_s - other.last_toe_off_t_s < self.cfg.min_step_s - 1e-6):
+            last = self._sample_at(other.last_toe_off_index - self._step)  # its last frame on the ground
             if last is None or last.held[1 - k]:
                 return False
             there = (float(s.ground.along_px(last.raw_midfoot_px(1 - k)))  # one frame: see body_speed_ll_s
@@ -674,13 +685,14 @@ class GaitTracker(StartDetection):
         if len(stance) < 4:
             return index
         up = float(np.median([self.height_ll(s, k) for s in stance])) + self.cfg.contact_settle_ll
-        back = motion_window_frames(self.cfg, self._dt_s)
+        step = self._step
+        back = motion_window_frames(self.cfg, self._dt_s) * step
         lifted = index
-        while lifted - 1 > first and index - (lifted - 1) <= back:
-            s = self._sample_at(lifted - 1)
+        while lifted - step > first and index - (lifted - step) <= back:
+            s = self._sample_at(lifted - step)
             if s is None or s.held[k] or self.height_ll(s, k) <= up:
                 break
-            lifted -= 1
+            lifted -= step
         return lifted
 
     def _measure_ground(self, k: int, samples: tuple[FrameSample, ...]) -> None:
@@ -710,7 +722,8 @@ class GaitTracker(StartDetection):
         if (self._in_start or st.phantom or not st.running_contact or st.stance_contact is None
                 or landed is None):
             return index
-        if st.stance_contact.frame_index < landed.frame_index < index - self._frames_for(self.cfg.max_double_support_s):
+        double_support = self._frames_for(self.cfg.max_double_support_s) * self._step
+        if st.stance_contact.frame_index < landed.frame_index < index - double_support:
             log.debug("track %d: toe-off at frame %d placed at %d, the other foot's landing", k, index,
                       landed.frame_index)
             return landed.frame_index

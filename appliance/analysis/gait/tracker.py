@@ -22,7 +22,6 @@ from __future__ import annotations
 import logging
 import math
 from collections import deque
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -34,6 +33,7 @@ from appliance.analysis.gait.direction import DirectionEstimator
 from appliance.analysis.gait.events import FrameSample, GaitEvent, Initiation, Step
 from appliance.analysis.gait.feet import FootTracker
 from appliance.analysis.gait.filters import OneEuroFilter
+from appliance.analysis.gait.footstate import LEFT, PLANTED, FootState, confirmed_change, left_at
 from appliance.analysis.gait.ground import GroundEstimator, StanceGroundSpeed
 from appliance.analysis.gait.start import StartDetection, StartState
 from appliance.config import GaitConfig
@@ -82,60 +82,6 @@ def contact_lag_frames(cfg: GaitConfig, frame_s: float) -> int:
     return max(decision_lag_frames(cfg, frame_s), frames_covering(cfg.contact_settle_s, frame_s))
 
 
-@dataclass
-class _FootState:
-    """Ground state machine of one foot track, fed with one "planted" decision per frame."""
-
-    grounded: bool | None = None  # None until the first decided frame
-    # Recent per-frame decisions (frame index, planted, left its place), for the confirmation window.
-    history: deque[tuple[int, bool, bool]] = field(default_factory=lambda: deque(maxlen=256))
-    stance_contact: GaitEvent | None = None  # contact that opened the current stance
-    last_change: int = -1  # frame of the last contact / toe-off: the next one must come after it
-    last_contact: GaitEvent | None = None
-    running_contact: bool = True
-    recent_contacts_t_s: deque[float] = field(default_factory=lambda: deque(maxlen=8))
-    last_toe_off_t_s: float | None = None
-    last_toe_off_index: int | None = None
-    # The current "stance" opened with a landing on the other foot's spot (the model's feet points,
-    # not a step): its end is no toe-off either.
-    phantom: bool = False
-    # A confirmed landing not placed yet (GaitConfig.contact_settle_s): the frame it was confirmed at.
-    pending_contact: int | None = None
-    # When the current stance's landing was placed (GaitConfig.min_stance_s).
-    landed_t_s: float | None = None
-    # A departure too soon after the landing was ignored: no new one until the foot stays put again.
-    settling: bool = False
-    up_frames: int = 0  # frames running the settling foot has been above plant_height_ll
-
-
-# Fields of a _FootState.history entry (frame index, planted, left its place).
-PLANTED, LEFT = 1, 2
-
-
-def _confirmed_change(st: _FootState, flag: int, w: int, need: int) -> int | None:
-    """Frame at which ``flag`` turned on and then held in ``need`` of the ``w`` frames from there.
-
-    The frame before must not have had it: a change must start there, else a stance that is both
-    "moving" and "staying" at one frame would toe off and land again at once. Marks the change as
-    this foot's last (``last_change``) so it is reported once.
-    """
-    if len(st.history) <= w:
-        return None
-    before, *window = list(st.history)[-w - 1:]
-    first = window[0]
-    if (first[flag] and not before[flag] and sum(x[flag] for x in window) >= need
-            and first[0] > st.last_change):
-        st.last_change = first[0]
-        return first[0]
-    return None
-
-
-def _left_at(st: _FootState, index: int, unknown: bool) -> bool:
-    """Had the foot left its place at frame ``index`` (its last decided frame up to then)?
-    ``unknown`` when no frame up to ``index`` was decided."""
-    return next((x[LEFT] for x in reversed(st.history) if x[0] <= index), unknown)
-
-
 class GaitTracker(StartDetection):
     """Feed ``push(frame)``; collect ``events``, ``steps`` and ``initiations`` as they are decided."""
 
@@ -157,7 +103,7 @@ class GaitTracker(StartDetection):
         self._ground_v: deque[np.ndarray] = deque(maxlen=64)
         self._stance_ground = StanceGroundSpeed()
         self._planted: dict[int, tuple[bool, bool]] = {}
-        self._fs = [_FootState(), _FootState()]
+        self._fs = [FootState(), FootState()]
         self._start = StartState()
         self._last_t: float | None = None
         self._last_index: int | None = None
@@ -213,7 +159,7 @@ class GaitTracker(StartDetection):
         self.buffer.clear()
         self._ground_v.clear()
         self._stance_ground.clear()
-        self._fs = [_FootState(), _FootState()]
+        self._fs = [FootState(), FootState()]
         self._start = StartState()
 
     def other_foot_landed_near(self, track: int, t_s: float, window_s: float) -> bool:
@@ -467,7 +413,7 @@ class GaitTracker(StartDetection):
         for k in (0, 1):
             st = self._fs[k]
             if st.grounded is True:
-                index = _confirmed_change(st, LEFT, w, need)
+                index = confirmed_change(st, LEFT, w, need)
                 if index is None:
                     continue
                 self._settle_contacts(now, k, at_once=True)  # a stance's landing before its end
@@ -485,7 +431,7 @@ class GaitTracker(StartDetection):
         for k in (0, 1):
             st = self._fs[k]
             if st.grounded is False:
-                index = _confirmed_change(st, PLANTED, w, need)
+                index = confirmed_change(st, PLANTED, w, need)
                 if index is None:
                     continue
                 landed_t = (self._sample_at(index) or now).t_s
@@ -500,7 +446,7 @@ class GaitTracker(StartDetection):
                 self._settle_contacts(now, k)
         self._update_start(j, now)
 
-    def _just_landed(self, st: _FootState, t_s: float) -> bool:
+    def _just_landed(self, st: FootState, t_s: float) -> bool:
         """Is ``t_s`` within ``min_stance_s`` of foot ``st``'s landing (so it cannot have left yet)?"""
         landed = st.landed_t_s
         return bool(st.grounded) and landed is not None and 0 <= t_s - landed < self.cfg.min_stance_s - 1e-9
@@ -589,7 +535,7 @@ class GaitTracker(StartDetection):
         # Running has a flight phase: the other foot left the ground before this one landed. If it
         # had not, whether this was double support (walking) is decided when this stance ends,
         # from how long the other foot stayed down (see _toe_off).
-        other_left = _left_at(other, index, unknown=False)
+        other_left = left_at(other, index, unknown=False)
         other_down = bool(other.grounded) and not other_left
         st.running_contact = not other_down
         st.stance_contact = ev
@@ -607,7 +553,7 @@ class GaitTracker(StartDetection):
         """
         other = self._fs[1 - k]
         here = float(s.ground.along_px(s.raw_midfoot_px(k)))
-        other_left = _left_at(other, index, unknown=True)
+        other_left = left_at(other, index, unknown=True)
         if other.grounded and not other_left and not s.held[1 - k]:
             there = float(s.ground.along_px(s.raw_midfoot_px(1 - k)))
         elif (other.last_toe_off_index is not None and other.last_toe_off_t_s is not None

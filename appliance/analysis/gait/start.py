@@ -46,8 +46,8 @@ class StartState:
 class StartDetection:
     """Initiation of a ``GaitTracker``: arms on a still period, fires when both feet have left."""
 
-    # Provided by GaitTracker, as are _fs, leg_length_px, _step, _frames_for, _samples_between,
-    # _stepping, body_speed_ll_s and _event.
+    # Provided by GaitTracker, as are _fs, leg_length_px, _step, _frames_for, _index_span,
+    # _samples_between, _stepping, body_speed_ll_s and _event.
     cfg: GaitConfig
     buffer: deque[FrameSample]
     direction: DirectionEstimator
@@ -61,12 +61,16 @@ class StartDetection:
         """A start is armed (set position) or waiting for its confirmation."""
         return self._start.armed or self._start.pending is not None
 
+    def _still_window(self, j: FrameSample) -> list[FrameSample]:
+        """The frames of the last ``still_min_s`` up to ``j``."""
+        span = self._index_span(self.cfg.still_min_s)
+        return [s for s in self.buffer if j.index - span < s.index <= j.index]
+
     def _still_for(self, j: FrameSample) -> bool:
         """Pelvis and both feet within still_range_ll for the last still_min_s, feet planted."""
         cfg = self.cfg
-        n = self._frames_for(cfg.still_min_s)
-        window = [s for s in self.buffer if j.index - n * self._step < s.index <= j.index]
-        if len(window) < n or window[-1].t_s - window[0].t_s < 0.8 * cfg.still_min_s:
+        window = self._still_window(j)
+        if len(window) < self._frames_for(cfg.still_min_s) or window[-1].t_s - window[0].t_s < 0.8 * cfg.still_min_s:
             return False
         # Mostly planted: single frames of jitter must not break a still period.
         if np.mean([self._planted.get(s.index, (False, False)) == (True, True) for s in window]) < 0.8:
@@ -82,8 +86,7 @@ class StartDetection:
 
     def _trunk_from_vertical_deg(self, j: FrameSample) -> float:
         """Median trunk angle (pelvis → shoulders) from the ground normal over the still window, unsigned."""
-        n = self._frames_for(self.cfg.still_min_s)
-        window = [s for s in self.buffer if j.index - n * self._step < s.index <= j.index] or [j]
+        window = self._still_window(j) or [j]
         g = j.ground
         trunks = [s.raw_shoulders_px - s.raw_pelvis_px for s in window]
         return float(np.median([math.degrees(math.atan2(abs(float(v @ g.along)), float(v @ g.up))) for v in trunks]))
@@ -109,7 +112,7 @@ class StartDetection:
             latest = max((x for x in st.departed if x is not None), default=None)
             # Still again for a whole still window after a foot moved: that was not a start (e.g.
             # "on your marks" → "set"); re-arm from the new posture.
-            stale = latest is not None and j.index - latest > self._frames_for(cfg.still_min_s) * self._step
+            stale = latest is not None and j.index - latest > self._index_span(cfg.still_min_s)
             if not st.armed or latest is None or stale:
                 st.pending = None
                 st.armed, st.armed_t_s, st.armed_index = True, j.t_s, j.index
@@ -152,7 +155,7 @@ class StartDetection:
             elif st.far_run[k] <= -2:
                 st.departed[k] = None  # back at its start place for 2 frames: it had not left
         first = min((x for x in st.departed if x is not None), default=None)
-        if first is not None and j.index - first > self._frames_for(cfg.max_step_s) * self._step:
+        if first is not None and j.index - first > self._index_span(cfg.max_step_s):
             # One foot moved and the other did not follow within a step's time: a fidget, not a
             # start (the demo clip's backflipper shuffled one foot 0.9 s before his take-off).
             st.armed = False
@@ -192,7 +195,7 @@ class StartDetection:
         """
         st = self._start
         push, index, direction = pending
-        after = index + self._frames_for(self.cfg.body_speed_window_s) * self._step
+        after = index + self._index_span(self.cfg.body_speed_window_s)
         if j.index < after and not stepped:
             return
         st.pending = None
@@ -206,6 +209,6 @@ class StartDetection:
         # toe clear of its block, so they end just before it; a standing start's is a toe-off as a
         # stride's, whose frame the foot still touches (Step.toe_off_sample), so they end with it.
         last = index - self._step if st.crouched else index
-        samples = self._samples_between(last - self._frames_for(0.25) * self._step, last)
+        samples = self._samples_between(last - self._index_span(0.25), last)
         self.initiations.append(Initiation(ev, push, samples, direction, self.leg_length_px,
                                            self.ground.frame or now.ground))

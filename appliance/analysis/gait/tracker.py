@@ -134,6 +134,10 @@ class GaitTracker(StartDetection):
         analysed frames; an index that many frames away is that many steps."""
         return min(self._index_steps) if self._index_steps else 1
 
+    def _index_span(self, seconds: float) -> int:
+        """Source frame indices spanned by ``seconds`` of analysed frames."""
+        return self._frames_for(seconds) * self._step
+
     def _sample_at(self, index: int) -> FrameSample | None:
         for s in reversed(self.buffer):
             if s.index == index:
@@ -668,7 +672,7 @@ class GaitTracker(StartDetection):
         if (self._in_start or st.phantom or not st.running_contact or st.stance_contact is None
                 or landed is None):
             return index
-        double_support = self._frames_for(self.cfg.max_double_support_s) * self._step
+        double_support = self._index_span(self.cfg.max_double_support_s)
         if st.stance_contact.frame_index < landed.frame_index < index - double_support:
             log.debug("track %d: toe-off at frame %d placed at %d, the other foot's landing", k, index,
                       landed.frame_index)

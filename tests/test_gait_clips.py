@@ -245,8 +245,10 @@ def test_walking_demo_clip_has_no_running_strides(demo_clip: Path, pose_frames) 
     assert result.start is None
     for s in result.strides:  # walking steps are reported, never judged as running
         # Walking steps, or same-moment contacts of both feet (the clip ends with a jump landing;
-        # the feet tracking also confuses the feet of a walker): never judged.
-        assert s.verdict == "unsure" and s.reasons in (("walking",), ("feet_together",))
+        # the feet tracking also confuses the feet of a walker), or a stance longer than any
+        # running stance (a walker's 0.6 s stance, once a departure with the foot still ahead of
+        # the body is no toe-off: the swapped feet had split it): never judged.
+        assert s.verdict == "unsure" and s.reasons in (("walking",), ("feet_together",), ("implausible_timing",))
 
 
 def test_feet_cut_off_makes_every_verdict_unsure(sprints) -> None:
@@ -273,8 +275,8 @@ def test_runner_leaving_the_frame_ends_cleanly(sprints) -> None:
 def test_configured_direction_replaces_the_estimate(sprints, shared_data: Path, pose_frames) -> None:
     """``[unit] direction`` is honoured: on the panned track clip (the runner goes image-left)
     right_to_left gives −1 and the steps read as running, as the estimate now does too; on a sprint
-    clip, auto and the true direction agree, and a wrong fixed direction is obeyed (leans flip
-    sign) rather than second-guessed."""
+    clip, auto and the true direction agree, and a wrong fixed direction is obeyed (leans read
+    backwards) rather than second-guessed, and judges nothing."""
     from appliance.config import Config, UnitConfig
 
     def cfg(direction: str) -> Config:
@@ -293,8 +295,11 @@ def test_configured_direction_replaces_the_estimate(sprints, shared_data: Path, 
     assert [s.to_json() for s in same.strides] == [s.to_json() for s in base.strides]
     wrong = analyze_frames(frames, cfg("right_to_left"))
     assert wrong.direction == -1
-    assert all(w.metrics.lean_deg == pytest.approx(-b.metrics.lean_deg, abs=1e-6)
-               for b, w in zip(base.strides, wrong.strides, strict=True))
+    # Obeyed: every lean reads backwards. A runner pushes off behind the body, so read in the wrong
+    # direction every toe-off has the foot "ahead" and is no toe-off (gait.toe_off_ahead_ll): the
+    # stances merge, and nothing is judged on them (b4: 7 strides, 6 go → 3 strides, all unsure).
+    assert wrong.strides and all(w.metrics.lean_deg < 0 for w in wrong.strides)
+    assert all(w.verdict == "unsure" for w in wrong.strides)
 
 
 def test_direction_of_travel_on_every_kind_of_shot(shared_data: Path, demo_clip: Path, pose_frames) -> None:
@@ -375,9 +380,11 @@ def test_treadmill_at_the_appliance_frame_rate(shared_data: Path) -> None:
     # view's foot tracks split more stances (docs/analysis.md, validation figures); 5 of 9 (4
     # missed, 5 extra) on AMD EPYC with AVX-512 VNNI and the portable RGB conversion (3 Dec 2026).
     # Since the tracker counts this view's frames in its index steps of 6 (4 Dec, docs/analysis.md),
-    # contacts 6/9 x6 and toe-offs 9/10 x4 on that machine.
-    assert scores["contact"].missed <= 4 and scores["toe_off"].missed <= 1, scores
-    assert scores["contact"].matched >= 5 and scores["toe_off"].matched >= 9, scores
+    # contacts 6/9 x6 and toe-offs 9/10 x4 on that machine; since a departure with the foot still
+    # ahead of the pelvis is no toe-off (gait.toe_off_ahead_ll: the points jump off the stance foot
+    # early in its stance), contacts 5/9 x4 and toe-offs 8/10 x2.
+    assert scores["contact"].missed <= 4 and scores["toe_off"].missed <= 2, scores
+    assert scores["contact"].matched >= 5 and scores["toe_off"].matched >= 8, scores
     judged = [st for st in result.strides if st.reasons != ("walking",) and st.reasons != ("feet_together",)]
     assert len(judged) >= 5, [(st.verdict, st.reasons) for st in result.strides]
     # The cadence holds where the feet's events do not: from the pelvis's bounce once 2 s are seen

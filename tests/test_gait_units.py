@@ -551,3 +551,41 @@ def test_steps_shorter_than_any_runners_are_no_cadence() -> None:
 
     assert step_time_s([0.0, 0.14, 0.28, 0.42, 0.56], 0.56) is None
     assert step_time_s([0.0, 0.22, 0.44, 0.66, 0.88], 0.88) == pytest.approx(0.22)
+
+
+def _jump_in_stance(index: int) -> FrameSample:
+    """A fixed camera, 30 fps, leg 100 px, running +x at 3 leg lengths/s: foot 0 lands at frame 6
+    0.4 leg lengths ahead of the pelvis, its points jump 30 px up and 25 px on at frames 9-11 (the
+    pose model, not the foot), it stands until frame 25 and pushes off from 26, far behind the
+    pelvis by then. Foot 1 swings forward in the air."""
+    if index < 6:
+        along, height = 100.0, 50.0
+    elif index < 26:
+        along, height = (125.0, 30.0) if 9 <= index <= 11 else (100.0, 0.0)
+    else:
+        along, height = 100.0 + 15.0 * (index - 25), 8.0 * (index - 25)
+    heel0, toe0 = np.array([along, 500.0 - height]), np.array([along + 20.0, 500.0 - height])
+    heel1, toe1 = np.array([25.0 * index - 60.0, 420.0]), np.array([25.0 * index - 40.0, 420.0])
+    pelvis = np.array([10.0 * index, 400.0])
+    z = np.zeros(2)
+    return FrameSample(index, index / 30, z, z, pelvis, (heel0, heel1), (toe0, toe1), z, z, pelvis,
+                       (heel0, heel1), (toe0, toe1), GroundFrame((0.0, 500.0), 0.0), 100.0, True, True,
+                       (False, False))
+
+
+@pytest.mark.parametrize(("ahead_ll", "expect_toe_offs"), [(0.25, [26]), (0.0, [9, 26])])
+def test_a_foot_ahead_of_the_body_has_not_pushed_off(ahead_ll: float, expect_toe_offs: list[int]) -> None:
+    # treadmill_slowmo at 480x360: the stance foot's points jump off it for 4-5 frames early in the
+    # stance and read as a toe-off, the foot still 0.3-0.5 leg lengths ahead of the pelvis; a
+    # runner pushes off behind the body, so the stance goes on to its real toe-off.
+    tracker = GaitTracker(replace(Config().gait, toe_off_ahead_ll=ahead_ll))
+    tracker.direction.seed(1)
+    for i in range(32):
+        s = _jump_in_stance(i)
+        tracker.buffer.append(s)
+        tracker._update_feet(s)
+    contacts = [e.frame_index for e in tracker.events if e.kind == "contact"]
+    toe_offs = [e.frame_index for e in tracker.events if e.kind == "toe_off"]
+    assert contacts[0] == 6
+    assert toe_offs == expect_toe_offs
+    assert len(tracker.steps) == len(expect_toe_offs)

@@ -253,7 +253,12 @@ class StreamingAnalyzer:
         # evidence of any gait: not judged (feet_together), left out of the running/walking counts.
         if self.tracker.other_foot_landed_near(step.track, step.contact.t_s, JUMP_LANDING_S):
             return StrideResult(step, m, "unsure", ("feet_together",))
-        ran = (step.running or m.speed_ll_s >= lean.run_speed_ll_s) and m.speed_ll_s >= lean.min_running_speed_ll_s
+        # A running step takes 0.2-0.6 s (``gait.max_step_s``): a cadence slower than that is a walk
+        # or events the analysis lost track of (the demo's walker, its feet swapped: 38-42 steps/min
+        # "running" strides judged go), whatever the flight phase seemed to say.
+        slow = m.cadence_spm is not None and m.cadence_spm < 60.0 / self.config.gait.max_step_s
+        ran = ((step.running or m.speed_ll_s >= lean.run_speed_ll_s) and m.speed_ll_s >= lean.min_running_speed_ll_s
+               and not slow)
         self._recent_running.append(ran)
         self._ran.append(ran)
         established = len(self._recent_running) >= 3 and sum(self._recent_running) > len(self._recent_running) / 2

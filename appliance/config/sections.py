@@ -73,6 +73,18 @@ class GaitConfig:
     # judged 36/33/62 % → 43/33/67 % (three inputs; 0.04: 43/33/62 %, 0.08: 46/31/67 %). At 30 fps 0.06 s
     # is 2 frames: both sets unchanged (one more unsure stride); 0.08 (3 frames) lost 4 tuning toe-offs.
     min_stance_s: float = 0.06
+    # Nor has a foot left the ground while its toe was still this far (leg lengths) ahead of the
+    # pelvis: a runner pushes off behind the body (at the matched toe-offs of both sets the toe is
+    # a median 0.57 leg lengths behind the pelvis, 90 % of them 0.41 and more). Such a "departure"
+    # is the model's foot points jumping off the stance foot early in its stance (the slow-motion
+    # treadmill clip at 480x360: 25-40 px up for 4-5 frames after the landing, then back on the
+    # belt's track); it is ignored as above and the stance goes on. Emitted toe-offs over both sets
+    # (30 fps keypoints): the matched ones' toes sit at most +0.16 ahead, the false ones' at +0.33
+    # to +0.70 (slow-motion treadmill, panned track); 0.25 is the middle. Errors (missed + extra
+    # contacts and toe-offs, three inputs), tuning | validation: off 58 | 138; 0.25 → 48 | 122;
+    # 0.35 → 50 | 129; 0.5 → 58 | 131. No sprint clip and not male_side changes; not while a start
+    # is armed (the blocks) or the direction is unknown. 0 = off.
+    toe_off_ahead_ll: float = 0.25
     # A step is running when the other foot left the ground before this one landed, or within
     # this time after it: double support shorter than this is detection timing, not walking. A walk
     # has 0.1 s of double support and more; on a treadmill a toe-off is seen late (the foot leaves
@@ -182,6 +194,8 @@ class GaitConfig:
         if not 0 <= self.min_stance_s <= 0.08:
             errors.append(f"gait.min_stance_s: 0 (off) to 0.08 s (the shortest running stance), "
                           f"got {self.min_stance_s:g}")
+        if not 0 <= self.toe_off_ahead_ll <= 1:
+            errors.append(f"gait.toe_off_ahead_ll: 0 (off) to 1 leg length, got {self.toe_off_ahead_ll:g}")
         if not 0 <= self.contact_settle_s <= 0.3:
             errors.append(f"gait.contact_settle_s: 0 (off) to 0.3 s (a sprinter's whole stance is ~0.1 s), "
                           f"got {self.contact_settle_s:g}")

@@ -421,15 +421,18 @@ class GaitTracker(StartDetection):
                 if index is None:
                     continue
                 self._settle_contacts(now, k, at_once=True)  # a stance's landing before its end
-                if st.stance_contact is not None and self._just_landed(st, (self._sample_at(index) or now).t_s):
-                    # Too soon after the landing as placed: the landing's own sweep or a jump of the
-                    # points. The stance goes on; its toe-off is the next departure after the foot
-                    # has been seen staying put again (not this motion's continuation).
+                too_soon = st.stance_contact is not None and self._just_landed(st, (self._sample_at(index) or now).t_s)
+                if too_soon or (st.stance_contact is not None and self._ahead_of_pelvis(k, index)):
+                    # Too soon after the landing as placed, or with the foot still ahead of the body:
+                    # the landing's own sweep or a jump of the points. The stance goes on; its
+                    # toe-off is the next departure after the foot has been seen staying put again
+                    # (not this motion's continuation).
                     st.settling, st.up_frames = st.history[-1][LEFT], 0
                     for n, x in enumerate(st.history):
                         if x[0] >= index:
                             st.history[n] = (x[0], x[PLANTED], False)
-                    log.debug("track %d: toe-off at frame %d ignored (stance too short)", k, index)
+                    log.debug("track %d: toe-off at frame %d ignored (%s)", k, index,
+                              "stance too short" if too_soon else "foot ahead of the pelvis")
                     continue
                 self._toe_off(k, index, now)
         for k in (0, 1):
@@ -449,6 +452,18 @@ class GaitTracker(StartDetection):
                 st.pending_contact = index
                 self._settle_contacts(now, k)
         self._update_start(j, now)
+
+    def _ahead_of_pelvis(self, k: int, index: int) -> bool:
+        """Was foot ``k``'s toe, at its last frame on the ground before ``index``, ahead of the
+        pelvis by more than ``toe_off_ahead_ll``? A runner pushes off behind the body."""
+        limit = self.cfg.toe_off_ahead_ll
+        if limit <= 0 or self._in_start or not self.direction.known:
+            return False
+        s = self._sample_at(index - self._step)
+        if s is None or s.held[k]:
+            return False
+        ahead = float(s.ground.along_px(s.raw_toe_px[k])) - float(s.ground.along_px(s.raw_pelvis_px))
+        return ahead * self.direction.sign > limit * s.leg_length_px
 
     def _just_landed(self, st: FootState, t_s: float) -> bool:
         """Is ``t_s`` within ``min_stance_s`` of foot ``st``'s landing (so it cannot have left yet)?"""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterable
 from dataclasses import replace
 
 import numpy as np
@@ -453,6 +454,31 @@ def test_a_moving_ground_stays_moving_while_the_stances_are_carried(was_moving: 
     assert v == pytest.approx(expect_px_s, rel=0.1)
 
 
+def _one_foot_down(index: int, fps: float, along_px: float, height_px: float, foot1_heel_x_px: float,
+                   pelvis_x_px: float) -> FrameSample:
+    """A fixed camera, leg 100 px, ground at y = 500: foot 0 (heel at ``along_px``, toe 20 px on)
+    ``height_px`` up, foot 1 in the air (80 px up, heel at ``foot1_heel_x_px``), the pelvis at
+    ``pelvis_x_px``."""
+    heel0, toe0 = np.array([along_px, 500.0 - height_px]), np.array([along_px + 20.0, 500.0 - height_px])
+    heel1, toe1 = np.array([foot1_heel_x_px, 420.0]), np.array([foot1_heel_x_px + 20.0, 420.0])
+    pelvis = np.array([pelvis_x_px, 400.0])
+    z = np.zeros(2)
+    return FrameSample(index, index / fps, z, z, pelvis, (heel0, heel1), (toe0, toe1), z, z, pelvis,
+                       (heel0, heel1), (toe0, toe1), GroundFrame((0.0, 500.0), 0.0), 100.0, True, True,
+                       (False, False))
+
+
+def _run_feet(tracker: GaitTracker, samples: Iterable[FrameSample]) -> tuple[list[int], list[int], int]:
+    """Feed ready-made samples to the feet state machine of a tracker running +x: its contacts,
+    toe-offs and how many steps (strides) it made."""
+    tracker.direction.seed(1)
+    for s in samples:
+        tracker.buffer.append(s)
+        tracker._update_feet(s)
+    return ([e.frame_index for e in tracker.events if e.kind == "contact"],
+            [e.frame_index for e in tracker.events if e.kind == "toe_off"], len(tracker.steps))
+
+
 _SWEEP_HEIGHT_PX = {10: 12.0, 11: 10.0, 12: 8.0, 13: 3.0}
 _SWEEP_ALONG_PX = {13: 5.0, 14: 15.0, 15: 25.0}
 
@@ -468,13 +494,7 @@ def _landing_sweep(index: int) -> FrameSample:
         height = _SWEEP_HEIGHT_PX.get(index, 0.0)
     else:
         along, height = 30.0 + 10.0 * (index - 39), 5.0 * (index - 39)
-    heel0, toe0 = np.array([along, 500.0 - height]), np.array([along + 20.0, 500.0 - height])
-    heel1, toe1 = np.array([-60.0, 420.0]), np.array([-40.0, 420.0])
-    pelvis = np.array([5.0 * index, 400.0])
-    z = np.zeros(2)
-    return FrameSample(index, index / 60, z, z, pelvis, (heel0, heel1), (toe0, toe1), z, z, pelvis,
-                       (heel0, heel1), (toe0, toe1), GroundFrame((0.0, 500.0), 0.0), 100.0, True, True,
-                       (False, False))
+    return _one_foot_down(index, 60.0, along, height, -60.0, 5.0 * index)
 
 
 @pytest.mark.parametrize(("min_stance_s", "expect_toe_offs"), [(0.06, [40]), (0.0, [13, 40])])
@@ -482,14 +502,8 @@ def test_a_landing_foot_sweeping_back_is_no_toe_off(min_stance_s: float, expect_
     # male_side at 60 fps: a landing foot still swept back faster than the belt for 3-4 frames
     # after the frame it was placed at, and read as a toe-off at its contact or one frame after
     # (without the rule: an extra toe-off, and the stance's own comes with no contact).
-    tracker = GaitTracker(replace(Config().gait, min_stance_s=min_stance_s))
-    tracker.direction.seed(1)
-    for i in range(46):
-        s = _landing_sweep(i)
-        tracker.buffer.append(s)
-        tracker._update_feet(s)
-    contacts = [e.frame_index for e in tracker.events if e.kind == "contact"]
-    toe_offs = [e.frame_index for e in tracker.events if e.kind == "toe_off"]
+    contacts, toe_offs, _ = _run_feet(GaitTracker(replace(Config().gait, min_stance_s=min_stance_s)),
+                                      map(_landing_sweep, range(46)))
     assert contacts == [13]
     assert toe_offs == expect_toe_offs
 
@@ -564,13 +578,7 @@ def _jump_in_stance(index: int) -> FrameSample:
         along, height = (125.0, 30.0) if 9 <= index <= 11 else (100.0, 0.0)
     else:
         along, height = 100.0 + 15.0 * (index - 25), 8.0 * (index - 25)
-    heel0, toe0 = np.array([along, 500.0 - height]), np.array([along + 20.0, 500.0 - height])
-    heel1, toe1 = np.array([25.0 * index - 60.0, 420.0]), np.array([25.0 * index - 40.0, 420.0])
-    pelvis = np.array([10.0 * index, 400.0])
-    z = np.zeros(2)
-    return FrameSample(index, index / 30, z, z, pelvis, (heel0, heel1), (toe0, toe1), z, z, pelvis,
-                       (heel0, heel1), (toe0, toe1), GroundFrame((0.0, 500.0), 0.0), 100.0, True, True,
-                       (False, False))
+    return _one_foot_down(index, 30.0, along, height, 25.0 * index - 60.0, 10.0 * index)
 
 
 @pytest.mark.parametrize(("ahead_ll", "expect_toe_offs"), [(0.25, [26]), (0.0, [9, 26])])
@@ -578,14 +586,8 @@ def test_a_foot_ahead_of_the_body_has_not_pushed_off(ahead_ll: float, expect_toe
     # treadmill_slowmo at 480x360: the stance foot's points jump off it for 4-5 frames early in the
     # stance and read as a toe-off, the foot still 0.3-0.5 leg lengths ahead of the pelvis; a
     # runner pushes off behind the body, so the stance goes on to its real toe-off.
-    tracker = GaitTracker(replace(Config().gait, toe_off_ahead_ll=ahead_ll))
-    tracker.direction.seed(1)
-    for i in range(32):
-        s = _jump_in_stance(i)
-        tracker.buffer.append(s)
-        tracker._update_feet(s)
-    contacts = [e.frame_index for e in tracker.events if e.kind == "contact"]
-    toe_offs = [e.frame_index for e in tracker.events if e.kind == "toe_off"]
+    contacts, toe_offs, steps = _run_feet(GaitTracker(replace(Config().gait, toe_off_ahead_ll=ahead_ll)),
+                                          map(_jump_in_stance, range(32)))
     assert contacts[0] == 6
     assert toe_offs == expect_toe_offs
-    assert len(tracker.steps) == len(expect_toe_offs)
+    assert steps == len(expect_toe_offs)

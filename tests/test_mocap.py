@@ -191,3 +191,25 @@ def test_every_nth_frame_of_a_fast_clip_is_analysed_as_a_slower_camera(trials, n
     one, six = events(1), events(6)
     assert any(kind in ("initiation", "toe_off") for kind, _, _ in one)
     assert six == [(kind, index * 6, t) for kind, index, t in one]
+
+
+def test_landings_before_the_set_position_are_no_steps_of_the_run(trials) -> None:
+    """Feet put down while walking in or kneeling into the blocks are real landings, but no steps
+    of the run that follows the set position: the run's cadence counts from its own landings
+    (sprint a3 on one input: a landing 0.8 s before the start made its first strides read 92-120
+    steps/min, and one of them `walking`)."""
+    from appliance.analysis.gait.tracker import GaitTracker
+
+    frames = mocap.project(trials["143_03"], 30.0, jitter=mocap.Jitter(seed=1))
+
+    def steps(landed_before_s: list[float]) -> list[tuple[float | None, float | None]]:
+        tracker = GaitTracker()
+        tracker._fs[0].recent_contacts_t_s.extend(landed_before_s)
+        for f in frames:
+            tracker.push(f)
+        assert tracker.initiations
+        return [(s.previous_contact_t_s, s.step_s) for s in tracker.steps]
+
+    clean = steps([])
+    assert clean
+    assert steps([0.0, 0.3]) == clean  # before: 0.267 s steps (225 steps/min) from the first landing on

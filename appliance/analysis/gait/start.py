@@ -123,6 +123,9 @@ class StartDetection:
                 st.far_run = [0, 0]
                 for k in (0, 1):  # both feet down and still: the stance did not start with a contact
                     self._fs[k].stance_contact = None
+                    # Landings before the set position (walking in, kneeling down) are no steps of
+                    # the run to come: its cadence counts from its own first landings.
+                    self._fs[k].recent_contacts_t_s.clear()
             return
         if st.pending is not None:
             self._confirm_start(st.pending, j, now)

@@ -21,7 +21,10 @@ import pytest
 from appliance.analysis import mocap
 from appliance.analysis.gait.body import body_points
 
-SEEDS = (0, 1, 2)
+# Twenty jitter seeds: the standing start 104_06 fired 3-4 frames late on 8 of 40 seeds × directions
+# at 60 fps (left to right 4, 9, 11, 12, 13; right to left 6, 10, 17) and on one at 50 fps (13),
+# none of which seeds 0-2 had shown (StartDetection._plant_ended).
+SEEDS = tuple(range(20))
 DIRECTIONS = (False, True)  # mirror: runner left → right, right → left
 
 
@@ -129,8 +132,8 @@ def test_standing_start_143_03_initiation_within_two_frames(trials, fps: float) 
 
 @pytest.mark.parametrize("fps", [30.0, 50.0, 60.0])
 def test_standing_start_143_03_lean_within_three_degrees(trials, fps: float) -> None:
-    """Measured 3 Dec 2026 (seeds 0-4, both directions): −2.1…+1.7° at 30 fps, −2.1…+0.5° at 50,
-    −1.3…−0.6° at 60, read over the push foot's last two frames (its toe-off frame included)."""
+    """Measured 4 Dec 2026 (seeds 0-19, both directions): |error| at most 2.5° at 30 fps, 2.1° at 50,
+    2.2° at 60, read over the push foot's last two frames (its toe-off frame included)."""
     results = checks(trials["143_03"], fps)
     errors = [c.lean_error_deg for c in results]
     assert all(e is not None and abs(e) <= 3.0 for e in errors), errors
@@ -145,8 +148,8 @@ def test_lean_start_104_06_initiation_within_two_frames(trials, fps: float) -> N
 
 @pytest.mark.parametrize("fps", [30.0, 50.0, 60.0])
 def test_lean_start_104_06_lean_within_three_degrees(trials, fps: float) -> None:
-    """Measured 3 Dec 2026 (seeds 0-4, both directions): −2.0…+0.3° at 30 fps, −1.6…+0.5° at 50,
-    −0.6…+1.1° at 60. Its still stance lasts ~0.36 s: found at every rate since still_min_s is 0.4 s
+    """Measured 4 Dec 2026 (seeds 0-19, both directions): |error| at most 2.0° at 30 fps, 1.6° at 50,
+    1.3° at 60. Its still stance lasts ~0.36 s: found at every rate since still_min_s is 0.4 s
     (at 50 fps, seed 0, it was not with 0.5 s)."""
     results = checks(trials["104_06"], fps)
     errors = [c.lean_error_deg for c in results]

@@ -17,6 +17,7 @@ import numpy as np
 
 from appliance.analysis.gait.direction import DirectionEstimator
 from appliance.analysis.gait.events import FrameSample, Initiation
+from appliance.analysis.gait.frames import frames_covering
 from appliance.analysis.gait.ground import GroundEstimator
 from appliance.config import GaitConfig
 
@@ -46,7 +47,7 @@ class StartState:
 class StartDetection:
     """Initiation of a ``GaitTracker``: arms on a still period, fires when both feet have left."""
 
-    # Provided by GaitTracker, as are _fs, leg_length_px, _step, _frames_for, _index_span,
+    # Provided by GaitTracker, as are _fs, leg_length_px, _step, _dt_s, _frames_for, _index_span,
     # _samples_between, _stepping, body_speed_ll_s and _event.
     cfg: GaitConfig
     buffer: deque[FrameSample]
@@ -92,18 +93,24 @@ class StartDetection:
         return float(np.median([math.degrees(math.atan2(abs(float(v @ g.along)), float(v @ g.up))) for v in trunks]))
 
     def _plant_ended(self, k: int, index: int, first: int) -> int:
-        """The frame after foot ``k`` was last planted for two frames in a row, at or before ``index``
-        (and after ``first``); ``index`` itself when there is none.
+        """The frame after foot ``k`` was last planted for a run of frames covering ``min_stance_s``
+        (two frames at least), at or before ``index`` (and after ``first``); ``index`` itself when
+        there is none.
 
         A foot standing on flat ground leaves it as a stride's foot does: its plant state (low and
-        moving with the ground) ends, as every toe-off's. Two planted frames, as the state machine
-        confirms a change: a single planted frame in the push is jitter (mocap 104_06).
+        moving with the ground) ends, as every toe-off's. A shorter plant in the push is jitter: a
+        single frame (mocap 104_06 at 30 fps), or two at 60 fps, where a slowly lifting foot's speed
+        dips under the plant speed for 33 ms (104_06, 8 of 40 jitter seeds: starts 4 frames late).
+        No foot stands on the ground for less than the shortest stance.
         """
         step = self._step
+        need = max(2, frames_covering(self.cfg.min_stance_s, self._dt_s))
+        run = 0
         for i in range(index - step, first, -step):
-            a, b = self._planted.get(i), self._planted.get(i - step)
-            if a is not None and b is not None and a[k] and b[k]:
-                return i + step
+            planted = self._planted.get(i)
+            run = run + 1 if planted is not None and planted[k] else 0
+            if run >= need:
+                return i + need * step
         return index
 
     def _update_start(self, j: FrameSample, now: FrameSample) -> None:

@@ -34,6 +34,7 @@ from appliance.analysis.gait.events import FrameSample, GaitEvent, Initiation, S
 from appliance.analysis.gait.feet import FootTracker
 from appliance.analysis.gait.filters import OneEuroFilter
 from appliance.analysis.gait.footstate import LEFT, PLANTED, FootState, confirmed_change, left_at
+from appliance.analysis.gait.frames import frames_covering, frames_for
 from appliance.analysis.gait.ground import GroundEstimator, StanceGroundSpeed
 from appliance.analysis.gait.start import StartDetection, StartState
 from appliance.config import GaitConfig
@@ -50,19 +51,9 @@ MIN_BOUNCE_LL = 0.005
 MIN_LEG_LENGTH_PX = 20.0
 
 
-def frames_for(seconds: float, frame_s: float) -> int:
-    """How many frames of ``frame_s`` real seconds make ``seconds`` (at least 1)."""
-    return max(1, round(seconds / max(frame_s, 1e-6)))
-
-
 def motion_window_frames(cfg: GaitConfig, frame_s: float) -> int:
     """Frames between a frame and the one its motion is measured to (at least 1)."""
     return frames_for(cfg.motion_window_s, frame_s)
-
-
-def frames_covering(seconds: float, frame_s: float) -> int:
-    """The fewest frames of ``frame_s`` real seconds that span ``seconds`` (0 for 0)."""
-    return math.ceil(seconds / max(frame_s, 1e-6) - 1e-6)
 
 
 def confirm_window_frames(cfg: GaitConfig, frame_s: float) -> int:

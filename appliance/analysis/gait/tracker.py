@@ -412,18 +412,16 @@ class GaitTracker(StartDetection):
                 if index is None:
                     continue
                 self._settle_contacts(now, k, at_once=True)  # a stance's landing before its end
-                too_soon = st.stance_contact is not None and self._just_landed(st, (self._sample_at(index) or now).t_s)
-                if too_soon or (st.stance_contact is not None and self._ahead_of_pelvis(k, index)):
-                    # Too soon after the landing as placed, or with the foot still ahead of the body:
-                    # the landing's own sweep or a jump of the points. The stance goes on; its
+                not_yet = self._cannot_have_left(k, index, now)
+                if not_yet is not None:
+                    # The landing's own sweep or a jump of the points. The stance goes on; its
                     # toe-off is the next departure after the foot has been seen staying put again
                     # (not this motion's continuation).
                     st.settling, st.up_frames = st.history[-1][LEFT], 0
                     for n, x in enumerate(st.history):
                         if x[0] >= index:
                             st.history[n] = (x[0], x[PLANTED], False)
-                    log.debug("track %d: toe-off at frame %d ignored (%s)", k, index,
-                              "stance too short" if too_soon else "foot ahead of the pelvis")
+                    log.debug("track %d: toe-off at frame %d ignored (%s)", k, index, not_yet)
                     continue
                 self._toe_off(k, index, now)
         for k in (0, 1):
@@ -443,6 +441,18 @@ class GaitTracker(StartDetection):
                 st.pending_contact = index
                 self._settle_contacts(now, k)
         self._update_start(j, now)
+
+    def _cannot_have_left(self, k: int, index: int, now: FrameSample) -> str | None:
+        """Why foot ``k``, in a counted stance, cannot have left the ground at ``index`` (None: it
+        can): too soon after its landing as placed, or with its toe still ahead of the body."""
+        st = self._fs[k]
+        if st.stance_contact is None:
+            return None
+        if self._just_landed(st, (self._sample_at(index) or now).t_s):
+            return "stance too short"
+        if self._ahead_of_pelvis(k, index):
+            return "foot ahead of the pelvis"
+        return None
 
     def _ahead_of_pelvis(self, k: int, index: int) -> bool:
         """Was foot ``k``'s toe, at its last frame on the ground before ``index``, ahead of the

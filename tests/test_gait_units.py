@@ -54,8 +54,8 @@ def test_ground_estimator_recovers_a_rolled_camera_from_feet_crossing_the_frame(
     rng = np.random.default_rng(1)
     slope = math.tan(math.radians(3.0))
     frame = None
-    for x in np.linspace(50, 1200, 400):  # lowest foot of a runner crossing, with jitter
-        frame = est.add(np.array([x, 600 + slope * x + rng.normal(0, 2)]), leg_length_px=100.0)
+    for i, x in enumerate(np.linspace(50, 1200, 120)):  # lowest foot of a runner crossing in 4 s, with jitter
+        frame = est.add(np.array([x, 600 + slope * x + rng.normal(0, 2)]), leg_length_px=100.0, t_s=i / 30)
     assert frame is not None
     assert frame.tilt_deg == pytest.approx(3.0, abs=0.5)
 
@@ -64,8 +64,33 @@ def test_ground_estimator_stays_level_when_the_feet_do_not_travel() -> None:
     est = GroundEstimator()
     frame = None
     for i in range(200):  # treadmill: feet in one place, the slope cannot be measured
-        frame = est.add(np.array([300.0 + (i % 7), 500.0 + (i % 3)]), leg_length_px=100.0)
+        frame = est.add(np.array([300.0 + (i % 7), 500.0 + (i % 3)]), leg_length_px=100.0, t_s=i / 30)
     assert frame is not None and frame.tilt_deg == 0.0
+
+
+def test_ground_estimator_follows_a_camera_that_was_moved() -> None:
+    """A hand-held camera tilted to follow the runner puts the ground 60 px higher in the image:
+    once the window has passed, the line is the new one, not a mix of both."""
+    est = GroundEstimator(window_s=5.0)
+    frame = None
+    t = 0.0
+    for y in (500.0, 440.0):
+        for i in range(300):  # 10 s per camera position, 30 fps, feet on a treadmill
+            frame = est.add(np.array([300.0 + (i % 7), y + (i % 3)]), leg_length_px=100.0, t_s=t)
+            t += 1 / 30
+        assert frame is not None
+        assert frame.height_px(np.array([300.0, y])) == pytest.approx(0.0, abs=3.0)
+
+
+def test_ground_estimator_keeps_a_fixed_cameras_line_while_nobody_is_there() -> None:
+    """The window counts time with feet in view: a fixed camera's line, learnt from one runner
+    crossing, is still the line when the next one appears a minute later (the site's)."""
+    est = GroundEstimator(window_s=5.0)
+    slope = math.tan(math.radians(3.0))
+    for i, x in enumerate(np.linspace(50, 1200, 120)):
+        est.add(np.array([x, 600 + slope * x]), leg_length_px=100.0, t_s=i / 30)
+    frame = est.add(np.array([600.0, 600 + slope * 600.0]), leg_length_px=100.0, t_s=64.0)
+    assert frame.tilt_deg == pytest.approx(3.0, abs=0.5)
 
 
 def _landmarks(pelvis_x: float, foot_a_x: float, foot_b_x: float) -> np.ndarray:

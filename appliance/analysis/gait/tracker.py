@@ -274,7 +274,7 @@ class GaitTracker(StartDetection):
         # The speed that opens the filter is in leg lengths, so one beta fits every zoom level.
         sm = self.filter(t, raw, 1.0 / ll)
         lowest = raw[3:7][np.argmax(raw[3:7, 1])]
-        ground = self.ground.add(lowest, ll)
+        ground = self.ground.add(lowest, ll, t)
         confident = (bp.torso_confidence >= self.cfg.min_confidence and bp.feet_confidence >= self.cfg.min_confidence
                      and bp.feet_in_frame and bp.body_in_frame)
         return FrameSample(index, t, sm[0], sm[1], sm[2], (sm[3], sm[5]), (sm[4], sm[6]), raw[0], raw[1], raw[2],

@@ -40,6 +40,7 @@ def test_env_beats_file(tmp_path: Path) -> None:
     ("[recording]\npre_roll_s = -1\n", "between"),
     ("[retention]\nquota_mb = -5\n", "positive"),
     ("[gait]\ntoe_off_ahead_ll = 2.0\n", "gait.toe_off_ahead_ll: 0 \\(off\\) to 1 leg length"),
+    ("[gait]\ncarried_landing_ll = 0.5\n", "gait.carried_landing_ll: 0 \\(off\\) to 0.3 leg lengths"),
     ("[web\n", "not valid TOML"),
 ])
 def test_bad_files_are_one_clear_error(tmp_path: Path, text: str, needle: str) -> None:

@@ -616,3 +616,32 @@ def test_a_foot_ahead_of_the_body_has_not_pushed_off(ahead_ll: float, expect_toe
     assert contacts[0] == 6
     assert toe_offs == expect_toe_offs
     assert steps == len(expect_toe_offs)
+
+
+def _lost_after_landing(index: int) -> FrameSample:
+    """A treadmill seen at 30 fps, leg 100 px, the belt carrying the feet 600 px/s backward (-x),
+    the pelvis still at x = 60: foot 0 swings in and lands at frame 6 at x = 100, is carried by the
+    belt, and its points are drawn 60 px up and 50 px on at frames 7-8 (the pose model losing it);
+    foot 1 is in the air."""
+    if index < 6:
+        along, height = 60.0 + 6.0 * index, 40.0
+    elif index in (7, 8):
+        along, height = 150.0, 60.0
+    else:
+        along, height = 100.0 - 20.0 * (index - 6), 0.0
+    return _one_foot_down(index, 30.0, along, height, 0.0, 60.0)
+
+
+@pytest.mark.parametrize(("carried_ll", "expect_contacts"), [(0.12, [6]), (0.0, [9])])
+def test_a_landing_lost_by_the_pose_is_found_along_the_belt(carried_ll: float, expect_contacts: list[int]) -> None:
+    # treadmill_slowmo at 480x360: the model loses the landing foot for a few frames just after
+    # it lands, and the landing was found where its points came back, under the body. Along the
+    # belt's motion the frame where the foot touched down is on the same track: that is the landing.
+    tracker = GaitTracker(replace(Config().gait, carried_landing_ll=carried_ll))
+    rng = np.random.default_rng(3)
+    for end in (-0.4, -0.05):
+        tracker._stance_ground.add(*_belt_stance(end, -600.0, 9, rng))
+    tracker._ground_v.extend(list(-600.0 + rng.uniform(-20, 20, 20)))
+    tracker.ground_velocity_px_s = -600.0
+    contacts, _, _ = _run_feet(tracker, map(_lost_after_landing, range(14)))
+    assert contacts == expect_contacts

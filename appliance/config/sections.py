@@ -151,6 +151,18 @@ class GaitConfig:
     # interpolated); validation strides judged 62/63/61 % → 72/71/64 % (male_side 41-53 % → 71-75 %:
     # its overstride, read at the contact, left the limit's noise band).
     contact_settle_s: float = 0.1
+    # On a moving ground (treadmill, pan) a landing found late moves back over the frames where a
+    # point of either foot was within this distance (leg lengths) of where the ground's motion
+    # carried the landed foot from, and as low as the stance (GaitTracker._carried_from): the pose
+    # model can lose a stance foot for a few frames just after its landing, and the landing was
+    # then found 0.1-0.2 s into the stance, the foot under the body (the slow-motion treadmill at
+    # 480x360; its strides judged `go` were those). 0 = off. Contacts matched / extra of the
+    # slow-motion treadmill's 30, 50 and 60 fps views on four inputs (three keypoint files and the
+    # engine at the view's rate): off 59/52; 0.05 → 68/43; 0.08 → 72/38; 0.12 → 77/33; 0.16 →
+    # 79/31 (toe-offs 99/19 → 98/20 from 0.08). Tuning set contacts (three inputs) off 42/6, 46/4,
+    # 44/3; 0.08 → 44/4, 48/2, 44/3; 0.12 and 0.16 → 45/3, 48/2, 44/3: the smaller of the two.
+    # Sprints (fixed camera), male_side and its 60 fps interpolation unchanged at every value.
+    carried_landing_ll: float = 0.12
     # Two feet cannot stand on one spot while the body moves: a landing within this distance (leg
     # lengths, along the ground) of the other foot while that foot is still down is the model
     # drawing the swing foot onto the stance foot (male_side: the far leg passing behind the near
@@ -196,6 +208,8 @@ class GaitConfig:
                           f"got {self.min_stance_s:g}")
         if not 0 <= self.toe_off_ahead_ll <= 1:
             errors.append(f"gait.toe_off_ahead_ll: 0 (off) to 1 leg length, got {self.toe_off_ahead_ll:g}")
+        if not 0 <= self.carried_landing_ll <= 0.3:
+            errors.append(f"gait.carried_landing_ll: 0 (off) to 0.3 leg lengths, got {self.carried_landing_ll:g}")
         if not 0 <= self.contact_settle_s <= 0.3:
             errors.append(f"gait.contact_settle_s: 0 (off) to 0.3 s (a sprinter's whole stance is ~0.1 s), "
                           f"got {self.contact_settle_s:g}")

@@ -100,6 +100,12 @@ class Step:
     # The step time from the pelvis's bounce over the last few seconds (GaitTracker.bounce_step_s);
     # None where the bounce is not clear (standing, a start, an accelerating sprint).
     bounce_step_s: float | None = None
+    # A landing carried back along the ground's motion (GaitTracker._carried_from) can have been
+    # seen on the other track's points (the model swapped or lost the feet there): the track whose
+    # points were at the landing (None: ``track``), and the first frame the stance was seen
+    # planted on its own track's points (None: the contact's). The stance's foot measures use them.
+    landing_track: int | None = None
+    seen_from_index: int | None = None
 
 
 @dataclass(frozen=True, eq=False)

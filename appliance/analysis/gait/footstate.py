@@ -35,6 +35,11 @@ class FootState:
     pending_contact: int | None = None
     # When the current stance's landing was placed (GaitConfig.min_stance_s).
     landed_t_s: float | None = None
+    # The frame the state machine found the current stance planted from (its landing may be carried
+    # back before it: GaitTracker._carried_from).
+    planted_from: int = -1
+    # ... and the track whose points were at the (carried) landing.
+    landing_track: int = 0
     # A departure too soon after the landing was ignored: no new one until the foot stays put again.
     settling: bool = False
     up_frames: int = 0  # frames running the settling foot has been above plant_height_ll

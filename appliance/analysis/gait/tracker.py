@@ -49,6 +49,10 @@ BUFFER_FRAMES = 600
 MIN_BOUNCE_LL = 0.005
 # Below this leg length (px) a pose is not analysed: foot jitter would exceed a whole foot length.
 MIN_LEG_LENGTH_PX = 20.0
+# A landing carried back over the ground's motion (GaitTracker._carried_from) may pass frames where
+# no point of either foot is on the landed foot's track for at most this long (s): the slow-motion
+# treadmill at 30-60 fps loses the stance foot just after its landing for 2-5 frames (0.07-0.1 s).
+LOST_FOOT_S = 0.1
 
 
 def motion_window_frames(cfg: GaitConfig, frame_s: float) -> int:
@@ -512,9 +516,58 @@ class GaitTracker(StartDetection):
         low = min(hs)
         return next(s.index for s, h in zip(window, hs, strict=True) if h <= low + self.cfg.contact_settle_ll)
 
+    def _carried_from(self, k: int, index: int, now: FrameSample) -> tuple[int, int]:
+        """Where foot ``k``, found landed at ``index`` on a moving ground, really landed, and the
+        track whose points were there (the model may have drawn the foot on the other track's).
+
+        On a treadmill the pose model can lose a stance foot for a few frames just after its
+        landing (the slow-motion clip at 480x360: the leg drawn on the console, or both feet on
+        the swing leg), and the state machine then finds the landing only where the points come
+        back, 0.1-0.2 s into the stance, with the foot already under the body. A foot on the belt
+        moves with it: back in time from ``index``, the landed foot was where the ground's motion
+        carried it from, and every earlier frame with a point of either track on that track
+        (``carried_landing_ll``), as low as the stance (``contact_settle_ll`` above its lowest),
+        belongs to the stance, across gaps of up to ``LOST_FOOT_S`` where the points were
+        elsewhere. The first such frame is the landing. Not on a fixed camera (a still foot's
+        place is also where the other foot or a standing runner stood), not in a start, not before
+        this foot's last toe-off, and not across the other foot's stance: running has a flight
+        phase, so a landing comes after the other foot's toe-off.
+        """
+        gv, tol = self.ground_velocity_px_s, self.cfg.carried_landing_ll
+        st, other = self._fs[k], self._fs[1 - k]
+        if gv == 0.0 or tol <= 0 or self._in_start or other.grounded:
+            return index, k
+        first = self._sample_at(index)
+        if first is None or first.held[k]:
+            return index, k
+        g, ll = first.ground, first.leg_length_px  # one ground frame: see body_speed_ll_s
+        seen = [s for s in self._samples_between(index, now.index) if not s.held[k]]
+        low = min(min(self.height_ll(s, k) for s in seen) + self.cfg.contact_settle_ll, self.cfg.plant_height_ll)
+        refs = (float(g.along_px(first.raw_heel_px[k])), float(g.along_px(first.raw_toe_px[k])))
+        bound = max((t for t in (st.last_toe_off_t_s, other.last_toe_off_t_s) if t is not None), default=-math.inf)
+        if other.last_contact is not None and other.last_contact.t_s < first.t_s:
+            bound = max(bound, other.last_contact.t_s + self.cfg.min_step_s)
+        landed, landed_track, last_on_track = index, k, first.t_s
+        i = index - self._step
+        while (s := self._sample_at(i)) is not None and s.t_s >= bound - 1e-9 \
+                and last_on_track - s.t_s <= LOST_FOOT_S + 1e-9:
+            carried = gv * (first.t_s - s.t_s)
+            on_track = [m for m in (k, 1 - k) if not s.held[m] and self.height_ll(s, m) <= low
+                        and any(abs(float(g.along_px(p)) - (ref - carried)) < tol * ll
+                                for ref, p in zip(refs, (s.raw_heel_px[m], s.raw_toe_px[m]), strict=True))]
+            if on_track:
+                landed, landed_track, last_on_track = s.index, on_track[0], s.t_s
+            i -= self._step
+        if landed != index:
+            log.debug("track %d: landing at frame %d carried back to %d (track %d's points)", k, index,
+                      landed, landed_track)
+        return landed, landed_track
+
     def _contact(self, k: int, index: int, now: FrameSample) -> None:
         st, other = self._fs[k], self._fs[1 - k]
         index = self._settled(k, index, now)
+        st.planted_from = index
+        index, st.landing_track = self._carried_from(k, index, now)
         st.grounded = True
         st.landed_t_s = (self._sample_at(index) or now).t_s
         start = self._start
@@ -614,7 +667,9 @@ class GaitTracker(StartDetection):
         samples = self._samples_between(contact.frame_index, index - 1)
         if not samples:
             return
-        self._measure_ground(k, samples)
+        # The ground's speed from the frames the foot was seen planted on, not those carried back
+        # to its landing along the speed itself.
+        self._measure_ground(k, self._samples_between(max(contact.frame_index, st.planted_from), index - 1))
         mid = self._midstance(samples)
         mid_ev = self._event("midstance", k, mid.index, now)
         prev_t = self._previous_step_t_s(contact.t_s)
@@ -630,7 +685,8 @@ class GaitTracker(StartDetection):
             self._confirm_start(self._start.pending, now, now, stepped=True)
         self.steps.append(Step(ev.foot, k, contact, mid_ev, ev, samples, prev_t, running,
                                self.direction.sign, self.leg_length_px, self.ground.frame or now.ground,
-                               self._sample_at(index), step_s, bounce_s))
+                               self._sample_at(index), step_s, bounce_s, st.landing_track,
+                               max(contact.frame_index, st.planted_from)))
 
     def _lifted_by(self, k: int, index: int) -> int:
         """The toe-off of foot ``k``, whose stance ended at ``index``, as the first frame it was up.

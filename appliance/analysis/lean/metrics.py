@@ -112,6 +112,16 @@ def push_off_window(step: Step) -> tuple[FrameSample, ...]:
     return frames[-n_late:]
 
 
+def own_samples(step: Step) -> tuple[FrameSample, ...]:
+    """The stance frames where the foot's own track has its points: from the frame it was seen
+    planted on, if its landing was carried back over frames seen on the other track's points or
+    none (``Step.seen_from_index``); all of them when that leaves fewer than two."""
+    if step.seen_from_index is None:
+        return step.samples
+    own = tuple(s for s in step.samples if s.index >= step.seen_from_index)
+    return own if len(own) >= 2 else step.samples
+
+
 def hip_over_foot_ll(step: Step) -> float:
     """(pelvis − stance midfoot) along the ground × direction at the middle of the stance, per leg length.
 
@@ -124,7 +134,7 @@ def hip_over_foot_ll(step: Step) -> float:
     also averages the keypoints' jitter over the whole stance. Fewer than 3 frames: their mean.
     """
     d, k, g, ll = step.direction, step.track, step.ground, step.leg_length_px
-    samples = step.samples
+    samples = own_samples(step)
     rel = np.array([_fu(g, s.raw_pelvis_px - s.raw_midfoot_px(k), d)[0] / ll for s in samples])
     ts = np.array([s.t_s for s in samples])
     if len(samples) < 3 or np.ptp(ts) <= 0:
@@ -141,7 +151,9 @@ def stride_metrics(step: Step) -> StrideMetrics:
     leg = float(np.mean([angle_deg(g, s.raw_pelvis_px - s.raw_bottom_px(k), d) for s in window]))
     hof = hip_over_foot_ll(step)
     first = samples[0]
-    over = _fu(g, first.raw_midfoot_px(k) - first.raw_pelvis_px, d)[0] / ll
+    # At the landing frame, the points of whichever track the foot was seen on there.
+    landed = k if step.landing_track is None else step.landing_track
+    over = _fu(g, first.raw_midfoot_px(landed) - first.raw_pelvis_px, d)[0] / ll
     cadence = None
     if step.bounce_step_s is not None:
         cadence = 60.0 / step.bounce_step_s  # the pelvis's bounce: holds where the feet's events do not
@@ -152,9 +164,10 @@ def stride_metrics(step: Step) -> StrideMetrics:
             # frames, and none from a single interval, which a split step makes look like any other.
             cadence = 60.0 / step.step_s
     speed = 0.0
-    if len(samples) >= 2:
-        ts = np.array([s.t_s for s in samples])
-        rel = np.array([_fu(g, s.raw_pelvis_px - s.raw_midfoot_px(k), d)[0] / ll for s in samples])
+    own = own_samples(step)
+    if len(own) >= 2:
+        ts = np.array([s.t_s for s in own])
+        rel = np.array([_fu(g, s.raw_pelvis_px - s.raw_midfoot_px(k), d)[0] / ll for s in own])
         if np.ptp(ts) > 0:
             speed = float(np.polyfit(ts, rel, 1)[0])
     unsure = float(np.mean([not s.confident for s in samples]))

@@ -547,17 +547,20 @@ class GaitTracker(StartDetection):
         bound = max((t for t in (st.last_toe_off_t_s, other.last_toe_off_t_s) if t is not None), default=-math.inf)
         if other.last_contact is not None and other.last_contact.t_s < first.t_s:
             bound = max(bound, other.last_contact.t_s + self.cfg.min_step_s)
+        # Nor further back than the longest running step: no stance is longer.
+        bound = max(bound, first.t_s - self.cfg.max_step_s)
         landed, landed_track, last_on_track = index, k, first.t_s
-        i = index - self._step
-        while (s := self._sample_at(i)) is not None and s.t_s >= bound - 1e-9 \
-                and last_on_track - s.t_s <= LOST_FOOT_S + 1e-9:
+        for s in reversed(self.buffer):
+            if s.index >= index:
+                continue
+            if s.t_s < bound - 1e-9 or last_on_track - s.t_s > LOST_FOOT_S + 1e-9:
+                break
             carried = gv * (first.t_s - s.t_s)
             on_track = [m for m in (k, 1 - k) if not s.held[m] and self.height_ll(s, m) <= low
                         and any(abs(float(g.along_px(p)) - (ref - carried)) < tol * ll
                                 for ref, p in zip(refs, (s.raw_heel_px[m], s.raw_toe_px[m]), strict=True))]
             if on_track:
                 landed, landed_track, last_on_track = s.index, on_track[0], s.t_s
-            i -= self._step
         if landed != index:
             log.debug("track %d: landing at frame %d carried back to %d (track %d's points)", k, index,
                       landed, landed_track)

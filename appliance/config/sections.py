@@ -80,11 +80,16 @@ class GaitConfig:
     # treadmill clip at 480x360: 25-40 px up for 4-5 frames after the landing, then back on the
     # belt's track); it is ignored as above and the stance goes on. Emitted toe-offs over both sets
     # (30 fps keypoints): the matched ones' toes sit at most +0.16 ahead, the false ones' at +0.33
-    # to +0.70 (slow-motion treadmill, panned track); 0.25 is the middle. Errors (missed + extra
-    # contacts and toe-offs, three inputs), tuning | validation: off 58 | 138; 0.25 → 48 | 122;
-    # 0.35 → 50 | 129; 0.5 → 58 | 131. No sprint clip and not male_side changes; not while a start
-    # is armed (the blocks) or the direction is unknown. 0 = off.
-    toe_off_ahead_ll: float = 0.25
+    # to +0.70 (slow-motion treadmill, panned track). Errors (missed + extra contacts and toe-offs,
+    # three inputs), tuning | validation: off 58 | 138; 0.25 → 48 | 122; 0.35 → 50 | 129; 0.5 → 58
+    # | 131. With the ground line from 5 s and landings carried along the belt a second group of
+    # false toe-offs shows, the points stuck for a frame or two in mid-stance, the toe just under
+    # the pelvis (male_side -0.09 to +0.17, sprints -0.08 to +0.25): 0.25 → 38 | 104; 0.2 → 32 |
+    # 104; 0.15 → 32 | 99; 0.1 and 0.05 → 32 | 97. 0.15: the middle of the tuning set's plateau,
+    # above all but one matched toe-off; the slow-motion treadmill's views (four inputs) toe-offs
+    # 98/20 → 99/18 (matched/extra), contacts 77/33 → 76/33; male_side at 60 fps unchanged. Not
+    # while a start is armed (the blocks) or the direction is unknown. 0 = off.
+    toe_off_ahead_ll: float = 0.15
     # A step is running when the other foot left the ground before this one landed, or within
     # this time after it: double support shorter than this is detection timing, not walking. A walk
     # has 0.1 s of double support and more; on a treadmill a toe-off is seen late (the foot leaves

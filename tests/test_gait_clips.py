@@ -382,7 +382,9 @@ def test_treadmill_at_the_appliance_frame_rate(shared_data: Path) -> None:
     # Since the tracker counts this view's frames in its index steps of 6 (4 Dec, docs/analysis.md),
     # contacts 6/9 x6 and toe-offs 9/10 x4 on that machine; since a departure with the foot still
     # ahead of the pelvis is no toe-off (gait.toe_off_ahead_ll: the points jump off the stance foot
-    # early in its stance), contacts 5/9 x4 and toe-offs 8/10 x2.
+    # early in its stance), contacts 5/9 x4 and toe-offs 8/10 x2; since a landing the pose lost is
+    # carried back along the belt (gait.carried_landing_ll), contacts 7/9 x2 and toe-offs 8/10 x1
+    # there (the bounds stay those of the worst machine measured).
     assert scores["contact"].missed <= 4 and scores["toe_off"].missed <= 2, scores
     assert scores["contact"].matched >= 5 and scores["toe_off"].matched >= 8, scores
     judged = [st for st in result.strides if st.reasons != ("walking",) and st.reasons != ("feet_together",)]

@@ -74,21 +74,18 @@ class GaitConfig:
     # is 2 frames: both sets unchanged (one more unsure stride); 0.08 (3 frames) lost 4 tuning toe-offs.
     min_stance_s: float = 0.06
     # Nor has a foot left the ground while its toe was still this far (leg lengths) ahead of the
-    # pelvis: a runner pushes off behind the body (at the matched toe-offs of both sets the toe is
-    # a median 0.57 leg lengths behind the pelvis, 90 % of them 0.41 and more). Such a "departure"
-    # is the model's foot points jumping off the stance foot early in its stance (the slow-motion
-    # treadmill clip at 480x360: 25-40 px up for 4-5 frames after the landing, then back on the
-    # belt's track); it is ignored as above and the stance goes on. Emitted toe-offs over both sets
-    # (30 fps keypoints): the matched ones' toes sit at most +0.16 ahead, the false ones' at +0.33
-    # to +0.70 (slow-motion treadmill, panned track). Errors (missed + extra contacts and toe-offs,
-    # three inputs), tuning | validation: off 58 | 138; 0.25 → 48 | 122; 0.35 → 50 | 129; 0.5 → 58
-    # | 131. With the ground line from 5 s and landings carried along the belt a second group of
-    # false toe-offs shows, the points stuck for a frame or two in mid-stance, the toe just under
-    # the pelvis (male_side -0.09 to +0.17, sprints -0.08 to +0.25): 0.25 → 38 | 104; 0.2 → 32 |
-    # 104; 0.15 → 32 | 99; 0.1 and 0.05 → 32 | 97. 0.15: the middle of the tuning set's plateau,
-    # above all but one matched toe-off; the slow-motion treadmill's views (four inputs) toe-offs
-    # 98/20 → 99/18 (matched/extra), contacts 77/33 → 76/33; male_side at 60 fps unchanged. Not
-    # while a start is armed (the blocks) or the direction is unknown. 0 = off.
+    # pelvis: a runner pushes off behind the body (at the 378 matched toe-offs of both sets on three
+    # inputs the toe is a median 0.57 leg lengths behind the pelvis, all but one at +0.16 or behind).
+    # A "departure" with the toe further forward is the model's foot points: jumping off the stance
+    # foot early in its stance (the slow-motion treadmill at 480x360: 25-40 px up for 4-5 frames
+    # after the landing, the toe +0.33 to +0.70 ahead), or stuck for a frame or two in mid-stance
+    # with the toe just under the pelvis (male_side -0.09 to +0.17, sprints -0.08 to +0.25). It is
+    # ignored as above and the stance goes on. Errors (missed + extra contacts and toe-offs, three
+    # inputs), tuning | validation: 0.25 → 38 | 104; 0.2 → 32 | 104; 0.15 → 32 | 99; 0.1 and 0.05
+    # → 32 | 97 (larger values and off: docs/analysis.md). 0.15: the middle of the tuning set's
+    # plateau; the slow-motion treadmill's views toe-offs 98/20 → 99/18 (matched/extra), male_side
+    # at 60 fps unchanged. Not while a start is armed (the blocks) or the direction is unknown.
+    # 0 = off.
     toe_off_ahead_ll: float = 0.15
     # A step is running when the other foot left the ground before this one landed, or within
     # this time after it: double support shorter than this is detection timing, not walking. A walk

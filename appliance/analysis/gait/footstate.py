@@ -38,8 +38,8 @@ class FootState:
     # The frame the state machine found the current stance planted from (its landing may be carried
     # back before it: GaitTracker._carried_from).
     planted_from: int = -1
-    # ... and the track whose points were at the (carried) landing.
-    landing_track: int = 0
+    # ... and the other track, if its points were the ones at the (carried) landing (None: its own).
+    landing_track: int | None = None
     # A departure too soon after the landing was ignored: no new one until the foot stays put again.
     settling: bool = False
     up_frames: int = 0  # frames running the settling foot has been above plant_height_ll

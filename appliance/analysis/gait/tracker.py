@@ -570,7 +570,8 @@ class GaitTracker(StartDetection):
         st, other = self._fs[k], self._fs[1 - k]
         index = self._settled(k, index, now)
         st.planted_from = index
-        index, st.landing_track = self._carried_from(k, index, now)
+        index, landed_track = self._carried_from(k, index, now)
+        st.landing_track = None if landed_track == k else landed_track
         st.grounded = True
         st.landed_t_s = (self._sample_at(index) or now).t_s
         start = self._start

@@ -673,7 +673,8 @@ class GaitTracker(StartDetection):
             return
         # The ground's speed from the frames the foot was seen planted on, not those carried back
         # to its landing along the speed itself.
-        self._measure_ground(k, self._samples_between(max(contact.frame_index, st.planted_from), index - 1))
+        seen_from = max(contact.frame_index, st.planted_from)
+        self._measure_ground(k, tuple(s for s in samples if s.index >= seen_from))
         mid = self._midstance(samples)
         mid_ev = self._event("midstance", k, mid.index, now)
         prev_t = self._previous_step_t_s(contact.t_s)
@@ -689,8 +690,7 @@ class GaitTracker(StartDetection):
             self._confirm_start(self._start.pending, now, now, stepped=True)
         self.steps.append(Step(ev.foot, k, contact, mid_ev, ev, samples, prev_t, running,
                                self.direction.sign, self.leg_length_px, self.ground.frame or now.ground,
-                               self._sample_at(index), step_s, bounce_s, st.landing_track,
-                               max(contact.frame_index, st.planted_from)))
+                               self._sample_at(index), step_s, bounce_s, st.landing_track, seen_from))
 
     def _lifted_by(self, k: int, index: int) -> int:
         """The toe-off of foot ``k``, whose stance ended at ``index``, as the first frame it was up.

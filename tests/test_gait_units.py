@@ -645,3 +645,35 @@ def test_a_landing_lost_by_the_pose_is_found_along_the_belt(carried_ll: float, e
     tracker.ground_velocity_px_s = -600.0
     contacts, _, _ = _run_feet(tracker, map(_lost_after_landing, range(14)))
     assert contacts == expect_contacts
+
+
+def _lost_for_longer(index: int) -> FrameSample:
+    """As ``_lost_after_landing``, but the foot hovers low and still 0.4 leg lengths ahead of the
+    pelvis (x = 100, 10 px up) at frames 3-5, lands at frame 6, and its points are drawn 60 px up
+    at frames 6-10 (0.17 s, longer than the points' gaps the walk along the belt bridges)."""
+    if index < 3:
+        along, height = 60.0 + 12.0 * index, 40.0
+    elif index < 6:
+        along, height = 100.0, 10.0
+    elif index <= 10:
+        along, height = 150.0, 60.0
+    else:
+        along, height = 100.0 - 20.0 * (index - 6), 0.0
+    return _one_foot_down(index, 30.0, along, height, 0.0, 60.0)
+
+
+@pytest.mark.parametrize(("carried_ll", "expect_contacts"), [(0.12, [6]), (0.0, [11])])
+def test_a_landing_lost_for_longer_is_where_the_belt_met_the_hovering_foot(
+        carried_ll: float, expect_contacts: list[int]) -> None:
+    # treadmill_slowmo at 480x360: the model loses the landing foot for 4-6 frames at 50 fps (the
+    # leg drawn on the console) and its points come back 0.12-0.14 s into the stance. The foot was
+    # last seen hovering low ahead of the body; the belt's path back from where it was found
+    # passes that spot at the touchdown.
+    tracker = GaitTracker(replace(Config().gait, carried_landing_ll=carried_ll))
+    rng = np.random.default_rng(3)
+    for end in (-0.4, -0.05):
+        tracker._stance_ground.add(*_belt_stance(end, -600.0, 9, rng))
+    tracker._ground_v.extend(list(-600.0 + rng.uniform(-20, 20, 20)))
+    tracker.ground_velocity_px_s = -600.0
+    contacts, _, _ = _run_feet(tracker, map(_lost_for_longer, range(18)))
+    assert contacts == expect_contacts

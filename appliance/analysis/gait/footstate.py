@@ -28,6 +28,8 @@ class FootState:
     recent_contacts_t_s: deque[float] = field(default_factory=lambda: deque(maxlen=8))
     last_toe_off_t_s: float | None = None
     last_toe_off_index: int | None = None
+    # ... and the first frame it was up, as reported (last_toe_off_t_s is where it left its place).
+    lifted_t_s: float | None = None
     # The current "stance" opened with a landing on the other foot's spot (the model's feet points,
     # not a step): its end is no toe-off either.
     phantom: bool = False

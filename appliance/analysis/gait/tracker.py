@@ -528,10 +528,11 @@ class GaitTracker(StartDetection):
         carried it from, and every earlier frame with a point of either track on that track
         (``carried_landing_ll``), as low as the stance (``contact_settle_ll`` above its lowest),
         belongs to the stance, across gaps of up to ``LOST_FOOT_S`` where the points were
-        elsewhere. The first such frame is the landing. Not on a fixed camera (a still foot's
-        place is also where the other foot or a standing runner stood), not in a start, not before
-        this foot's last toe-off, and not across the other foot's stance: running has a flight
-        phase, so a landing comes after the other foot's toe-off.
+        elsewhere. The first such frame is the landing; where the points were lost for longer,
+        ``_across_loss`` places it. Not on a fixed camera (a still foot's place is also where the
+        other foot or a standing runner stood), not in a start, not before either foot's last
+        toe-off as reported (its first frame up), and not across the other foot's stance: running
+        has a flight phase, so a landing comes after the other foot's toe-off.
         """
         gv, tol = self.ground_velocity_px_s, self.cfg.carried_landing_ll
         st, other = self._fs[k], self._fs[1 - k]
@@ -544,7 +545,7 @@ class GaitTracker(StartDetection):
         seen = [s for s in self._samples_between(index, now.index) if not s.held[k]]
         low = min(min(self.height_ll(s, k) for s in seen) + self.cfg.contact_settle_ll, self.cfg.plant_height_ll)
         refs = (float(g.along_px(first.raw_heel_px[k])), float(g.along_px(first.raw_toe_px[k])))
-        bound = max((t for t in (st.last_toe_off_t_s, other.last_toe_off_t_s) if t is not None), default=-math.inf)
+        bound = max((t for t in (st.lifted_t_s, other.lifted_t_s) if t is not None), default=-math.inf)
         if other.last_contact is not None and other.last_contact.t_s < first.t_s:
             bound = max(bound, other.last_contact.t_s + self.cfg.min_step_s)
         # Nor further back than the longest running step: no stance is longer.
@@ -561,10 +562,57 @@ class GaitTracker(StartDetection):
                                 for ref, p in zip(refs, (s.raw_heel_px[m], s.raw_toe_px[m]), strict=True))]
             if on_track:
                 landed, landed_track, last_on_track = s.index, on_track[0], s.t_s
+        landed, landed_track = self._across_loss(landed, landed_track, first, refs, bound)
         if landed != index:
             log.debug("track %d: landing at frame %d carried back to %d (track %d's points)", k, index,
                       landed, landed_track)
         return landed, landed_track
+
+    def _across_loss(self, landed: int, track: int, first: FrameSample, refs: tuple[float, float],
+                     bound: float) -> tuple[int, int]:
+        """Where a foot found on the belt at ``landed`` (on ``track``'s points) touched down, when
+        the pose lost it for a frame or more before that.
+
+        Before it lands a running foot hovers low ahead of the body, nearly still in the image,
+        and from its touchdown it moves back with the belt. ``_carried_from`` follows it back
+        along the belt only while the points stay on the foot; where they left it (drawn on the
+        console, a knee, the other leg), the landing lies between the foot's last low sighting and
+        the frame it was found again: at the moment the belt's path back from where it was found
+        passes where it was last seen. A sighting within ``carried_landing_ll`` ahead of the path
+        is on it (the landing was then). Only ``track``'s own points count as a sighting: in the
+        lost frames the other track's points are often drawn on the landing foot's leg.
+        """
+        gv, tol = self.ground_velocity_px_s, self.cfg.carried_landing_ll
+        g, ll = first.ground, first.leg_length_px
+        at = self._sample_at(landed)
+        if at is None:
+            return landed, track
+        for s in reversed(self.buffer):
+            if s.index >= landed:
+                continue
+            if s.t_s < bound - 1e-9:
+                break
+            if s.held[track] or self.height_ll(s, track) > self.cfg.plant_height_ll:
+                continue
+            # When the path back from ``first`` passes each of the sighting's points: between the
+            # sighting and ``landed`` (or up to ``tol`` of belt travel before the sighting: on the
+            # path). A point behind the found foot (the other foot, carried off) has no such time.
+            crossings = [t for ref, p in zip(refs, (s.raw_heel_px[track], s.raw_toe_px[track]), strict=True)
+                         if s.t_s - tol * ll / abs(gv) - 1e-9
+                         <= (t := first.t_s - (ref - float(g.along_px(p))) / gv) <= at.t_s + 1e-9]
+            if not crossings:
+                continue
+            if landed - s.index <= self._step:
+                return landed, track  # seen in the frame before: no loss to bridge
+            t_x = max(min(crossings), s.t_s)
+            frames = [f for f in self.buffer if s.index <= f.index <= landed and f.t_s >= bound - 1e-9]
+            out = min(frames, key=lambda f: abs(f.t_s - t_x), default=None)  # the frame nearest to it
+            if out is None or out.index == landed:
+                return landed, track
+            log.debug("track %d: landing at frame %d placed at %d across a loss (last seen low at %d)",
+                      track, landed, out.index, s.index)
+            return out.index, track
+        return landed, track
 
     def _contact(self, k: int, index: int, now: FrameSample) -> None:
         st, other = self._fs[k], self._fs[1 - k]
@@ -652,6 +700,7 @@ class GaitTracker(StartDetection):
         lifted = self._lifted_by(k, index)
         st.grounded = False
         st.last_toe_off_t_s = (self._sample_at(index) or now).t_s
+        st.lifted_t_s = (self._sample_at(lifted) or now).t_s
         st.last_toe_off_index = index
         if st.phantom:
             st.phantom = False

@@ -677,3 +677,70 @@ def test_a_landing_lost_for_longer_is_where_the_belt_met_the_hovering_foot(
     tracker.ground_velocity_px_s = -600.0
     contacts, _, _ = _run_feet(tracker, map(_lost_for_longer, range(18)))
     assert contacts == expect_contacts
+
+
+def _two_feet(index: int, fps: float, feet: tuple[tuple[float, float], tuple[float, float]],
+              pelvis_x_px: float) -> FrameSample:
+    """A camera seeing a treadmill, leg 100 px, belt at y = 500: each track's heel at (along, height
+    up), its toe 20 px on, the pelvis at ``pelvis_x_px``."""
+    heels = tuple(np.array([x, 500.0 - h]) for x, h in feet)
+    toes = tuple(np.array([x + 20.0, 500.0 - h]) for x, h in feet)
+    pelvis = np.array([pelvis_x_px, 400.0])
+    z = np.zeros(2)
+    return FrameSample(index, index / fps, z, z, pelvis, heels, toes, z, z, pelvis, heels, toes,
+                       GroundFrame((0.0, 500.0), 0.0), 100.0, True, True, (False, False))
+
+
+def _belt_tracker() -> GaitTracker:
+    """A tracker that has measured the belt carrying the feet at 600 px/s backward (-x)."""
+    tracker = GaitTracker(Config().gait)
+    rng = np.random.default_rng(3)
+    for end in (-0.4, -0.05):
+        tracker._stance_ground.add(*_belt_stance(end, -600.0, 9, rng))
+    tracker._ground_v.extend(list(-600.0 + rng.uniform(-20, 20, 20)))
+    tracker.ground_velocity_px_s = -600.0
+    return tracker
+
+
+def _stance_foot(index: int, stuck: range = range(0)) -> tuple[float, float]:
+    """60 fps: a foot that lands at frame 6 at x = 120, is carried back by the belt 10 px a frame,
+    and rises off it from frame 21 (its points stopped at ``stuck`` frames, the foot on the belt)."""
+    if index < 6:
+        return 60.0 + 10.0 * index, 40.0
+    if index < 21:
+        return 120.0 - 10.0 * ((stuck.start if index in stuck else index) - 6), 0.0
+    return 120.0 - 150.0 + 12.0 * (index - 20), 8.0 * (index - 20)
+
+
+def test_points_stuck_in_mid_stance_on_a_belt_are_no_toe_off() -> None:
+    # male_side at 60 fps: the stance foot's points stay still for 3-4 frames while the belt moves
+    # on, which reads as a departure at ground level; a foot that leaves the belt rises first.
+    stuck = range(15, 19)
+    contacts, toe_offs, steps = _run_feet(
+        _belt_tracker(), (_two_feet(i, 60.0, (_stance_foot(i, stuck), (-100.0 + 8.0 * i, 80.0)), 60.0)
+                          for i in range(30)))
+    assert contacts == [6]
+    assert toe_offs == [21]
+    assert steps == 1
+
+
+def _swapped_in_stance(index: int) -> FrameSample:
+    """60 fps: foot A lands at frame 6 and stands to frame 20 (``_stance_foot``); foot B swings
+    forward in the air. The model draws track 1 on A from frame 10 (B's points on the stance
+    foot), and from frame 15, with A under the pelvis, track 0 on B: A's stance goes on on
+    track 1's points."""
+    a = _stance_foot(index)
+    b = (-100.0 + 12.0 * index, 40.0 if index < 24 else 0.0)
+    track0 = a if index < 15 else b
+    track1 = a if index >= 10 else b
+    return _two_feet(index, 60.0, (track0, track1), 60.0)
+
+
+def test_a_stance_whose_points_pass_to_the_other_track_is_one_stance() -> None:
+    # The swing foot's points land on the stance foot (no step: on its spot), then the stance
+    # foot's own points jump to the swing foot, read as a toe-off 6 frames early. The foot
+    # there is still down: the stance goes on to its toe-off on the other track's points.
+    contacts, toe_offs, steps = _run_feet(_belt_tracker(), map(_swapped_in_stance, range(30)))
+    assert contacts[0] == 6
+    assert toe_offs == [21]
+    assert steps == 1

@@ -427,6 +427,8 @@ class GaitTracker(StartDetection):
                             st.history[n] = (x[0], x[PLANTED], False)
                     log.debug("track %d: toe-off at frame %d ignored (%s)", k, index, not_yet)
                     continue
+                if self._handed_over(k, index, now):
+                    continue
                 self._toe_off(k, index, now)
         for k in (0, 1):
             st = self._fs[k]
@@ -446,9 +448,46 @@ class GaitTracker(StartDetection):
                 self._settle_contacts(now, k)
         self._update_start(j, now)
 
+    def _handed_over(self, k: int, index: int, now: FrameSample) -> bool:
+        """Is foot ``k``'s departure at ``index`` its points leaving a foot that stays down, whose
+        stance then goes on on the other track? If so the stance is handed over to that track.
+
+        The model swaps the feet in mid-stance (male_side at 60 fps): the swing foot's points land
+        on the stance foot (a landing on the other foot's spot, ``phantom``), then the stance
+        foot's own points move to the swing foot and read as a toe-off. A stance does not split:
+        while the other track stays planted on the spot this foot's points left, carried by the
+        ground, the foot there is still down, and its toe-off is the one that track makes.
+        """
+        st, other = self._fs[k], self._fs[1 - k]
+        if st.stance_contact is None or not other.grounded or not other.phantom or now.held[1 - k]:
+            return False
+        if any(x[LEFT] for x in other.history if x[0] >= index):
+            return False
+        last = self._sample_at(index - self._step)  # this foot's last frame on the ground
+        if last is None or last.held[k]:
+            return False
+        there = (float(now.ground.along_px(last.raw_midfoot_px(k)))  # one frame: see body_speed_ll_s
+                 + self.ground_velocity_px_s * (now.t_s - last.t_s))
+        here = float(now.ground.along_px(now.raw_midfoot_px(1 - k)))
+        if abs(here - there) >= self.cfg.same_spot_ll * now.leg_length_px:
+            return False
+        other.phantom = False
+        other.stance_contact, st.stance_contact = st.stance_contact, None
+        other.last_contact = other.stance_contact
+        other.running_contact = st.running_contact
+        other.landed_t_s = st.landed_t_s
+        # The landing's points were this track's (the overstride is read on them); the stance's own
+        # frames on the other track start where it was seen planted (its planted_from).
+        other.landing_track = k if st.landing_track is None else st.landing_track
+        st.grounded = False
+        log.debug("track %d: departure at frame %d is its points leaving the foot; the stance goes on "
+                  "on track %d", k, index, 1 - k)
+        return True
+
     def _cannot_have_left(self, k: int, index: int, now: FrameSample) -> str | None:
         """Why foot ``k``, in a counted stance, cannot have left the ground at ``index`` (None: it
-        can): too soon after its landing as placed, or with its toe still ahead of the body."""
+        can): too soon after its landing as placed, with its toe still ahead of the body, or with
+        only its points stopped on a moving ground."""
         st = self._fs[k]
         if st.stance_contact is None:
             return None
@@ -456,7 +495,29 @@ class GaitTracker(StartDetection):
             return "stance too short"
         if self._ahead_of_pelvis(k, index):
             return "foot ahead of the pelvis"
+        if self._stuck_on_moving_ground(k, index, now):
+            return "points stuck, the foot still at its stance level"
         return None
+
+    def _stuck_on_moving_ground(self, k: int, index: int, now: FrameSample) -> bool:
+        """Did foot ``k``'s points stop with the foot still down, rather than the foot leave?
+
+        On a moving ground a foot that leaves rises off the belt first (``_lifted_by``), while
+        points stuck for a few frames in mid-stance (male_side at 60 fps: 3-4 frames still while
+        the belt moves on) read as "moved off its place" at ground level. A departure with no frame
+        since above the stance's median height plus ``contact_settle_ll`` is no toe-off yet. Not
+        once the other foot has landed (a running stance ends before the next landing: the
+        stance would otherwise swallow the next step where the points never rise).
+        """
+        st, other = self._fs[k], self._fs[1 - k]
+        if self.ground_velocity_px_s == 0.0 or st.stance_contact is None or (other.grounded and not other.phantom):
+            return False
+        stance = [s for s in self._samples_between(st.stance_contact.frame_index, index - self._step) if not s.held[k]]
+        since = [s for s in self._samples_between(index, now.index) if not s.held[k]]
+        if len(stance) < 4 or not since:
+            return False
+        up = float(np.median([self.height_ll(s, k) for s in stance])) + self.cfg.contact_settle_ll
+        return all(self.height_ll(s, k) <= up for s in since)
 
     def _ahead_of_pelvis(self, k: int, index: int) -> bool:
         """Was foot ``k``'s toe, at its last frame on the ground before ``index``, ahead of the
@@ -642,6 +703,10 @@ class GaitTracker(StartDetection):
         # jumping inside a stance, or the other leg's drawn onto it), or a foot put down while the
         # body goes nowhere (kneeling into the blocks, shuffling, standing).
         too_soon = bool(last) and s_at.t_s - max(last) < self.cfg.min_step_s
+        # ... nor one placed just before the other foot's (decided first, placed later: a landing is
+        # placed once contact_settle_s of it is seen, so the order of the two can flip).
+        if other.last_contact is not None and abs(other.last_contact.t_s - s_at.t_s) < self.cfg.min_step_s:
+            too_soon = True
         on_other = self._on_other_foot(k, index, s_at)
         if too_soon or on_other or not self._stepping(index):
             st.grounded = True

@@ -106,6 +106,10 @@ class Step:
     # planted on its own track's points (None: the contact's). The stance's foot measures use them.
     landing_track: int | None = None
     seen_from_index: int | None = None
+    # Where the landing was placed inside a loss of the points (GaitTracker._across_loss), the frame
+    # that last showed the foot before it, hovering where it came down: the landing's position is
+    # read there (None: at the contact frame).
+    landing_sample: FrameSample | None = None
 
 
 @dataclass(frozen=True, eq=False)

@@ -42,6 +42,9 @@ class FootState:
     planted_from: int = -1
     # ... and the other track, if its points were the ones at the (carried) landing (None: its own).
     landing_track: int | None = None
+    # ... and the frame those points showed the foot at its landing, if the landing was placed inside
+    # a loss of the points (GaitTracker._across_loss: the last low sighting before it).
+    landing_seen_index: int | None = None
     # A departure too soon after the landing was ignored: no new one until the foot stays put again.
     settling: bool = False
     up_frames: int = 0  # frames running the settling foot has been above plant_height_ll

@@ -479,6 +479,7 @@ class GaitTracker(StartDetection):
         # The landing's points were this track's (the overstride is read on them); the stance's own
         # frames on the other track start where it was seen planted (its planted_from).
         other.landing_track = k if st.landing_track is None else st.landing_track
+        other.landing_seen_index = st.landing_seen_index
         st.grounded = False
         log.debug("track %d: departure at frame %d is its points leaving the foot; the stance goes on "
                   "on track %d", k, index, 1 - k)
@@ -577,9 +578,11 @@ class GaitTracker(StartDetection):
         low = min(hs)
         return next(s.index for s, h in zip(window, hs, strict=True) if h <= low + self.cfg.contact_settle_ll)
 
-    def _carried_from(self, k: int, index: int, now: FrameSample) -> tuple[int, int]:
-        """Where foot ``k``, found landed at ``index`` on a moving ground, really landed, and the
-        track whose points were there (the model may have drawn the foot on the other track's).
+    def _carried_from(self, k: int, index: int, now: FrameSample) -> tuple[int, int, int | None]:
+        """Where foot ``k``, found landed at ``index`` on a moving ground, really landed, the track
+        whose points were there (the model may have drawn the foot on the other track's), and the
+        frame those points show the foot at its landing if that is not the landing's own frame
+        (None: it is; see ``_across_loss``).
 
         On a treadmill the pose model can lose a stance foot for a few frames just after its
         landing (the slow-motion clip at 480x360: the leg drawn on the console, or both feet on
@@ -598,10 +601,10 @@ class GaitTracker(StartDetection):
         gv, tol = self.ground_velocity_px_s, self.cfg.carried_landing_ll
         st, other = self._fs[k], self._fs[1 - k]
         if gv == 0.0 or tol <= 0 or self._in_start or other.grounded:
-            return index, k
+            return index, k, None
         first = self._sample_at(index)
         if first is None or first.held[k]:
-            return index, k
+            return index, k, None
         g, ll = first.ground, first.leg_length_px  # one ground frame: see body_speed_ll_s
         seen = [s for s in self._samples_between(index, now.index) if not s.held[k]]
         low = min(min(self.height_ll(s, k) for s in seen) + self.cfg.contact_settle_ll, self.cfg.plant_height_ll)
@@ -623,14 +626,14 @@ class GaitTracker(StartDetection):
                                 for ref, p in zip(refs, (s.raw_heel_px[m], s.raw_toe_px[m]), strict=True))]
             if on_track:
                 landed, landed_track, last_on_track = s.index, on_track[0], s.t_s
-        landed, landed_track = self._across_loss(landed, landed_track, first, refs, bound)
+        landed, landed_track, seen = self._across_loss(landed, landed_track, first, refs, bound)
         if landed != index:
             log.debug("track %d: landing at frame %d carried back to %d (track %d's points)", k, index,
                       landed, landed_track)
-        return landed, landed_track
+        return landed, landed_track, seen
 
     def _across_loss(self, landed: int, track: int, first: FrameSample, refs: tuple[float, float],
-                     bound: float) -> tuple[int, int]:
+                     bound: float) -> tuple[int, int, int | None]:
         """Where a foot found on the belt at ``landed`` (on ``track``'s points) touched down, when
         the pose lost it for a frame or more before that.
 
@@ -640,46 +643,57 @@ class GaitTracker(StartDetection):
         console, a knee, the other leg), the landing lies between the foot's last low sighting and
         the frame it was found again: at the moment the belt's path back from where it was found
         passes where it was last seen. A sighting within ``carried_landing_ll`` ahead of the path
-        is on it (the landing was then). Only ``track``'s own points count as a sighting: in the
-        lost frames the other track's points are often drawn on the landing foot's leg.
+        is on it (the landing was then). Either track's points, the landing track's first (the
+        model swaps the feet there as often as it loses them), but only ahead of the pelvis.
+        Returns the landing, the sighting's track and the sighting's frame (the overstride is
+        read there: in the lost frames no point shows the foot).
         """
         gv, tol = self.ground_velocity_px_s, self.cfg.carried_landing_ll
         g, ll = first.ground, first.leg_length_px
         at = self._sample_at(landed)
-        if at is None:
-            return landed, track
+        if at is None or not self.direction.known:
+            return landed, track, None
         for s in reversed(self.buffer):
             if s.index >= landed:
                 continue
             if s.t_s < bound - 1e-9:
                 break
-            if s.held[track] or self.height_ll(s, track) > self.cfg.plant_height_ll:
-                continue
-            # When the path back from ``first`` passes each of the sighting's points: between the
-            # sighting and ``landed`` (or up to ``tol`` of belt travel before the sighting: on the
-            # path). A point behind the found foot (the other foot, carried off) has no such time.
-            crossings = [t for ref, p in zip(refs, (s.raw_heel_px[track], s.raw_toe_px[track]), strict=True)
-                         if s.t_s - tol * ll / abs(gv) - 1e-9
-                         <= (t := first.t_s - (ref - float(g.along_px(p))) / gv) <= at.t_s + 1e-9]
+            crossings: list[float] = []
+            for m in (track, 1 - track):
+                if s.held[m] or self.height_ll(s, m) > self.cfg.plant_height_ll:
+                    continue
+                # A landing foot comes down ahead of the body; a low foot behind the pelvis is the
+                # other foot pushing off, or the swing foot passing under the body.
+                ahead = float(g.along_px(s.raw_heel_px[m])) - float(g.along_px(s.raw_pelvis_px))
+                if ahead * self.direction.sign < 0:
+                    continue
+                # When the path back from ``first`` passes each of the sighting's points: between
+                # the sighting and ``landed`` (or up to ``tol`` of belt travel before the sighting:
+                # on the path). A point behind the found foot has no such time.
+                crossings = [t for ref, p in zip(refs, (s.raw_heel_px[m], s.raw_toe_px[m]), strict=True)
+                             if s.t_s - tol * ll / abs(gv) - 1e-9
+                             <= (t := first.t_s - (ref - float(g.along_px(p))) / gv) <= at.t_s + 1e-9]
+                if crossings:
+                    break
             if not crossings:
                 continue
             if landed - s.index <= self._step:
-                return landed, track  # seen in the frame before: no loss to bridge
+                return landed, track, None  # seen in the frame before: no loss to bridge
             t_x = max(min(crossings), s.t_s)
             frames = [f for f in self.buffer if s.index <= f.index <= landed and f.t_s >= bound - 1e-9]
             out = min(frames, key=lambda f: abs(f.t_s - t_x), default=None)  # the frame nearest to it
             if out is None or out.index == landed:
-                return landed, track
-            log.debug("track %d: landing at frame %d placed at %d across a loss (last seen low at %d)",
-                      track, landed, out.index, s.index)
-            return out.index, track
-        return landed, track
+                return landed, track, None
+            log.debug("track %d: landing at frame %d placed at %d across a loss (last seen low at %d, track %d)",
+                      track, landed, out.index, s.index, m)
+            return out.index, m, s.index
+        return landed, track, None
 
     def _contact(self, k: int, index: int, now: FrameSample) -> None:
         st, other = self._fs[k], self._fs[1 - k]
         index = self._settled(k, index, now)
         st.planted_from = index
-        index, landed_track = self._carried_from(k, index, now)
+        index, landed_track, st.landing_seen_index = self._carried_from(k, index, now)
         st.landing_track = None if landed_track == k else landed_track
         st.grounded = True
         st.landed_t_s = (self._sample_at(index) or now).t_s
@@ -804,7 +818,8 @@ class GaitTracker(StartDetection):
             self._confirm_start(self._start.pending, now, now, stepped=True)
         self.steps.append(Step(ev.foot, k, contact, mid_ev, ev, samples, prev_t, running,
                                self.direction.sign, self.leg_length_px, self.ground.frame or now.ground,
-                               self._sample_at(index), step_s, bounce_s, st.landing_track, seen_from))
+                               self._sample_at(index), step_s, bounce_s, st.landing_track, seen_from,
+                               None if st.landing_seen_index is None else self._sample_at(st.landing_seen_index)))
 
     def _lifted_by(self, k: int, index: int) -> int:
         """The toe-off of foot ``k``, whose stance ended at ``index``, as the first frame it was up.

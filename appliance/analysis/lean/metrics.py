@@ -150,8 +150,9 @@ def stride_metrics(step: Step) -> StrideMetrics:
     lean, offset, trunk = _line_metrics(window, k, d, g, ll)
     leg = float(np.mean([angle_deg(g, s.raw_pelvis_px - s.raw_bottom_px(k), d) for s in window]))
     hof = hip_over_foot_ll(step)
-    first = samples[0]
-    # At the landing frame, the points of whichever track the foot was seen on there.
+    # At the landing frame (or the last frame the foot was seen before it, if the points were lost
+    # there), the points of whichever track the foot was seen on.
+    first = samples[0] if step.landing_sample is None else step.landing_sample
     landed = k if step.landing_track is None else step.landing_track
     over = _fu(g, first.raw_midfoot_px(landed) - first.raw_pelvis_px, d)[0] / ll
     cadence = None

@@ -716,10 +716,11 @@ class GaitTracker(StartDetection):
         # running step (feet alternate and a step takes 0.2-0.6 s: the pose model's feet points
         # jumping inside a stance, or the other leg's drawn onto it), or a foot put down while the
         # body goes nowhere (kneeling into the blocks, shuffling, standing).
-        too_soon = bool(last) and s_at.t_s - max(last) < self.cfg.min_step_s
+        # (1e-6: frame times are a clip's rounded timestamps; 3 frames at 30 fps are 0.1 s, not less.)
+        too_soon = bool(last) and s_at.t_s - max(last) < self.cfg.min_step_s - 1e-6
         # ... nor one placed just before the other foot's (decided first, placed later: a landing is
         # placed once contact_settle_s of it is seen, so the order of the two can flip).
-        if other.last_contact is not None and abs(other.last_contact.t_s - s_at.t_s) < self.cfg.min_step_s:
+        if other.last_contact is not None and abs(other.last_contact.t_s - s_at.t_s) < self.cfg.min_step_s - 1e-6:
             too_soon = True
         on_other = self._on_other_foot(k, index, s_at)
         if too_soon or on_other or not self._stepping(index):

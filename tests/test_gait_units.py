@@ -744,3 +744,20 @@ def test_a_stance_whose_points_pass_to_the_other_track_is_one_stance() -> None:
     assert contacts[0] == 6
     assert toe_offs == [21]
     assert steps == 1
+
+
+@pytest.mark.parametrize(("first_frame", "expect_contacts"), [(0, []), (-4, [0])])
+def test_a_foot_down_from_the_first_frame_tracked_has_no_contact(first_frame: int,
+                                                                 expect_contacts: list[int]) -> None:
+    # male_side at 60 fps: a stance under way when the clip starts, its landing found at frame 4
+    # and carried back along the belt to frame 0, was reported as a contact at frame 0 and its
+    # stride measured. A landing not seen is none; with frames of the swing before it, it is.
+    tracker = _belt_tracker()
+    tracker.direction.seed(1)
+    tracker._fs[0].grounded = tracker._fs[1].grounded = False
+    for i in range(first_frame, 12):
+        foot = (120.0 - 10.0 * i, 0.0) if i >= 0 else (60.0 - 5.0 * i, 40.0)
+        tracker.buffer.append(_two_feet(i, 60.0, (foot, (-100.0 + 8.0 * i, 80.0)), 60.0))
+    tracker._contact(0, 4, tracker.buffer[-1])
+    assert [e.frame_index for e in tracker.events if e.kind == "contact"] == expect_contacts
+    assert tracker._fs[0].grounded

@@ -697,6 +697,13 @@ class GaitTracker(StartDetection):
         st.landing_track = None if landed_track == k else landed_track
         st.grounded = True
         st.landed_t_s = (self._sample_at(index) or now).t_s
+        if len(self.buffer) < (self.buffer.maxlen or 0) and index <= self.buffer[0].index:
+            # Down from the first frame tracked (carried back to it along the belt): the landing
+            # was before the view began, as for a foot found standing. Its toe-off is one, but no
+            # stride is measured from a contact that was not seen.
+            st.stance_contact, st.phantom = None, False
+            log.debug("track %d: contact at frame %d not counted (down from the first frame tracked)", k, index)
+            return
         start = self._start
         if start.armed and start.ref_toe_px is not None and start.ref_pelvis_px is not None:
             s = self._sample_at(index) or now

@@ -510,14 +510,13 @@ class GaitTracker(StartDetection):
         once the other foot has landed (a running stance ends before the next landing: the
         stance would otherwise swallow the next step where the points never rise).
         """
-        st, other = self._fs[k], self._fs[1 - k]
-        if self.ground_velocity_px_s == 0.0 or st.stance_contact is None or (other.grounded and not other.phantom):
+        other = self._fs[1 - k]
+        if self.ground_velocity_px_s == 0.0 or (other.grounded and not other.phantom):
             return False
-        stance = [s for s in self._samples_between(st.stance_contact.frame_index, index - self._step) if not s.held[k]]
+        up = self._stance_top_ll(k, index)
         since = [s for s in self._samples_between(index, now.index) if not s.held[k]]
-        if len(stance) < 4 or not since:
+        if up is None or not since:
             return False
-        up = float(np.median([self.height_ll(s, k) for s in stance])) + self.cfg.contact_settle_ll
         return all(self.height_ll(s, k) <= up for s in since)
 
     def _ahead_of_pelvis(self, k: int, index: int) -> bool:
@@ -829,6 +828,18 @@ class GaitTracker(StartDetection):
                                self._sample_at(index), step_s, bounce_s, st.landing_track, seen_from,
                                None if st.landing_seen_index is None else self._sample_at(st.landing_seen_index)))
 
+    def _stance_top_ll(self, k: int, index: int) -> float | None:
+        """The height (leg lengths) above which foot ``k`` is up off its current stance's level: the
+        median height of its stance frames before ``index`` plus ``contact_settle_ll`` (the points'
+        height jitter in a stance). None without a counted stance of at least 4 seen frames."""
+        st = self._fs[k]
+        if st.stance_contact is None:
+            return None
+        stance = [s for s in self._samples_between(st.stance_contact.frame_index, index - self._step) if not s.held[k]]
+        if len(stance) < 4:
+            return None
+        return float(np.median([self.height_ll(s, k) for s in stance])) + self.cfg.contact_settle_ll
+
     def _lifted_by(self, k: int, index: int) -> int:
         """The toe-off of foot ``k``, whose stance ended at ``index``, as the first frame it was up.
 
@@ -841,13 +852,10 @@ class GaitTracker(StartDetection):
         one motion window back (the frames the speed test's backward difference spans).
         """
         st = self._fs[k]
-        if self.ground_velocity_px_s == 0.0 or st.stance_contact is None:
+        up = None if self.ground_velocity_px_s == 0.0 else self._stance_top_ll(k, index)
+        if up is None or st.stance_contact is None:
             return index
         first = st.stance_contact.frame_index
-        stance = [s for s in self._samples_between(first, index - 1) if not s.held[k]]
-        if len(stance) < 4:
-            return index
-        up = float(np.median([self.height_ll(s, k) for s in stance])) + self.cfg.contact_settle_ll
         step = self._step
         back = motion_window_frames(self.cfg, self._dt_s) * step
         lifted = index

@@ -164,6 +164,10 @@ class GaitConfig:
     # 79/31 (toe-offs 99/19 → 98/20 from 0.08). Tuning set contacts (three inputs) off 42/6, 46/4,
     # 44/3; 0.08 → 44/4, 48/2, 44/3; 0.12 and 0.16 → 45/3, 48/2, 44/3: the smaller of the two.
     # Sprints (fixed camera), male_side and its 60 fps interpolation unchanged at every value.
+    # Where the points were lost for longer, the landing is where the ground's path back meets the
+    # foot's last low sighting ahead of the pelvis, a sighting within this distance of the path
+    # being on it (GaitTracker._across_loss; slow-motion views, contacts matched / extra 76/33 →
+    # 89/20 with the stance rules of docs/analysis.md, 4 Dec 2026, sixth session).
     carried_landing_ll: float = 0.12
     # Two feet cannot stand on one spot while the body moves: a landing within this distance (leg
     # lengths, along the ground) of the other foot while that foot is still down is the model

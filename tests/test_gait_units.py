@@ -618,6 +618,20 @@ def test_a_foot_ahead_of_the_body_has_not_pushed_off(ahead_ll: float, expect_toe
     assert steps == len(expect_toe_offs)
 
 
+def _belt_tracker(carried_landing_ll: float | None = None) -> GaitTracker:
+    """A tracker that has measured the belt carrying the feet at 600 px/s backward (-x)."""
+    cfg = Config().gait
+    if carried_landing_ll is not None:
+        cfg = replace(cfg, carried_landing_ll=carried_landing_ll)
+    tracker = GaitTracker(cfg)
+    rng = np.random.default_rng(3)
+    for end in (-0.4, -0.05):
+        tracker._stance_ground.add(*_belt_stance(end, -600.0, 9, rng))
+    tracker._ground_v.extend(list(-600.0 + rng.uniform(-20, 20, 20)))
+    tracker.ground_velocity_px_s = -600.0
+    return tracker
+
+
 def _lost_after_landing(index: int) -> FrameSample:
     """A treadmill seen at 30 fps, leg 100 px, the belt carrying the feet 600 px/s backward (-x),
     the pelvis still at x = 60: foot 0 swings in and lands at frame 6 at x = 100, is carried by the
@@ -637,13 +651,7 @@ def test_a_landing_lost_by_the_pose_is_found_along_the_belt(carried_ll: float, e
     # treadmill_slowmo at 480x360: the model loses the landing foot for a few frames just after
     # it lands, and the landing was found where its points came back, under the body. Along the
     # belt's motion the frame where the foot touched down is on the same track: that is the landing.
-    tracker = GaitTracker(replace(Config().gait, carried_landing_ll=carried_ll))
-    rng = np.random.default_rng(3)
-    for end in (-0.4, -0.05):
-        tracker._stance_ground.add(*_belt_stance(end, -600.0, 9, rng))
-    tracker._ground_v.extend(list(-600.0 + rng.uniform(-20, 20, 20)))
-    tracker.ground_velocity_px_s = -600.0
-    contacts, _, _ = _run_feet(tracker, map(_lost_after_landing, range(14)))
+    contacts, _, _ = _run_feet(_belt_tracker(carried_ll), map(_lost_after_landing, range(14)))
     assert contacts == expect_contacts
 
 
@@ -669,13 +677,7 @@ def test_a_landing_lost_for_longer_is_where_the_belt_met_the_hovering_foot(
     # leg drawn on the console) and its points come back 0.12-0.14 s into the stance. The foot was
     # last seen hovering low ahead of the body; the belt's path back from where it was found
     # passes that spot at the touchdown.
-    tracker = GaitTracker(replace(Config().gait, carried_landing_ll=carried_ll))
-    rng = np.random.default_rng(3)
-    for end in (-0.4, -0.05):
-        tracker._stance_ground.add(*_belt_stance(end, -600.0, 9, rng))
-    tracker._ground_v.extend(list(-600.0 + rng.uniform(-20, 20, 20)))
-    tracker.ground_velocity_px_s = -600.0
-    contacts, _, _ = _run_feet(tracker, map(_lost_for_longer, range(18)))
+    contacts, _, _ = _run_feet(_belt_tracker(carried_ll), map(_lost_for_longer, range(18)))
     assert contacts == expect_contacts
 
 
@@ -689,17 +691,6 @@ def _two_feet(index: int, fps: float, feet: tuple[tuple[float, float], tuple[flo
     z = np.zeros(2)
     return FrameSample(index, index / fps, z, z, pelvis, heels, toes, z, z, pelvis, heels, toes,
                        GroundFrame((0.0, 500.0), 0.0), 100.0, True, True, (False, False))
-
-
-def _belt_tracker() -> GaitTracker:
-    """A tracker that has measured the belt carrying the feet at 600 px/s backward (-x)."""
-    tracker = GaitTracker(Config().gait)
-    rng = np.random.default_rng(3)
-    for end in (-0.4, -0.05):
-        tracker._stance_ground.add(*_belt_stance(end, -600.0, 9, rng))
-    tracker._ground_v.extend(list(-600.0 + rng.uniform(-20, 20, 20)))
-    tracker.ground_velocity_px_s = -600.0
-    return tracker
 
 
 def _stance_foot(index: int, stuck: range = range(0)) -> tuple[float, float]:

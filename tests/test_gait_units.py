@@ -752,3 +752,16 @@ def test_a_foot_down_from_the_first_frame_tracked_has_no_contact(first_frame: in
     tracker._contact(0, 4, tracker.buffer[-1])
     assert [e.frame_index for e in tracker.events if e.kind == "contact"] == expect_contacts
     assert tracker._fs[0].grounded
+
+
+@pytest.mark.parametrize("rate_error", [-2e-5, 0.0, 2e-5])
+def test_whole_frames_do_not_depend_on_the_timestamps_rounding(rate_error: float) -> None:
+    # The frame interval comes from timestamps rounded to the microsecond, scaled by a capture rate
+    # (60 given for a 59.999 fps clip): 0.1 s read 5.99999 or 6.00002 frames at 60 fps, and 0.05 s
+    # 1.49998 or 1.50002 at 30, and the windows built on them flipped between clips.
+    from appliance.analysis.gait.frames import frames_covering, frames_for
+
+    assert frames_covering(0.1, (1 + rate_error) / 60) == 6
+    assert frames_covering(0.1, (1 + rate_error) / 30) == 3
+    assert frames_for(0.05, (1 + rate_error) / 30) == 1
+    assert frames_for(0.033, (1 + rate_error) / 60) == 2

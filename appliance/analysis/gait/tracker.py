@@ -53,6 +53,13 @@ MIN_LEG_LENGTH_PX = 20.0
 # no point of either foot is on the landed foot's track for at most this long (s): the slow-motion
 # treadmill at 30-60 fps loses the stance foot just after its landing for 2-5 frames (0.07-0.1 s).
 LOST_FOOT_S = 0.1
+# Durations are compared with this tolerance (s): the limits are round numbers that are whole
+# frames at the common rates (0.1 s: 3 frames at 30 fps, 5 at 50, 6 at 60), and frame times are
+# timestamps rounded to the microsecond, scaled by a capture rate that is a rounded number too, and
+# differenced in floating point. A duration within it of a limit has reached it: b8 at 30.000 fps
+# read 3 frames as 0.09999999 s (its first landing after the start was "too soon"), and male_side
+# at 60 fps moved contacts by up to 5 frames between a capture rate of 60 and none.
+TIME_EPS_S = 1e-4
 
 
 def motion_window_frames(cfg: GaitConfig, frame_s: float) -> int:
@@ -182,7 +189,7 @@ class GaitTracker(StartDetection):
         if s is None:
             return None
         first = s.t_s - self.cfg.body_speed_window_s
-        window = [x for x in self.buffer if first - 1e-9 <= x.t_s <= s.t_s]
+        window = [x for x in self.buffer if first - TIME_EPS_S <= x.t_s <= s.t_s]
         if len(window) < 2 or window[-1].t_s - window[0].t_s < 0.5 * self.cfg.body_speed_window_s:
             return None
         a, b = window[0], window[-1]
@@ -437,7 +444,8 @@ class GaitTracker(StartDetection):
                 if index is None:
                     continue
                 landed_t = (self._sample_at(index) or now).t_s
-                if st.last_toe_off_t_s is not None and landed_t - st.last_toe_off_t_s < self.cfg.min_swing_s:
+                swing_s = None if st.last_toe_off_t_s is None else landed_t - st.last_toe_off_t_s
+                if swing_s is not None and swing_s < self.cfg.min_swing_s - TIME_EPS_S:
                     # Back down sooner than any swing: the "lift" was the pose model's foot
                     # points jumping inside one stance. No new stance (and so no second
                     # toe-off) is opened; the foot counts as in the air until it lands again.
@@ -534,7 +542,7 @@ class GaitTracker(StartDetection):
     def _just_landed(self, st: FootState, t_s: float) -> bool:
         """Is ``t_s`` within ``min_stance_s`` of foot ``st``'s landing (so it cannot have left yet)?"""
         landed = st.landed_t_s
-        return bool(st.grounded) and landed is not None and 0 <= t_s - landed < self.cfg.min_stance_s - 1e-9
+        return bool(st.grounded) and landed is not None and 0 <= t_s - landed < self.cfg.min_stance_s - TIME_EPS_S
 
     def _settle_contacts(self, now: FrameSample, track: int | None = None, at_once: bool = False) -> None:
         """Decide the confirmed landings that have ``contact_settle_s`` of their stance seen (or
@@ -555,7 +563,7 @@ class GaitTracker(StartDetection):
             if st.pending_contact is None:
                 continue
             first = self._sample_at(st.pending_contact)
-            if at_once or in_start or first is None or now.t_s - first.t_s >= settle_s - 1e-9:
+            if at_once or in_start or first is None or now.t_s - first.t_s >= settle_s - TIME_EPS_S:
                 index, st.pending_contact = st.pending_contact, None
                 self._contact(k, index, now)
 
@@ -617,7 +625,7 @@ class GaitTracker(StartDetection):
         for s in reversed(self.buffer):
             if s.index >= index:
                 continue
-            if s.t_s < bound - 1e-9 or last_on_track - s.t_s > LOST_FOOT_S + 1e-9:
+            if s.t_s < bound - TIME_EPS_S or last_on_track - s.t_s > LOST_FOOT_S + TIME_EPS_S:
                 break
             carried = gv * (first.t_s - s.t_s)
             on_track = [m for m in (k, 1 - k) if not s.held[m] and self.height_ll(s, m) <= low
@@ -655,7 +663,7 @@ class GaitTracker(StartDetection):
         for s in reversed(self.buffer):
             if s.index >= landed:
                 continue
-            if s.t_s < bound - 1e-9:
+            if s.t_s < bound - TIME_EPS_S:
                 break
             crossings: list[float] = []
             for m in (track, 1 - track):
@@ -670,8 +678,8 @@ class GaitTracker(StartDetection):
                 # the sighting and ``landed`` (or up to ``tol`` of belt travel before the sighting:
                 # on the path). A point behind the found foot has no such time.
                 crossings = [t for ref, p in zip(refs, (s.raw_heel_px[m], s.raw_toe_px[m]), strict=True)
-                             if s.t_s - tol * ll / abs(gv) - 1e-9
-                             <= (t := first.t_s - (ref - float(g.along_px(p))) / gv) <= at.t_s + 1e-9]
+                             if s.t_s - tol * ll / abs(gv) - TIME_EPS_S
+                             <= (t := first.t_s - (ref - float(g.along_px(p))) / gv) <= at.t_s + TIME_EPS_S]
                 if crossings:
                     break
             if not crossings:
@@ -679,7 +687,7 @@ class GaitTracker(StartDetection):
             if landed - s.index <= self._step:
                 return landed, track, None  # seen in the frame before: no loss to bridge
             t_x = max(min(crossings), s.t_s)
-            frames = [f for f in self.buffer if s.index <= f.index <= landed and f.t_s >= bound - 1e-9]
+            frames = [f for f in self.buffer if s.index <= f.index <= landed and f.t_s >= bound - TIME_EPS_S]
             out = min(frames, key=lambda f: abs(f.t_s - t_x), default=None)  # the frame nearest to it
             if out is None or out.index == landed:
                 return landed, track, None
@@ -722,11 +730,10 @@ class GaitTracker(StartDetection):
         # running step (feet alternate and a step takes 0.2-0.6 s: the pose model's feet points
         # jumping inside a stance, or the other leg's drawn onto it), or a foot put down while the
         # body goes nowhere (kneeling into the blocks, shuffling, standing).
-        # (1e-6: frame times are a clip's rounded timestamps; 3 frames at 30 fps are 0.1 s, not less.)
-        too_soon = bool(last) and s_at.t_s - max(last) < self.cfg.min_step_s - 1e-6
+        too_soon = bool(last) and s_at.t_s - max(last) < self.cfg.min_step_s - TIME_EPS_S
         # ... nor one placed just before the other foot's (decided first, placed later: a landing is
         # placed once contact_settle_s of it is seen, so the order of the two can flip).
-        if other.last_contact is not None and abs(other.last_contact.t_s - s_at.t_s) < self.cfg.min_step_s - 1e-6:
+        if other.last_contact is not None and abs(other.last_contact.t_s - s_at.t_s) < self.cfg.min_step_s - TIME_EPS_S:
             too_soon = True
         on_other = self._on_other_foot(k, index, s_at)
         if too_soon or on_other or not self._stepping(index):
@@ -768,7 +775,7 @@ class GaitTracker(StartDetection):
         if other.grounded and not other_left and not s.held[1 - k]:
             there = float(s.ground.along_px(s.raw_midfoot_px(1 - k)))
         elif (other.last_toe_off_index is not None and other.last_toe_off_t_s is not None
-              and 0.0 <= s.t_s - other.last_toe_off_t_s < self.cfg.min_step_s - 1e-6):
+              and 0.0 <= s.t_s - other.last_toe_off_t_s < self.cfg.min_step_s - TIME_EPS_S):
             last = self._sample_at(other.last_toe_off_index - self._step)  # its last frame on the ground
             if last is None or last.held[1 - k]:
                 return False
@@ -820,7 +827,8 @@ class GaitTracker(StartDetection):
             # Both feet were down at this contact: walking, unless the other foot left within
             # max_double_support_s (detection timing, not a walk's double support).
             other_off = self._fs[1 - k].last_toe_off_t_s
-            running = other_off is not None and 0 <= other_off - contact.t_s <= self.cfg.max_double_support_s
+            running = (other_off is not None
+                       and 0 <= other_off - contact.t_s <= self.cfg.max_double_support_s + TIME_EPS_S)
         if self._start.pending is not None:
             self._confirm_start(self._start.pending, now, now, stepped=True)
         self.steps.append(Step(ev.foot, k, contact, mid_ev, ev, samples, prev_t, running,

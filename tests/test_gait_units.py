@@ -484,13 +484,7 @@ def _one_foot_down(index: int, fps: float, along_px: float, height_px: float, fo
     """A fixed camera, leg 100 px, ground at y = 500: foot 0 (heel at ``along_px``, toe 20 px on)
     ``height_px`` up, foot 1 in the air (80 px up, heel at ``foot1_heel_x_px``), the pelvis at
     ``pelvis_x_px``."""
-    heel0, toe0 = np.array([along_px, 500.0 - height_px]), np.array([along_px + 20.0, 500.0 - height_px])
-    heel1, toe1 = np.array([foot1_heel_x_px, 420.0]), np.array([foot1_heel_x_px + 20.0, 420.0])
-    pelvis = np.array([pelvis_x_px, 400.0])
-    z = np.zeros(2)
-    return FrameSample(index, index / fps, z, z, pelvis, (heel0, heel1), (toe0, toe1), z, z, pelvis,
-                       (heel0, heel1), (toe0, toe1), GroundFrame((0.0, 500.0), 0.0), 100.0, True, True,
-                       (False, False))
+    return _two_feet(index, fps, ((along_px, height_px), (foot1_heel_x_px, 80.0)), pelvis_x_px)
 
 
 def _run_feet(tracker: GaitTracker, samples: Iterable[FrameSample]) -> tuple[list[int], list[int], int]:
@@ -683,8 +677,8 @@ def test_a_landing_lost_for_longer_is_where_the_belt_met_the_hovering_foot(
 
 def _two_feet(index: int, fps: float, feet: tuple[tuple[float, float], tuple[float, float]],
               pelvis_x_px: float) -> FrameSample:
-    """A camera seeing a treadmill, leg 100 px, belt at y = 500: each track's heel at (along, height
-    up), its toe 20 px on, the pelvis at ``pelvis_x_px``."""
+    """Leg 100 px, the ground (or belt) at y = 500: each track's heel at (along, height up), its toe
+    20 px on, the pelvis at ``pelvis_x_px``."""
     heels = tuple(np.array([x, 500.0 - h]) for x, h in feet)
     toes = tuple(np.array([x + 20.0, 500.0 - h]) for x, h in feet)
     pelvis = np.array([pelvis_x_px, 400.0])

@@ -471,13 +471,9 @@ class GaitTracker(StartDetection):
             return False
         if any(x[LEFT] for x in other.history if x[0] >= index):
             return False
-        last = self._sample_at(index - self._step)  # this foot's last frame on the ground
-        if last is None or last.held[k]:
-            return False
-        there = (float(now.ground.along_px(last.raw_midfoot_px(k)))  # one frame: see body_speed_ll_s
-                 + self.ground_velocity_px_s * (now.t_s - last.t_s))
+        there = self._spot_left_px(k, index, now)
         here = float(now.ground.along_px(now.raw_midfoot_px(1 - k)))
-        if abs(here - there) >= self.cfg.same_spot_ll * now.leg_length_px:
+        if there is None or abs(here - there) >= self.cfg.same_spot_ll * now.leg_length_px:
             return False
         other.phantom = False
         other.stance_contact, st.stance_contact = st.stance_contact, None
@@ -687,7 +683,7 @@ class GaitTracker(StartDetection):
             if landed - s.index <= self._step:
                 return landed, track, None  # seen in the frame before: no loss to bridge
             t_x = max(min(crossings), s.t_s)
-            frames = [f for f in self.buffer if s.index <= f.index <= landed and f.t_s >= bound - TIME_EPS_S]
+            frames = [f for f in self._samples_between(s.index, landed) if f.t_s >= bound - TIME_EPS_S]
             out = min(frames, key=lambda f: abs(f.t_s - t_x), default=None)  # the frame nearest to it
             if out is None or out.index == landed:
                 return landed, track, None
@@ -725,16 +721,15 @@ class GaitTracker(StartDetection):
                 start.ref_toe_px = (toes[0], toes[1])
                 return
         s_at = self._sample_at(index) or now
-        last = [f.last_contact.t_s for f in (st, other) if f.last_contact is not None and f.last_contact.t_s < s_at.t_s]
         # Not a step, so no stance and no stride: a landing sooner after the last one than any
         # running step (feet alternate and a step takes 0.2-0.6 s: the pose model's feet points
         # jumping inside a stance, or the other leg's drawn onto it), or a foot put down while the
-        # body goes nowhere (kneeling into the blocks, shuffling, standing).
-        too_soon = bool(last) and s_at.t_s - max(last) < self.cfg.min_step_s - TIME_EPS_S
-        # ... nor one placed just before the other foot's (decided first, placed later: a landing is
-        # placed once contact_settle_s of it is seen, so the order of the two can flip).
-        if other.last_contact is not None and abs(other.last_contact.t_s - s_at.t_s) < self.cfg.min_step_s - TIME_EPS_S:
-            too_soon = True
+        # body goes nowhere (kneeling into the blocks, shuffling, standing). The other foot's
+        # landing counts on either side: a landing is placed once contact_settle_s of it is seen,
+        # so the one decided second can be placed first.
+        step_s = self.cfg.min_step_s - TIME_EPS_S
+        too_soon = ((st.last_contact is not None and 0 < s_at.t_s - st.last_contact.t_s < step_s)
+                    or (other.last_contact is not None and abs(s_at.t_s - other.last_contact.t_s) < step_s))
         on_other = self._on_other_foot(k, index, s_at)
         if too_soon or on_other or not self._stepping(index):
             st.grounded = True
@@ -776,14 +771,22 @@ class GaitTracker(StartDetection):
             there = float(s.ground.along_px(s.raw_midfoot_px(1 - k)))
         elif (other.last_toe_off_index is not None and other.last_toe_off_t_s is not None
               and 0.0 <= s.t_s - other.last_toe_off_t_s < self.cfg.min_step_s - TIME_EPS_S):
-            last = self._sample_at(other.last_toe_off_index - self._step)  # its last frame on the ground
-            if last is None or last.held[1 - k]:
+            left_spot = self._spot_left_px(1 - k, other.last_toe_off_index, s)
+            if left_spot is None:
                 return False
-            there = (float(s.ground.along_px(last.raw_midfoot_px(1 - k)))  # one frame: see body_speed_ll_s
-                     + self.ground_velocity_px_s * (s.t_s - last.t_s))
+            there = left_spot
         else:
             return False
         return abs(here - there) < self.cfg.same_spot_ll * s.leg_length_px
+
+    def _spot_left_px(self, k: int, left_index: int, s: FrameSample) -> float | None:
+        """Where foot ``k`` stood on its last frame on the ground before ``left_index``, carried by
+        the ground to frame ``s``: along ``s``'s ground line (px). None if that frame did not show it."""
+        last = self._sample_at(left_index - self._step)
+        if last is None or last.held[k]:
+            return None
+        return (float(s.ground.along_px(last.raw_midfoot_px(k)))  # one frame: see body_speed_ll_s
+                + self.ground_velocity_px_s * (s.t_s - last.t_s))
 
     def _toe_off(self, k: int, index: int, now: FrameSample) -> None:
         st = self._fs[k]

@@ -122,6 +122,15 @@ def own_samples(step: Step) -> tuple[FrameSample, ...]:
     return own if len(own) >= 2 else step.samples
 
 
+def _pelvis_over_foot(step: Step) -> tuple[np.ndarray, np.ndarray]:
+    """Times (s) and (pelvis − stance midfoot) along the ground × direction (leg lengths) over the
+    stance's own frames (``own_samples``): hip-over-foot is read on their line, speed is its slope."""
+    d, k, g, ll = step.direction, step.track, step.ground, step.leg_length_px
+    own = own_samples(step)
+    return (np.array([s.t_s for s in own]),
+            np.array([_fu(g, s.raw_pelvis_px - s.raw_midfoot_px(k), d)[0] / ll for s in own]))
+
+
 def hip_over_foot_ll(step: Step) -> float:
     """(pelvis − stance midfoot) along the ground × direction at the middle of the stance, per leg length.
 
@@ -133,11 +142,8 @@ def hip_over_foot_ll(step: Step) -> float:
     frames from stride to stride, and sprint strides read -0.33 … +0.88 within one clip. The line
     also averages the keypoints' jitter over the whole stance. Fewer than 3 frames: their mean.
     """
-    d, k, g, ll = step.direction, step.track, step.ground, step.leg_length_px
-    samples = own_samples(step)
-    rel = np.array([_fu(g, s.raw_pelvis_px - s.raw_midfoot_px(k), d)[0] / ll for s in samples])
-    ts = np.array([s.t_s for s in samples])
-    if len(samples) < 3 or np.ptp(ts) <= 0:
+    ts, rel = _pelvis_over_foot(step)
+    if len(ts) < 3 or np.ptp(ts) <= 0:
         return float(np.mean(rel))
     slope, intercept = np.polyfit(ts, rel, 1)
     mid_t = 0.5 * (step.contact.t_s + step.toe_off.t_s)
@@ -165,12 +171,9 @@ def stride_metrics(step: Step) -> StrideMetrics:
             # frames, and none from a single interval, which a split step makes look like any other.
             cadence = 60.0 / step.step_s
     speed = 0.0
-    own = own_samples(step)
-    if len(own) >= 2:
-        ts = np.array([s.t_s for s in own])
-        rel = np.array([_fu(g, s.raw_pelvis_px - s.raw_midfoot_px(k), d)[0] / ll for s in own])
-        if np.ptp(ts) > 0:
-            speed = float(np.polyfit(ts, rel, 1)[0])
+    ts, rel = _pelvis_over_foot(step)
+    if len(ts) >= 2 and np.ptp(ts) > 0:
+        speed = float(np.polyfit(ts, rel, 1)[0])
     unsure = float(np.mean([not s.confident for s in samples]))
     feet_out = float(np.mean([not s.feet_in_frame for s in samples]))
     stance = step.toe_off.t_s - step.contact.t_s

@@ -461,6 +461,26 @@ def test_the_belt_speed_is_measured_over_whole_stances() -> None:
     assert speed.speed_px_s(0.85 + 1.6) is None  # the runner stopped: old stances do not stand
 
 
+def test_two_stances_merged_do_not_measure_the_belt() -> None:
+    # A toe-off lost between two stances: 0.7 s of toe positions following one foot back along the
+    # belt and then the next one from ahead. Its slope is no speed of the belt; weighted by its
+    # length it outvoted the real stances.
+    rng = np.random.default_rng(5)
+    speed = StanceGroundSpeed(max_stance_s=0.6)
+    speed.add(*_belt_stance(0.3, 900.0, 9, rng))
+    speed.add(*_belt_stance(0.65, 900.0, 9, rng))
+    t1, x1 = _belt_stance(1.0, 900.0, 9, rng)
+    t2, x2 = _belt_stance(1.35, 900.0, 9, rng)
+    merged_t = np.concatenate([t1, np.arange(1, 3) / 30 + t1[-1], t2])
+    merged_x = np.concatenate([x1, x1[-1] + np.array([-100.0, -200.0]), x2 - 300.0])
+    speed.add(merged_t, merged_x)
+    assert speed.speed_px_s(1.35) == pytest.approx(900.0, rel=0.1)
+    unbounded = StanceGroundSpeed()
+    for t, x in (_belt_stance(0.3, 900.0, 9, rng), _belt_stance(0.65, 900.0, 9, rng), (merged_t, merged_x)):
+        unbounded.add(t, x)
+    assert unbounded.speed_px_s(1.35) < 0.7 * 900.0  # what it read before
+
+
 @pytest.mark.parametrize(("was_moving", "expect_px_s"), [(True, 850.0), (False, 0.0)])
 def test_a_moving_ground_stays_moving_while_the_stances_are_carried(was_moving: bool, expect_px_s: float) -> None:
     # male_side 246-247: for two frames the low-foot votes said "still" (the points jittered), the

@@ -138,12 +138,19 @@ class StanceGroundSpeed:
     toe-off is the toe leaving the ground's motion. The estimate is the median of the last few
     stances, weighted by their durations (a stance split by the model's points is a short fragment,
     its slope the least sure), none older than a couple of strides; both feet count (the near foot's
-    image speed differs from the far foot's by the perspective).
+    image speed differs from the far foot's by the perspective). A "stance" longer than
+    ``max_stance_s`` (the longest running step: a running stance ends before the next landing)
+    is two stances merged where the points lost a toe-off: its toe positions follow one foot and
+    then the other, so its slope is no belt speed, and weighted by its length it outvoted the real
+    stances (treadmill_slowmo's 60 fps view: a 0.7 s "stance" read 1.3 leg lengths/s, the belt
+    moves at ~3.2, and for 1.4 s no landing could be placed along the belt).
     """
 
-    def __init__(self, stances: int = 4, max_age_s: float = 1.5, min_frames: int = 3) -> None:
+    def __init__(self, stances: int = 4, max_age_s: float = 1.5, min_frames: int = 3,
+                 max_stance_s: float = math.inf) -> None:
         self.max_age_s = max_age_s
         self.min_frames = min_frames
+        self.max_stance_s = max_stance_s
         self._stances: deque[tuple[float, float, float]] = deque(maxlen=stances)  # (end t, px/s, duration s)
 
     def clear(self) -> None:
@@ -151,7 +158,7 @@ class StanceGroundSpeed:
 
     def add(self, t_s: np.ndarray, along_px: np.ndarray) -> None:
         """One stance's toe positions along the ground line (px) at its frames' times (s)."""
-        if len(t_s) < self.min_frames or float(t_s[-1] - t_s[0]) <= 0:
+        if len(t_s) < self.min_frames or not 0 < float(t_s[-1] - t_s[0]) <= self.max_stance_s:
             return
         slope = float(theilslopes(along_px, t_s).slope)
         self._stances.append((float(t_s[-1]), slope, float(t_s[-1] - t_s[0])))

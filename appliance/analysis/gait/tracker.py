@@ -103,7 +103,7 @@ class GaitTracker(StartDetection):
         self.buffer: deque[FrameSample] = deque(maxlen=BUFFER_FRAMES)
         self._legs: deque[float] = deque(maxlen=300)
         self._ground_v: deque[np.ndarray] = deque(maxlen=64)
-        self._stance_ground = StanceGroundSpeed()
+        self._stance_ground = StanceGroundSpeed(max_stance_s=self.cfg.max_step_s)
         self._planted: dict[int, tuple[bool, bool]] = {}
         self._fs = [FootState(), FootState()]
         self._start = StartState()

@@ -98,6 +98,14 @@ def test_a_steady_runner_gets_sixty_percent_of_strides_judged(steady) -> None:
     assert report.run.judged >= 0.6 * report.run.strides, report.run
 
 
+def test_a_runners_first_strides_are_not_called_a_walk(steady) -> None:
+    # Without a start seen, a runner's gait is established from the third stride on; the first two
+    # are not judged, but they ran: "walking" told a runner on a treadmill he walked.
+    result, _ = steady
+    first = [s.reasons for s in result.strides[:2]]
+    assert first == [("gait_not_established",)] * 2, first
+
+
 def _double_rate(frames: list[PoseFrame]) -> list[PoseFrame]:
     """scripts/double_rate_keypoints.py's frames at twice the clip's rate (the 60 fps check)."""
     spec = importlib.util.spec_from_file_location(

@@ -262,7 +262,11 @@ class StreamingAnalyzer:
         self._recent_running.append(ran)
         self._ran.append(ran)
         established = len(self._recent_running) >= 3 and sum(self._recent_running) > len(self._recent_running) / 2
-        running = ran and (established or recent_start)
+        if ran and not (established or recent_start):
+            # It ran, but a runner's gait is not yet told from a walker's odd step (the first two
+            # strides of every clip without a start): not judged, and not called a walk either.
+            return StrideResult(step, m, "unsure", ("gait_not_established",))
+        running = ran
         # Only a running stride can be "overlapped": a walker's next step always starts inside this
         # one (double support), and that stays "walking".
         if running and self._overlaps_next_stance(step):

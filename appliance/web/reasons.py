@@ -31,6 +31,7 @@ REASONS: dict[str, str] = {
     "upright": "lean forward from the ankles",
     # not judged (unsure): why
     "walking": "walking — not judged",
+    "gait_not_established": "finding your stride — not judged yet",
     "low_confidence": "can't see you clearly",
     "feet_out_of_frame": "step fully into view — feet not seen",
     "no_push_off": "push-off not seen clearly",

@@ -481,6 +481,22 @@ def test_two_stances_merged_do_not_measure_the_belt() -> None:
     assert unbounded.speed_px_s(1.35) < 0.7 * 900.0  # what it read before
 
 
+def test_one_stance_off_the_others_does_not_pull_the_belt_speed() -> None:
+    # A belt runs at one speed; a stance whose points slid onto the other foot for part of it reads
+    # slower. It is left out of the median of the last stances.
+    rng = np.random.default_rng(7)
+    speed = StanceGroundSpeed()
+    for end, v, frames in ((0.3, 900.0, 9), (0.75, 500.0, 12), (1.1, 950.0, 9), (1.45, 780.0, 9)):
+        speed.add(*_belt_stance(end, v, frames, rng))
+    # The slid stance is the longest: weighted by duration it set the median (780 px/s) before.
+    assert speed.speed_px_s(1.45) == pytest.approx(900.0, rel=0.08)
+    # Two stances are no majority: their median stands.
+    two = StanceGroundSpeed()
+    for end, v in ((0.3, 900.0), (0.65, 500.0)):
+        two.add(*_belt_stance(end, v, 9, rng))
+    assert two.speed_px_s(0.65) == pytest.approx(700.0, rel=0.1)
+
+
 @pytest.mark.parametrize(("was_moving", "expect_px_s"), [(True, 850.0), (False, 0.0)])
 def test_a_moving_ground_stays_moving_while_the_stances_are_carried(was_moving: bool, expect_px_s: float) -> None:
     # male_side 246-247: for two frames the low-foot votes said "still" (the points jittered), the

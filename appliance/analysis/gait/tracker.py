@@ -84,12 +84,6 @@ def contact_lag_frames(cfg: GaitConfig, frame_s: float) -> int:
     return max(decision_lag_frames(cfg, frame_s), frames_covering(cfg.contact_settle_s, frame_s))
 
 
-def _densest(values: np.ndarray, tol: float) -> np.ndarray:
-    """The values within ``tol`` of the one with the most others within ``tol`` (a cluster)."""
-    support = (np.abs(values[:, None] - values[None, :]) < tol).sum(axis=1)
-    return values[np.abs(values - values[int(np.argmax(support))]) < tol]
-
-
 class GaitTracker(StartDetection):
     """Feed ``push(frame)``; collect ``events``, ``steps`` and ``initiations`` as they are decided."""
 
@@ -324,7 +318,8 @@ class GaitTracker(StartDetection):
         recent = np.asarray(list(self._ground_v)[-n:])
         if len(recent) < 3:
             return 0.0
-        best = _densest(recent, tol)
+        support = (np.abs(recent[:, None] - recent[None, :]) < tol).sum(axis=1)
+        best = recent[np.abs(recent - recent[int(np.argmax(support))]) < tol]
         centre = float(np.mean(best))
         measured = self._stance_ground.speed_px_s(j.t_s)
         # A fixed camera is what the appliance is: the ground is taken as still unless a moving
@@ -335,15 +330,6 @@ class GaitTracker(StartDetection):
         frames_say_still = abs(centre) < tol or len(best) < 1.5 * still
         stances_say_moving = self.ground_velocity_px_s != 0.0 and measured is not None and abs(measured) >= tol
         if frames_say_still and not stances_say_moving:
-            # Before two stances measured it, a ground read as moving stays so until the still
-            # frames outnumber the moving ones as clearly as it took the other way: in a treadmill
-            # clip's first second a few frames of hovering feet set the belt "still", the body read
-            # as still over it and its steps were not counted (treadmill_slowmo's 30 fps view: 3
-            # still votes against 4 moving, its toe-off at 115 dropped as "body still").
-            moving = recent[np.abs(recent) >= tol]
-            if (self.ground_velocity_px_s != 0.0 and measured is None and len(moving)
-                    and still < 1.5 * len(_densest(moving, tol))):
-                return self.ground_velocity_px_s
             return 0.0
         # How fast, whole stances measure best; but not more than twice what the moving frames
         # say: a stance mis-measured (its ends wrong) set a speed at which no foot read as planted,

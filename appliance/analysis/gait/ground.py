@@ -148,10 +148,11 @@ class StanceGroundSpeed:
     is two stances merged where the points lost a toe-off: its toe positions follow one foot and
     then the other, so its slope is no belt speed, and weighted by its length it outvoted the real
     stances (treadmill_slowmo's 60 fps view: a 0.7 s "stance" read 1.3 leg lengths/s, the belt
-    moves at ~3.2, and for 1.4 s no landing could be placed along the belt). Of three stances or
-    more, one more than ``OUTLIER_FRACTION`` off their median is left out (a stance whose points
-    slid to the other foot for part of it: the slow-motion clip's 50 fps view read 1.8 leg
-    lengths/s in one, and it pulled the median of four from 3.3 to 2.9).
+    moves at ~3.2, and for 1.4 s no landing could be placed along the belt). A stance more than
+    ``OUTLIER_FRACTION`` off the median is left out (a stance whose points slid to the other foot
+    for part of it: the slow-motion clip's 50 fps view read 1.8 leg lengths/s in one, and it pulled
+    the median of four from 3.3 to 2.9), and there is no estimate until two stances agree: of two
+    that do not, the longer set the speed whichever it was.
     """
 
     def __init__(self, stances: int = 4, max_age_s: float = 1.5, min_frames: int = 3,
@@ -171,18 +172,19 @@ class StanceGroundSpeed:
         slope = float(theilslopes(along_px, t_s).slope)
         self._stances.append((float(t_s[-1]), slope, float(t_s[-1] - t_s[0])))
 
-    def speed_px_s(self, now_s: float) -> float | None:
-        """The ground's speed (px/s, image-right positive); None until two recent stances were measured."""
+    def speed_px_s(self, now_s: float, agree_px_s: float = 0.0) -> float | None:
+        """The ground's speed (px/s, image-right positive); None until two recent stances agree on
+        it (within ``OUTLIER_FRACTION`` of it, or ``agree_px_s``: the points' jitter, for a still
+        ground)."""
         recent = [(v, d) for t, v, d in self._stances if now_s - t <= self.max_age_s]
         if len(recent) < 2:
             return None
         v, w = (np.array(x) for x in zip(*recent, strict=True))
         centre = _weighted_median(v, w)
-        if len(v) >= 3:
-            keep = np.abs(v - centre) <= OUTLIER_FRACTION * abs(centre)
-            if keep.sum() >= 2:
-                centre = _weighted_median(v[keep], w[keep])
-        return centre
+        keep = np.abs(v - centre) <= max(OUTLIER_FRACTION * abs(centre), agree_px_s)
+        if keep.sum() < 2:
+            return None
+        return _weighted_median(v[keep], w[keep])
 
 
 def _weighted_median(v: np.ndarray, w: np.ndarray) -> float:

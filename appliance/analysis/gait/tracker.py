@@ -321,7 +321,7 @@ class GaitTracker(StartDetection):
         support = (np.abs(recent[:, None] - recent[None, :]) < tol).sum(axis=1)
         best = recent[np.abs(recent - recent[int(np.argmax(support))]) < tol]
         centre = float(np.mean(best))
-        measured = self._stance_ground.speed_px_s(j.t_s)
+        measured = self._stance_ground.speed_px_s(j.t_s, tol)
         # A fixed camera is what the appliance is: the ground is taken as still unless a moving
         # ground clearly explains more of the low-foot motion than a still one does. Once moving, it
         # stays so while the last stances were carried along (a belt does not stop for two frames

@@ -503,6 +503,22 @@ def test_one_stance_off_the_others_does_not_pull_the_belt_speed() -> None:
     assert still.speed_px_s(0.65, agree_px_s=100.0) == pytest.approx(0.0, abs=80.0)
 
 
+@pytest.mark.parametrize(("after_s", "split"), [(0.14, True), (0.30, False), (0.42, False)])
+def test_a_landing_a_fraction_of_a_step_after_the_last_is_no_step(after_s: float, split: bool,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # The pelvis bounces once a step (0.345 s: 174 steps/min); the other foot landed at 1.0 s. A
+    # landing 0.14 s later is the swing foot's points drawn low mid-swing (the slow-motion clip's
+    # 50 fps view); 0.30 s is a short step; 0.42 a long one.
+    tracker = GaitTracker(Config().gait)
+    tracker._fs[1].recent_contacts_t_s.extend([0.31, 1.0])
+    tracker._fs[0].recent_contacts_t_s.append(0.655)
+    monkeypatch.setattr(tracker, "bounce_step_s", lambda t_s: 0.345)
+    assert tracker._split_step(1.0 + after_s) is split
+    # No clear bounce seen yet (a sprint start's first steps): no step time to judge by.
+    monkeypatch.setattr(tracker, "bounce_step_s", lambda t_s: None)
+    assert tracker._split_step(1.0 + after_s) is False
+
+
 @pytest.mark.parametrize(("was_moving", "expect_px_s"), [(True, 850.0), (False, 0.0)])
 def test_a_moving_ground_stays_moving_while_the_stances_are_carried(was_moving: bool, expect_px_s: float) -> None:
     # male_side 246-247: for two frames the low-foot votes said "still" (the points jittered), the

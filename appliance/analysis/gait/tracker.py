@@ -921,12 +921,20 @@ class GaitTracker(StartDetection):
         ``--perturb 1``: a "landing" 0.14 s after the other foot's, at 174 steps/min). The bounce
         is read from the pelvis, not from the landings, so landings missed or split cannot bend
         the step time they are judged by, and it exists only once ``bounce_window_s`` of a clear
-        bounce was seen. The median of the landings' own intervals instead lost three validation
-        sprints a contact each: a sprinter's steps shorten as the start's long first steps pass.
+        bounce was seen; it is used only where the landings' own step time agrees with it. The
+        median of the landings' own intervals alone lost three validation sprints a contact each:
+        a sprinter's steps shorten as the start's long first steps pass.
         """
         step_s = self.bounce_step_s(t_s)
         times = [t for t in self._landings_t_s() if t < t_s]
-        return step_s is not None and bool(times) and t_s - max(times) < cadence.STEP_SPLIT * step_s
+        if step_s is None or not times:
+            return False
+        # The bounce's first clear peak can be a stride (two steps) where a runner is uneven: only
+        # with the step events' own step time agreeing is it the step.
+        events_s = cadence.step_time_s(times, max(times))
+        if events_s is None or abs(events_s - step_s) > cadence.STEP_AGREE * step_s:
+            return False
+        return t_s - max(times) < cadence.STEP_SPLIT * step_s
 
     def _landings_t_s(self) -> list[float]:
         """The recent counted landings of both foot tracks (appliance.analysis.gait.cadence)."""

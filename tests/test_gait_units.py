@@ -503,6 +503,23 @@ def test_one_stance_off_the_others_does_not_pull_the_belt_speed() -> None:
     assert still.speed_px_s(0.65, agree_px_s=100.0) == pytest.approx(0.0, abs=80.0)
 
 
+@pytest.mark.parametrize(("after_s", "other_ran", "other_up", "inside"),
+                         [(0.12, True, False, True), (0.2, True, False, False), (0.12, False, False, False),
+                          (0.12, True, True, False)])
+def test_a_landing_early_in_the_other_foots_running_stance_is_no_step(
+        after_s: float, other_ran: bool, other_up: bool, inside: bool) -> None:
+    # The other foot (track 1) landed at frame 30 (1.0 s) after a flight and is still down. Foot 0
+    # "landing" 0.12 s later is the swing foot's points drawn low while it passes; 0.2 s later is a
+    # step; after a walking landing (both feet down) or once the other foot is up, it may be one.
+    tracker = GaitTracker(Config().gait)
+    other = tracker._fs[1]
+    other.stance_contact = GaitEvent("contact", "right", 30, 1.0, 33, 1.1)
+    other.running_contact, other.grounded = other_ran, True
+    index = 30 + round(after_s * 30)
+    other.history.extend((i, True, other_up and i >= index - 1) for i in range(30, index + 1))
+    assert tracker._inside_other_stance(0, index, 1.0 + after_s) is inside
+
+
 @pytest.mark.parametrize(("after_s", "split"), [(0.14, True), (0.30, False), (0.42, False)])
 def test_a_landing_a_fraction_of_a_step_after_the_last_is_no_step(after_s: float, split: bool,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:

@@ -730,7 +730,8 @@ class GaitTracker(StartDetection):
         step_s = self.cfg.min_step_s - TIME_EPS_S
         too_soon = ((st.last_contact is not None and 0 < s_at.t_s - st.last_contact.t_s < step_s)
                     or (other.last_contact is not None and abs(s_at.t_s - other.last_contact.t_s) < step_s)
-                    or self._split_step(s_at.t_s))
+                    or self._split_step(s_at.t_s)
+                    or self._inside_other_stance(k, index, s_at.t_s))
         on_other = self._on_other_foot(k, index, s_at)
         if too_soon or on_other or not self._stepping(index):
             st.grounded = True
@@ -911,6 +912,23 @@ class GaitTracker(StartDetection):
                       landed.frame_index)
             return landed.frame_index
         return index
+
+    def _inside_other_stance(self, k: int, index: int, t_s: float) -> bool:
+        """Does foot ``k`` land sooner than the shortest human step (``cadence.SHORTEST_STEP_S``)
+        after the other foot's counted running landing, with that foot still down?
+
+        A running stance begins after a flight and ends before the next landing; a landing in the
+        first 0.15 s of one, the other foot not yet up, is the swing foot's points drawn onto the
+        ground while it passes (treadmill_slowmo's 60 fps view on our engine: 0.12 and 0.13 s into
+        the other foot's stance), not a step. ``min_step_s`` (0.1 s) is lower because it judges
+        every landing, whatever the other foot does, and a spurious one before a real one would
+        drop the real one; here the earlier landing is a counted stance still going on.
+        """
+        other = self._fs[1 - k]
+        c = other.stance_contact
+        return (c is not None and other.running_contact and bool(other.grounded)
+                and not left_at(other, index, unknown=False)
+                and 0 <= t_s - c.t_s < cadence.SHORTEST_STEP_S - TIME_EPS_S)
 
     def _split_step(self, t_s: float) -> bool:
         """Is a landing at ``t_s`` sooner after the last counted one than ``cadence.STEP_SPLIT`` of

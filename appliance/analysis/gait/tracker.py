@@ -726,7 +726,9 @@ class GaitTracker(StartDetection):
         # jumping inside a stance, or the other leg's drawn onto it), or a foot put down while the
         # body goes nowhere (kneeling into the blocks, shuffling, standing). The other foot's
         # landing counts on either side: a landing is placed once contact_settle_s of it is seen,
-        # so the one decided second can be placed first.
+        # so the one decided second can be placed first. Sooner also means a fraction of the
+        # runner's step time (_split_step) or early in the other foot's running stance
+        # (_inside_other_stance).
         step_s = self.cfg.min_step_s - TIME_EPS_S
         too_soon = ((st.last_contact is not None and 0 < s_at.t_s - st.last_contact.t_s < step_s)
                     or (other.last_contact is not None and abs(s_at.t_s - other.last_contact.t_s) < step_s)

@@ -726,14 +726,14 @@ class GaitTracker(StartDetection):
         # jumping inside a stance, or the other leg's drawn onto it), or a foot put down while the
         # body goes nowhere (kneeling into the blocks, shuffling, standing). The other foot's
         # landing counts on either side: a landing is placed once contact_settle_s of it is seen,
-        # so the one decided second can be placed first. Sooner also means a fraction of the
-        # runner's step time (_split_step) or early in the other foot's running stance
-        # (_inside_other_stance).
+        # so the one decided second can be placed first. Sooner also means early in the other
+        # foot's running stance (_inside_other_stance) or a fraction of the runner's step time
+        # (_split_step, which reads the pelvis's bounce: last, as the costliest).
         step_s = self.cfg.min_step_s - TIME_EPS_S
         too_soon = ((st.last_contact is not None and 0 < s_at.t_s - st.last_contact.t_s < step_s)
                     or (other.last_contact is not None and abs(s_at.t_s - other.last_contact.t_s) < step_s)
-                    or self._split_step(s_at.t_s)
-                    or self._inside_other_stance(k, index, s_at.t_s))
+                    or self._inside_other_stance(k, index, s_at.t_s)
+                    or self._split_step(s_at.t_s))
         on_other = self._on_other_foot(k, index, s_at)
         if too_soon or on_other or not self._stepping(index):
             st.grounded = True
@@ -945,9 +945,9 @@ class GaitTracker(StartDetection):
         median of the landings' own intervals alone lost three validation sprints a contact each:
         a sprinter's steps shorten as the start's long first steps pass.
         """
-        step_s = self.bounce_step_s(t_s)
         times = [t for t in self._landings_t_s() if t < t_s]
-        if step_s is None or not times:
+        step_s = self.bounce_step_s(t_s) if times else None  # the autocorrelation only when needed
+        if step_s is None:
             return False
         # The bounce's first clear peak can be a stride (two steps) where a runner is uneven: only
         # with the step events' own step time agreeing is it the step.

@@ -131,8 +131,9 @@ def _pelvis_over_foot(step: Step) -> tuple[np.ndarray, np.ndarray]:
             np.array([_fu(g, s.raw_pelvis_px - s.raw_midfoot_px(k), d)[0] / ll for s in own]))
 
 
-def hip_over_foot_ll(step: Step) -> float:
-    """(pelvis − stance midfoot) along the ground × direction at the middle of the stance, per leg length.
+def hip_over_foot_and_speed(step: Step) -> tuple[float, float]:
+    """(pelvis − stance midfoot) along the ground × direction at the middle of the stance, per leg
+    length, and the running speed over the ground (leg lengths/s), from one line fitted to it.
 
     A straight line fitted to the value over every stance frame, read at the stance's middle in
     time (half-way from contact to toe-off). Over a stance the pelvis passes the planted foot at
@@ -141,13 +142,15 @@ def hip_over_foot_ll(step: Step) -> float:
     that frame's choice — the pelvis height is flat around its minimum, so the frame jumps by 1-3
     frames from stride to stride, and sprint strides read -0.33 … +0.88 within one clip. The line
     also averages the keypoints' jitter over the whole stance. Fewer than 3 frames: their mean.
+    The speed is the line's slope (0 with fewer than 2 frames apart in time).
     """
     ts, rel = _pelvis_over_foot(step)
-    if len(ts) < 3 or np.ptp(ts) <= 0:
-        return float(np.mean(rel))
-    slope, intercept = np.polyfit(ts, rel, 1)
+    fit = np.polyfit(ts, rel, 1) if len(ts) >= 2 and np.ptp(ts) > 0 else None
+    speed = 0.0 if fit is None else float(fit[0])
+    if fit is None or len(ts) < 3:
+        return float(np.mean(rel)), speed
     mid_t = 0.5 * (step.contact.t_s + step.toe_off.t_s)
-    return float(slope * mid_t + intercept)
+    return float(fit[0] * mid_t + fit[1]), speed
 
 
 def stride_metrics(step: Step) -> StrideMetrics:
@@ -155,7 +158,7 @@ def stride_metrics(step: Step) -> StrideMetrics:
     window = push_off_window(step)
     lean, offset, trunk = _line_metrics(window, k, d, g, ll)
     leg = float(np.mean([angle_deg(g, s.raw_pelvis_px - s.raw_bottom_px(k), d) for s in window]))
-    hof = hip_over_foot_ll(step)
+    hof, speed = hip_over_foot_and_speed(step)
     # At the landing frame (or the last frame the foot was seen before it, if the points were lost
     # there), the points of whichever track the foot was seen on.
     first = samples[0] if step.landing_sample is None else step.landing_sample
@@ -170,10 +173,6 @@ def stride_metrics(step: Step) -> StrideMetrics:
             # The runner's recent steps that agree (GaitTracker.step_time_s): not quantised to
             # frames, and none from a single interval, which a split step makes look like any other.
             cadence = 60.0 / step.step_s
-    speed = 0.0
-    ts, rel = _pelvis_over_foot(step)
-    if len(ts) >= 2 and np.ptp(ts) > 0:
-        speed = float(np.polyfit(ts, rel, 1)[0])
     unsure = float(np.mean([not s.confident for s in samples]))
     feet_out = float(np.mean([not s.feet_in_frame for s in samples]))
     stance = step.toe_off.t_s - step.contact.t_s

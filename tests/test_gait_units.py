@@ -754,6 +754,40 @@ def test_a_landing_lost_for_longer_is_where_the_belt_met_the_hovering_foot(
     assert contacts == expect_contacts
 
 
+def _hovers_while_the_other_pushes_off(index: int) -> FrameSample:
+    """``_lost_for_longer``'s foot 0, with foot 1 on the belt behind the pelvis until frame 4 and
+    rising off it from frame 5 and swinging forward: the swing foot hovers while the other foot
+    pushes off."""
+    foot0 = _lost_for_longer(index)
+    foot1 = (40.0 - 20.0 * index, 0.0) if index <= 5 else (-60.0 + 15.0 * (index - 5), min(30.0 * (index - 5), 60.0))
+    return _two_feet(index, 30.0, ((float(foot0.raw_heel_px[0][0]), 500.0 - float(foot0.raw_heel_px[0][1])),
+                                   foot1), 60.0)
+
+
+def test_the_hovering_sighting_may_come_before_the_other_foots_toe_off() -> None:
+    # treadmill_slowmo's 50 fps view: the landing foot hovered low ahead of the body while the
+    # other foot was still pushing off, then its points were drawn onto the console from just
+    # before its landing. The landing is after the other foot's toe-off; the sighting it is
+    # placed from need not be, and without it the landing was found 0.1 s into the stance.
+    contacts, toe_offs, _ = _run_feet(_belt_tracker(), map(_hovers_while_the_other_pushes_off, range(18)))
+    assert toe_offs and toe_offs[0] == 6
+    assert contacts == [6]
+
+
+def test_a_carried_stances_level_is_read_where_its_own_points_were_on_it() -> None:
+    # A landing carried back over frames where the foot's points were drawn 60 px up (frames
+    # 6-10): those frames show something else, and the stance's level (above which the foot is
+    # up: "points stuck" and the toe-off's first frame up) is read from frame 11 on, where its
+    # points were on the foot. With them in, the level was 0.36 leg lengths and a departure at
+    # belt level read as "still down".
+    tracker = _belt_tracker()
+    contacts, _, _ = _run_feet(tracker, map(_lost_for_longer, range(18)))
+    assert contacts == [6]
+    assert tracker._fs[0].planted_from == 11
+    settle = tracker.cfg.contact_settle_ll
+    assert tracker._stance_top_ll(0, 16) == pytest.approx(settle)  # frames 11-15, all on the belt
+
+
 def _two_feet(index: int, fps: float, feet: tuple[tuple[float, float], tuple[float, float]],
               pelvis_x_px: float) -> FrameSample:
     """Leg 100 px, the ground (or belt) at y = 500: each track's heel at (along, height up), its toe

@@ -647,7 +647,11 @@ class GaitTracker(StartDetection):
         the frame it was found again: at the moment the belt's path back from where it was found
         passes where it was last seen. A sighting within ``carried_landing_ll`` ahead of the path
         is on it (the landing was then). Either track's points, the landing track's first (the
-        model swaps the feet there as often as it loses them), but only ahead of the pelvis.
+        model swaps the feet there as often as it loses them), but only ahead of the pelvis. The
+        landing comes after either foot's last toe-off (``bound``); the sighting may come up to
+        ``LOST_FOOT_S`` before it: the swing foot hovers low ahead while the other foot is still
+        pushing off (the slow-motion view at 50 fps: sighted a frame before the other toe-off, the
+        points then on the console until 0.1 s into the stance).
         Returns the landing, the sighting's track and the sighting's frame (the overstride is
         read there: in the lost frames no point shows the foot).
         """
@@ -659,7 +663,7 @@ class GaitTracker(StartDetection):
         for s in reversed(self.buffer):
             if s.index >= landed:
                 continue
-            if s.t_s < bound - TIME_EPS_S:
+            if s.t_s < bound - LOST_FOOT_S - TIME_EPS_S:
                 break
             crossings: list[float] = []
             for m in (track, 1 - track):
@@ -846,11 +850,14 @@ class GaitTracker(StartDetection):
     def _stance_top_ll(self, k: int, index: int) -> float | None:
         """The height (leg lengths) above which foot ``k`` is up off its current stance's level: the
         median height of its stance frames before ``index`` plus ``contact_settle_ll`` (the points'
-        height jitter in a stance). None without a counted stance of at least 4 seen frames."""
+        height jitter in a stance). The frames from where the foot was seen planted on its own
+        points: before that, back to a landing carried along the belt, they showed something else.
+        None without a counted stance of at least 4 such frames."""
         st = self._fs[k]
         if st.stance_contact is None:
             return None
-        stance = [s for s in self._samples_between(st.stance_contact.frame_index, index - self._step) if not s.held[k]]
+        seen_from = max(st.stance_contact.frame_index, st.planted_from)
+        stance = [s for s in self._samples_between(seen_from, index - self._step) if not s.held[k]]
         if len(stance) < 4:
             return None
         return float(np.median([self.height_ll(s, k) for s in stance])) + self.cfg.contact_settle_ll

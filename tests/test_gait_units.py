@@ -788,6 +788,30 @@ def test_a_carried_stances_level_is_read_where_its_own_points_were_on_it() -> No
     assert tracker._stance_top_ll(0, 16) == pytest.approx(settle)  # frames 11-15, all on the belt
 
 
+def _swing_drawn_low(index: int) -> FrameSample:
+    """60 fps on a belt (10 px a frame back), the pelvis at x = 60, running +x: foot 1 stands until
+    frame 5 and swings from 6; foot 0 lands at frame 9 at x = 120 and stands; foot 1's points are
+    drawn onto the belt behind the pelvis at frames 14-17, then rise again."""
+    if index <= 5:
+        foot1 = (40.0 - 10.0 * index, 0.0)
+    elif 14 <= index <= 17:
+        foot1 = (20.0 - 10.0 * (index - 14), 0.0)
+    else:
+        foot1 = (-10.0 + 5.0 * (index - 5), 30.0)
+    foot0 = (60.0 + 7.0 * index, 40.0) if index < 9 else (120.0 - 10.0 * (index - 9), 0.0)
+    return _two_feet(index, 60.0, (foot0, foot1), 60.0)
+
+
+def test_the_swing_foot_drawn_low_under_the_body_does_not_push_off_again() -> None:
+    # male_side at 60 fps: 0.15 s after its toe-off, just after the other foot's landing, the swing
+    # foot's points were drawn low behind the pelvis for 4 frames ("too soon" to be a landing) and
+    # their rise was reported as a second toe-off. Feet alternate: this foot lands next after the
+    # other's stance, ahead of the body, so nothing that ends such a "stance" is a toe-off.
+    contacts, toe_offs, _ = _run_feet(_belt_tracker(), map(_swing_drawn_low, range(30)))
+    assert contacts == [9]
+    assert toe_offs == [6]
+
+
 def _two_feet(index: int, fps: float, feet: tuple[tuple[float, float], tuple[float, float]],
               pelvis_x_px: float) -> FrameSample:
     """Leg 100 px, the ground (or belt) at y = 500: each track's heel at (along, height up), its toe

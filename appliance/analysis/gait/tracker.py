@@ -745,8 +745,9 @@ class GaitTracker(StartDetection):
             # On the other foot's spot it is the model's feet points: whatever ends this "stance" is
             # no toe-off. A landing too soon may be a stance going on after a false toe-off, and a
             # foot put down while the body is still does push off when the run starts: their ends
-            # stay toe-offs (suppressing them lost male_side's first toe-off and one on the tuning set).
-            st.phantom = on_other
+            # stay toe-offs (suppressing them lost male_side's first toe-off and one on the tuning set),
+            # but not a swing foot's, drawn low behind the body during the other foot's stance.
+            st.phantom = on_other or (too_soon and self._swinging(k, s_at))
             log.debug("track %d: contact at frame %d not counted (%s)", k, index,
                       "too soon after the last" if too_soon else
                       "on the other foot's spot" if on_other else "body still")
@@ -762,6 +763,24 @@ class GaitTracker(StartDetection):
         st.stance_contact = ev
         st.last_contact = ev
         st.recent_contacts_t_s.append(ev.t_s)
+
+    def _swinging(self, k: int, s: FrameSample) -> bool:
+        """Is foot ``k``, found low at ``s`` behind the pelvis, in its swing: it left the ground,
+        and the other foot has landed since (a counted landing, still down)? Feet alternate: this
+        foot lands next only after that stance, and ahead of the body; low behind the pelvis before
+        then it is the swing foot's points passing under the body, and what ends that "stance" is
+        no toe-off (male_side at 60 fps: the swing foot "landed" 0.15 s after its toe-off, just
+        after the other foot's landing, and "left" again 4 frames later).
+        """
+        st, other = self._fs[k], self._fs[1 - k]
+        left = st.last_toe_off_t_s
+        if (left is None or (st.last_contact is not None and st.last_contact.t_s > left)  # in a stance
+                or s.t_s - left > 2 * self.cfg.max_step_s  # longer ago than a stride: not one swing
+                or not (other.grounded and other.stance_contact is not None)
+                or other.stance_contact.t_s < left - TIME_EPS_S or self._in_start or not self.direction.known):
+            return False
+        ahead = float(s.ground.along_px(s.raw_heel_px[k])) - float(s.ground.along_px(s.raw_pelvis_px))
+        return ahead * self.direction.sign < 0
 
     def _on_other_foot(self, k: int, index: int, s: FrameSample) -> bool:
         """Does foot ``k`` land at frame ``index`` on the spot where the other foot stands, or stood

@@ -599,9 +599,10 @@ def _landing_sweep(index: int) -> FrameSample:
 def test_a_landing_foot_sweeping_back_is_no_toe_off(min_stance_s: float, expect_toe_offs: list[int]) -> None:
     # male_side at 60 fps: a landing foot still swept back faster than the belt for 3-4 frames
     # after the frame it was placed at, and read as a toe-off at its contact or one frame after
-    # (without the rule: an extra toe-off, and the stance's own comes with no contact).
-    contacts, toe_offs, _ = _run_feet(GaitTracker(replace(Config().gait, min_stance_s=min_stance_s)),
-                                      map(_landing_sweep, range(46)))
+    # (without the rule: an extra toe-off, and the stance's own comes with no contact). The body
+    # passing over the foot (min_stance_travel_ll) would catch it too: off here.
+    cfg = replace(Config().gait, min_stance_s=min_stance_s, min_stance_travel_ll=0.0)
+    contacts, toe_offs, _ = _run_feet(GaitTracker(cfg), map(_landing_sweep, range(46)))
     assert contacts == [13]
     assert toe_offs == expect_toe_offs
 
@@ -683,9 +684,10 @@ def _jump_in_stance(index: int) -> FrameSample:
 def test_a_foot_ahead_of_the_body_has_not_pushed_off(ahead_ll: float, expect_toe_offs: list[int]) -> None:
     # treadmill_slowmo at 480x360: the stance foot's points jump off it for 4-5 frames early in the
     # stance and read as a toe-off, the foot still 0.3-0.5 leg lengths ahead of the pelvis; a
-    # runner pushes off behind the body, so the stance goes on to its real toe-off.
-    contacts, toe_offs, steps = _run_feet(GaitTracker(replace(Config().gait, toe_off_ahead_ll=ahead_ll)),
-                                          map(_jump_in_stance, range(32)))
+    # runner pushes off behind the body, so the stance goes on to its real toe-off. (The body has
+    # not passed over the foot either, min_stance_travel_ll: off here.)
+    cfg = replace(Config().gait, toe_off_ahead_ll=ahead_ll, min_stance_travel_ll=0.0)
+    contacts, toe_offs, steps = _run_feet(GaitTracker(cfg), map(_jump_in_stance, range(32)))
     assert contacts[0] == 6
     assert toe_offs == expect_toe_offs
     assert steps == len(expect_toe_offs)
@@ -810,6 +812,31 @@ def test_the_swing_foot_drawn_low_under_the_body_does_not_push_off_again() -> No
     contacts, toe_offs, _ = _run_feet(_belt_tracker(), map(_swing_drawn_low, range(30)))
     assert contacts == [9]
     assert toe_offs == [6]
+
+
+def _points_leave_early(index: int) -> FrameSample:
+    """A fixed camera at 60 fps, the body moving 3 leg lengths/s (5 px a frame): foot 0 lands at
+    frame 10 at x = 55, just ahead of the pelvis, and stands until frame 27, but its points run off
+    forward at frames 16-18 and come back; foot 1 swings in the air."""
+    if index < 10:
+        foot0 = (5.0 * index + 5.0, 30.0)
+    elif 16 <= index <= 18:
+        foot0 = (55.0 + 20.0 * (index - 15), 10.0)
+    elif index < 28:
+        foot0 = (55.0, 0.0)
+    else:
+        foot0 = (55.0 + 15.0 * (index - 27), 6.0 * (index - 27))
+    return _two_feet(index, 60.0, (foot0, (5.0 * index - 60.0, 60.0)), 5.0 * index)
+
+
+@pytest.mark.parametrize(("travel_ll", "expect_toe_offs"), [(0.4, [28]), (0.0, [16, 28])])
+def test_no_toe_off_before_the_body_has_passed_over_the_foot(travel_ll: float, expect_toe_offs: list[int]) -> None:
+    # 0.1 s after the landing the body has moved 0.3 leg lengths; a stance lets it move about one
+    # (from landing ahead of the foot to pushing off behind it): the points left, not the foot.
+    cfg = Config().gait
+    tracker = GaitTracker(replace(cfg, min_stance_travel_ll=travel_ll))
+    _, toe_offs, _ = _run_feet(tracker, map(_points_leave_early, range(36)))
+    assert toe_offs == expect_toe_offs
 
 
 def _two_feet(index: int, fps: float, feet: tuple[tuple[float, float], tuple[float, float]],

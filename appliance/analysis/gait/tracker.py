@@ -424,6 +424,10 @@ class GaitTracker(StartDetection):
                     continue
                 self._settle_contacts(now, k, at_once=True)  # a stance's landing before its end
                 not_yet = self._cannot_have_left(k, index, now)
+                if not_yet is None and self._handed_over(k, index, now):
+                    continue
+                if not_yet is None and self._body_not_past(k, index):
+                    not_yet = "the body has not passed over the foot"
                 if not_yet is not None:
                     # The landing's own sweep or a jump of the points. The stance goes on; its
                     # toe-off is the next departure after the foot has been seen staying put again
@@ -433,8 +437,6 @@ class GaitTracker(StartDetection):
                         if x[0] >= index:
                             st.history[n] = (x[0], x[PLANTED], False)
                     log.debug("track %d: toe-off at frame %d ignored (%s)", k, index, not_yet)
-                    continue
-                if self._handed_over(k, index, now):
                     continue
                 self._toe_off(k, index, now)
         for k in (0, 1):
@@ -522,6 +524,29 @@ class GaitTracker(StartDetection):
         if up is None or not since:
             return False
         return all(self.height_ll(s, k) <= up for s in since)
+
+    def _body_not_past(self, k: int, index: int) -> bool:
+        """Has the body moved over the ground, from foot ``k``'s landing to its departure at
+        ``index``, less than any running stance lets it (``min_stance_travel_ll``)?
+
+        In a stance the body passes over the planted foot: from landing ahead of it to pushing off
+        behind it, about a leg length (docs/analysis.md). A departure sooner is the points leaving
+        the foot, whatever the frames since the landing. Only where the body's speed over the
+        ground is known: a fixed camera, or a moving ground whose speed stances have measured (at
+        a treadmill's start the belt reads slow, the body with it); not in a start.
+        """
+        limit = self.cfg.min_stance_travel_ll
+        st = self._fs[k]
+        s = self._sample_at(index)
+        if limit <= 0 or s is None or st.stance_contact is None or st.landed_t_s is None or self._in_start:
+            return False
+        tol = 0.5 * self.cfg.plant_speed_ll_s * s.leg_length_px
+        if self.ground_velocity_px_s != 0.0 and self._stance_ground.speed_px_s(s.t_s, tol) is None:
+            return False
+        speed = self.body_speed_ll_s(index)
+        if speed is None or speed < self.cfg.min_step_speed_ll_s:
+            return False
+        return speed * (s.t_s - st.landed_t_s) < limit
 
     def _ahead_of_pelvis(self, k: int, index: int) -> bool:
         """Was foot ``k``'s toe, at its last frame on the ground before ``index``, ahead of the

@@ -537,8 +537,11 @@ class GaitTracker(StartDetection):
         """
         limit = self.cfg.min_stance_travel_ll
         st = self._fs[k]
-        s = self._sample_at(index)
-        if limit <= 0 or s is None or st.stance_contact is None or st.landed_t_s is None or self._in_start:
+        if limit <= 0 or st.stance_contact is None or st.landed_t_s is None or self._in_start:
+            return False
+        # As the toe-off would be reported: its first frame up (_lifted_by), or the other foot's landing.
+        s = self._sample_at(self._lifted_by(k, self._left_by(k, index)))
+        if s is None:
             return False
         tol = 0.5 * self.cfg.plant_speed_ll_s * s.leg_length_px
         if self.ground_velocity_px_s != 0.0 and self._stance_ground.speed_px_s(s.t_s, tol) is None:

@@ -14,7 +14,7 @@ from appliance.analysis.gait.body import FootPoints, body_points
 from appliance.analysis.gait.bounce import step_period_s
 from appliance.analysis.gait.direction import DirectionEstimator
 from appliance.analysis.gait.events import FrameSample, GaitEvent
-from appliance.analysis.gait.feet import FootTracker
+from appliance.analysis.gait.feet import FootTrack, FootTracker
 from appliance.analysis.gait.filters import OneEuroFilter
 from appliance.analysis.gait.ground import GroundEstimator, GroundFrame, StanceGroundSpeed
 from appliance.analysis.gait.tracker import GaitTracker
@@ -134,6 +134,24 @@ def test_foot_tracker_keeps_identity_through_a_label_swap() -> None:
 def _foot(label: str, x: float, y: float) -> FootPoints:
     p = np.array([x, y])
     return FootPoints(label, p, p.copy(), p - [0, 10], 1.0)
+
+
+def test_a_track_moved_onto_the_other_foot_takes_that_foots_name() -> None:
+    # Right-to-left sprints: in the blocks the pairing moved each track onto the other foot, and
+    # the tracks kept the names their set-up's 2 s of votes gave them for the whole run: every
+    # stride's foot named wrong. The model labels the feet right most of the time, so the name
+    # follows its labels of the last fraction of a second, and a single swapped frame does not.
+    track = FootTrack(0)
+    t = 0.0
+    for _ in range(60):  # 2 s of the model calling this foot "left"
+        track.update(t, _foot("left", 100.0, 500.0))
+        t += 1 / 30
+    track.update(t, _foot("right", 100.0, 500.0))  # one swapped frame
+    assert track.name == "left"
+    for _ in range(8):  # the track now follows the other foot, which the model calls "right"
+        t += 1 / 30
+        track.update(t, _foot("right", 100.0, 500.0))
+    assert track.name == "right"
 
 
 def test_collapsed_feet_do_not_swap_the_tracks() -> None:

@@ -3,8 +3,9 @@
 In a side view BlazePose often swaps left and right for a frame or a few (the far leg is hidden
 behind the near one). Each frame the two detected feet are assigned to two tracks by whichever
 pairing best continues both tracks' motion (constant-velocity prediction). The tracks are named
-only afterwards, by the majority of model labels they have received: the model is right most of
-the time, so the vote is, even when single frames are swapped.
+only afterwards, by the majority of the model labels they received in the last fraction of a
+second (``NAME_VOTES_S``): the model is right most of the time, so the vote is, even when single
+frames are swapped, and a track the pairing moved onto the other foot takes that foot's name.
 
 **Collapsed feet.** The model also puts *both* feet on one spot for a frame or several: mostly the
 stance foot, while the swing foot passes it (on sprint clip ``b4`` frame 97 the two toes are 6 px
@@ -32,6 +33,7 @@ held: it was in the air, and a landing on the other foot's spot is no step eithe
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +41,17 @@ import numpy as np
 from appliance.analysis.gait.body import FootPoints
 
 log = logging.getLogger(__name__)
+
+# A track is named by the model's labels of its last ~this many seconds (votes fade exponentially),
+# not of all its history: where the pairing swaps the tracks (the blocks, a crossing) the track
+# follows the other foot from then on, and a lifetime's votes kept the old name for the rest of the
+# run (six of the nine right-to-left sprints named every stride's foot wrong). The model's
+# per-frame labels are wrong for a frame or a few, so a few frames' worth still outvotes them.
+# Stride contacts whose foot matches the two-footed labels (a-sprints, male_side, slow-motion
+# views; portable / --perturb 1 / --perturb 2), tuning | validation: all history 14/33, 22/31,
+# 11/29 | 52/71, 46/69, 42/72; 0.5 s 28, 27, 24 | 68, 63, 61; 0.25 s 30, 30, 27 | 69, 64, 65;
+# 0.15 s 32, 31, 29 | 69, 68, 66; 0.1 s 32, 31, 28 | 70, 67, 69.
+NAME_VOTES_S = 0.15
 
 # A track is held at most this long in a row (since its last observation): enough for the model's
 # brief collapses (one or two frames at 30 fps), and short enough that a held track's prediction
@@ -59,8 +72,8 @@ class FootTrack:
     velocity_px_s: np.ndarray | None = None
     t_s: float | None = None
     last: FootPoints | None = None  # the points last given to this track (observed or held)
-    left_votes: int = 0
-    right_votes: int = 0
+    left_votes: float = 0.0
+    right_votes: float = 0.0
 
     @property
     def name(self) -> str:
@@ -84,6 +97,9 @@ class FootTrack:
         p = foot.midfoot_px
         if self.midfoot_px is not None and self.t_s is not None and t_s > self.t_s:
             self.velocity_px_s = (p - self.midfoot_px) / (t_s - self.t_s)
+            w = math.exp(-(t_s - self.t_s) / NAME_VOTES_S)  # older votes fade: see NAME_VOTES_S
+            self.left_votes *= w
+            self.right_votes *= w
         self.midfoot_px, self.t_s, self.last = p.copy(), t_s, foot
         if foot.model_label == "left":
             self.left_votes += 1

@@ -36,6 +36,19 @@ def test_score_counts_matched_missed_extra_and_errors() -> None:
     assert "contact" in table and "toe_off" in table
 
 
+def test_matched_events_are_checked_for_the_foot_they_name() -> None:
+    # Only where the label names the foot; a detection naming the other foot is matched all the
+    # same (timing), and counted apart as a wrong name.
+    labels = [Label(10, "contact", "left"), Label(20, "contact", "right"), Label(30, "contact", ""),
+              Label(15, "toe_off", "right")]
+    detections = [("contact", 10), ("contact", 21), ("contact", 30), ("toe_off", 15)]
+    feet = {("contact", 10): "left", ("contact", 21): "left", ("contact", 30): "right", ("toe_off", 15): "right"}
+    scores = {s.event: s for s in score(detections, labels, 10.0, 3, feet=feet)}
+    assert (scores["contact"].matched, scores["contact"].feet_labelled, scores["contact"].feet_named) == (3, 2, 1)
+    assert (scores["toe_off"].feet_labelled, scores["toe_off"].feet_named) == (1, 1)
+    assert score(detections, labels, 10.0, 3)[0].feet_labelled == 0  # no feet given: not scored
+
+
 def test_slow_motion_errors_are_scaled_to_real_time() -> None:
     labels = [Label(100, "contact", "")]
     # 300 fps capture played at 30 fps: one decoded frame is 3.3 ms of real time, not 33 ms.

@@ -138,6 +138,7 @@ def _event_json(e: EventScore, every: int, frame_ms: float | None) -> dict[str, 
     errs = np.abs(np.asarray(e.signed_errors_frames, dtype=float))
     return {"labels": e.labels, "decidable": e.decidable, "matched": e.matched, "missed": e.missed,
             "n/a": e.undecidable, "extra": e.extra, "other_foot": e.other_foot,
+            "feet_labelled": e.feet_labelled, "feet_named": e.feet_named,
             "recall": _r(e.matched / e.decidable, 3) if e.decidable else None,
             "median_abs_error_frames": _r(float(np.median(errs)) / every, 2) if errs.size else None,
             "median_abs_error_ms": _r(float(np.median(errs)) * frame_ms, 1) if errs.size and frame_ms else None,
@@ -205,7 +206,8 @@ def evaluate_clip(spec: ClipSpec, result: AnalysisResult, labels: Sequence[Label
         fired = sorted(f for k, f in detections if k == "initiation")
         init = InitiationScore(UNLABELLED, None, fired[0] if fired else None, None, len(fired))
         return ClipReport(spec, "no labels", analysed_fps, frame_ms, tol, initiation=init, run=run)
-    events = tuple(s for s in score(detections, labels, frame_ms, tol, undecidable, bool(spec.one_foot))
+    feet = {(e.kind, e.frame_index): e.foot for e in result.events}
+    events = tuple(s for s in score(detections, labels, frame_ms, tol, undecidable, bool(spec.one_foot), feet)
                    if s.event in SCORED_EVENTS)
     init = score_initiation([f for k, f in detections if k == "initiation"], labels, init_tolerance_frames,
                             spec.every)
@@ -232,6 +234,8 @@ class PooledEvent:
     median_abs_error_ms: float | None
     p95_abs_error_frames: float | None
     bias_frames: float | None
+    feet_labelled: int = 0  # matched pairs whose label names the foot
+    feet_named: int = 0  # ... whose detection named that foot
 
     @property
     def recall(self) -> float | None:
@@ -265,7 +269,8 @@ class Pooled:
                 "recall": _r(e.recall, 3), "extra_share": _r(e.extra_share, 3),
                 "median_abs_error_frames": _r(e.median_abs_error_frames, 2),
                 "median_abs_error_ms": _r(e.median_abs_error_ms, 1),
-                "p95_abs_error_frames": _r(e.p95_abs_error_frames, 2), "bias_frames": _r(e.bias_frames, 2)}
+                "p95_abs_error_frames": _r(e.p95_abs_error_frames, 2), "bias_frames": _r(e.bias_frames, 2),
+                "feet_labelled": e.feet_labelled, "feet_named": e.feet_named}
                 for e in self.events},
             "initiation": {**self.initiation, "median_abs_error_frames": _r(
                 float(np.median(self.initiation_abs_errors_frames)) if self.initiation_abs_errors_frames else None,
@@ -295,7 +300,8 @@ def pool(reports: Sequence[ClipReport]) -> Pooled:
             float(np.median(ab)) if ab.size else None,
             float(np.median(np.abs(ms))) if ms else None,
             float(np.percentile(ab, 95)) if ab.size else None,
-            float(np.mean(frames)) if frames else None))
+            float(np.mean(frames)) if frames else None,
+            sum(e.feet_labelled for _, e in cells), sum(e.feet_named for _, e in cells)))
     outcomes = Counter(r.initiation.outcome for r in reports
                        if r.initiation is not None and r.initiation.outcome != UNLABELLED)
     init_err = tuple(abs(r.initiation.error_frames) for r in reports
@@ -335,6 +341,9 @@ def format_pooled(p: Pooled) -> str:
     lines.append(f"verdicts: {judged}; {agree} of judged strides agree with their clip's most common verdict")
     if p.cadence_clips:
         lines.append(f"cadence: {p.cadence_within_3pct} of {p.cadence_clips} clips with a truth within ±3 %")
+    feet = [f"{e.event} {e.feet_named}/{e.feet_labelled}" for e in p.events if e.feet_labelled]
+    if feet:
+        lines.append(f"feet: {', '.join(feet)} matched events name the labelled foot")
     return "\n".join(lines)
 
 

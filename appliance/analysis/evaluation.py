@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import csv
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,6 +73,9 @@ class EventScore:
     other_foot: int = 0
     # Per matched pair, detected − label in the clip's frames: pooled medians over many clips.
     signed_errors_frames: tuple[float, ...] = ()
+    # Matched pairs whose label names the foot, and of those, the detections naming the same foot.
+    feet_labelled: int = 0
+    feet_named: int = 0
 
     @property
     def decidable(self) -> int:
@@ -186,11 +189,14 @@ def one_foot_extras(unpaired: Sequence[int], labels: Sequence[Label]) -> tuple[i
 
 
 def score(detections: Sequence[tuple[str, int]], labels: Sequence[Label], frame_ms: float,
-          tolerance_frames: int, undecidable: Collection[Label] = (), one_foot: bool = False) -> list[EventScore]:
+          tolerance_frames: int, undecidable: Collection[Label] = (), one_foot: bool = False,
+          feet: Mapping[tuple[str, int], str] | None = None) -> list[EventScore]:
     """Score ``(event, frame)`` detections against labels for each event type that has labels.
 
     ``undecidable``: labels (from ``undecidable_labels``) that count as ``n/a`` when unmatched.
     ``one_foot``: the labels follow one foot only; the other foot's steps are not extra (module doc).
+    ``feet``: the foot each detection names, by ``(event, frame)``; matched pairs whose label names
+    a foot then count whether the detection named the same one.
     """
     out: list[EventScore] = []
     for kind in EVENT_KINDS:
@@ -206,6 +212,8 @@ def score(detections: Sequence[tuple[str, int]], labels: Sequence[Label], frame_
         has = len(err) > 0
         paired = {j for _, j in pairs}
         na = sum(1 for j, lb in enumerate(kind_labels) if j not in paired and lb in undecidable)
+        named = [feet.get((kind, det[i])) == kind_labels[j].foot for i, j in pairs
+                 if feet is not None and kind_labels[j].foot in ("left", "right")]
         extra, other = len(det) - len(pairs), 0
         if one_foot and kind != "initiation":
             used = {i for i, _ in pairs}
@@ -215,7 +223,8 @@ def score(detections: Sequence[tuple[str, int]], labels: Sequence[Label], frame_
             float(np.median(err)) if has else None, float(np.percentile(err, 95)) if has else None,
             float(np.median(err) * frame_ms) if has else None,
             float(np.percentile(err, 95) * frame_ms) if has else None,
-            float(np.mean(signed)) if has else None, other, tuple(float(x) for x in signed)))
+            float(np.mean(signed)) if has else None, other, tuple(float(x) for x in signed),
+            len(named), sum(named)))
     return out
 
 

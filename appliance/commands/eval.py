@@ -199,7 +199,8 @@ def run_single(args: argparse.Namespace) -> int:
     lag = decision_lag_frames(cfg.gait, args.every * frame_ms / 1000.0)
     contact_lag = contact_lag_frames(cfg.gait, args.every * frame_ms / 1000.0)
     na = undecidable_labels(labels, {f.index for f in frames if f.landmarks is not None}, lag, args.every, contact_lag)
-    scores = score(detections, labels, frame_ms, tol, na, one_foot=args.one_foot)
+    feet = {(e.kind, e.frame_index): e.foot for e in result.events}
+    scores = score(detections, labels, frame_ms, tol, na, one_foot=args.one_foot, feet=feet)
     print(f"{video}: {result.video['frames']} frames at {fps} fps"
           + (f" (captured at {args.capture_fps} fps: 1 frame = {frame_ms:.1f} ms)" if args.capture_fps else
              f" (1 frame = {frame_ms:.1f} ms)") + f", match tolerance ±{tol} frames"
@@ -212,4 +213,7 @@ def run_single(args: argparse.Namespace) -> int:
     if args.one_foot:
         other = sum(sc.other_foot for sc in scores)
         print(f"one-foot labels: {other} unpaired detections taken as the other foot's steps (not extra)")
+    named = [f"{sc.event} {sc.feet_named}/{sc.feet_labelled}" for sc in scores if sc.feet_labelled]
+    if named:
+        print(f"feet: {', '.join(named)} matched events name the labelled foot")
     return 0

@@ -302,6 +302,22 @@ def test_a_stance_in_a_start_keeps_its_own_toe_off(start: str) -> None:
     assert tracker._left_by(0, 22) == 22
 
 
+@pytest.mark.parametrize(("reported_index", "expect_toe_offs"), [(None, [10]), (11, []), (14, [10])])
+def test_a_start_does_not_report_the_push_foots_toe_off_twice(reported_index: int | None,
+                                                               expect_toe_offs: list[int]) -> None:
+    # b7: the state machine reported the push foot's toe-off a frame after its clearance, and the
+    # start, decided 0.3 s later, reported another at the clearance. A foot leaves once: the
+    # start's is left out when that foot's own came within min_step_s of it.
+    tracker = GaitTracker(Config().gait)
+    for i in range(21):
+        tracker.buffer.append(_two_feet(i, 30.0, ((100.0 + 5.0 * i, 0.0), (60.0, 0.0)), 5.0 * i))
+    if reported_index is not None:
+        tracker._fs[0].reported_toe_off_t_s = reported_index / 30.0
+    tracker._confirm_start((0, 10, 1), tracker.buffer[-1], tracker.buffer[-1], stepped=True)
+    assert [e.frame_index for e in tracker.events if e.kind == "initiation"] == [10]
+    assert [e.frame_index for e in tracker.events if e.kind == "toe_off"] == expect_toe_offs
+
+
 def test_cadence_is_read_over_several_steps_not_one_quantised_interval() -> None:
     # 168.9 steps/min at 30 fps: every landing falls on a whole frame, so one step measures 10 or
     # 11 frames (180 or 163.6 steps/min); over 4 steps the mean is within 1 %. A spurious landing

@@ -30,6 +30,8 @@ class FootState:
     last_toe_off_index: int | None = None
     # ... and the first frame it was up, as reported (last_toe_off_t_s is where it left its place).
     lifted_t_s: float | None = None
+    # The last toe-off reported as an event for this foot (s).
+    reported_toe_off_t_s: float | None = None
     # The current "stance" opened with a landing on the other foot's spot (the model's feet points,
     # not a step): its end is no toe-off either.
     phantom: bool = False

@@ -10,6 +10,13 @@ import math
 # of it from clip to clip (male_side at 60 fps: 5.99999 frames, or 6.00002 with a capture rate of 60
 # given for its 59.999 fps; its contacts moved by up to 5 frames between the two).
 FRAME_TOLERANCE = 1e-3
+# Durations are compared with this tolerance (s): the limits are round numbers that are whole
+# frames at the common rates (0.1 s: 3 frames at 30 fps, 5 at 50, 6 at 60), and frame times are
+# timestamps rounded to the microsecond, scaled by a capture rate that is a rounded number too, and
+# differenced in floating point. A duration within it of a limit has reached it: b8 at 30.000 fps
+# read 3 frames as 0.09999999 s (its first landing after the start was "too soon"), and male_side
+# at 60 fps moved contacts by up to 5 frames between a capture rate of 60 and none.
+TIME_EPS_S = 1e-4
 
 
 def frames_for(seconds: float, frame_s: float) -> int:

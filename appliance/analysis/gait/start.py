@@ -17,7 +17,7 @@ import numpy as np
 
 from appliance.analysis.gait.direction import DirectionEstimator
 from appliance.analysis.gait.events import FrameSample, Initiation
-from appliance.analysis.gait.frames import frames_covering
+from appliance.analysis.gait.frames import TIME_EPS_S, frames_covering
 from appliance.analysis.gait.ground import GroundEstimator
 from appliance.config import GaitConfig
 
@@ -214,7 +214,11 @@ class StartDetection:
                       index, self.body_speed_ll_s(after) or 0.0)
             return
         ev = self._event("initiation", push, index, now)
-        self._event("toe_off", push, index, now)
+        # The push foot's toe-off, unless its stance's own end was reported there already (the start
+        # is decided 0.3 s later: b7, the state machine's toe-off a frame after the clearance).
+        reported = self._fs[push].reported_toe_off_t_s
+        if reported is None or abs(reported - ev.t_s) >= self.cfg.min_step_s - TIME_EPS_S:
+            self._event("toe_off", push, index, now)
         # The push-off posture: the last frames on the push foot. A crouched start's index is the
         # toe clear of its block, so they end just before it; a standing start's is a toe-off as a
         # stride's, whose frame the foot still touches (Step.toe_off_sample), so they end with it.

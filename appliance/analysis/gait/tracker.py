@@ -34,7 +34,7 @@ from appliance.analysis.gait.events import FrameSample, GaitEvent, Initiation, S
 from appliance.analysis.gait.feet import FootTracker
 from appliance.analysis.gait.filters import OneEuroFilter
 from appliance.analysis.gait.footstate import LEFT, PLANTED, FootState, confirmed_change, left_at
-from appliance.analysis.gait.frames import frames_covering, frames_for
+from appliance.analysis.gait.frames import TIME_EPS_S, frames_covering, frames_for
 from appliance.analysis.gait.ground import GroundEstimator, StanceGroundSpeed
 from appliance.analysis.gait.start import StartDetection, StartState
 from appliance.config import GaitConfig
@@ -53,13 +53,6 @@ MIN_LEG_LENGTH_PX = 20.0
 # no point of either foot is on the landed foot's track for at most this long (s): the slow-motion
 # treadmill at 30-60 fps loses the stance foot just after its landing for 2-5 frames (0.07-0.1 s).
 LOST_FOOT_S = 0.1
-# Durations are compared with this tolerance (s): the limits are round numbers that are whole
-# frames at the common rates (0.1 s: 3 frames at 30 fps, 5 at 50, 6 at 60), and frame times are
-# timestamps rounded to the microsecond, scaled by a capture rate that is a rounded number too, and
-# differenced in floating point. A duration within it of a limit has reached it: b8 at 30.000 fps
-# read 3 frames as 0.09999999 s (its first landing after the start was "too soon"), and male_side
-# at 60 fps moved contacts by up to 5 frames between a capture rate of 60 and none.
-TIME_EPS_S = 1e-4
 
 
 def motion_window_frames(cfg: GaitConfig, frame_s: float) -> int:
@@ -865,6 +858,7 @@ class GaitTracker(StartDetection):
             log.debug("track %d: toe-off at frame %d not counted (body still)", k, index)
             return
         ev = self._event("toe_off", k, lifted, now)
+        st.reported_toe_off_t_s = ev.t_s
         contact, st.stance_contact = st.stance_contact, None
         if contact is None:
             return  # stance began before tracking: a toe-off, but no stride to measure

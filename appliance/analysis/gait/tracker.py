@@ -838,7 +838,9 @@ class GaitTracker(StartDetection):
 
     def _toe_off(self, k: int, index: int, now: FrameSample) -> None:
         st = self._fs[k]
-        index = self._left_by(k, index)
+        confirmed, index = index, self._left_by(k, index)
+        if index != confirmed:
+            log.debug("track %d: toe-off at frame %d placed at %d, the other foot's landing", k, confirmed, index)
         # The toe-off is reported at the first frame up; the stance's frames (its measures, the
         # spot the foot left) end where the foot moved off the ground's motion, as before.
         lifted = self._lifted_by(k, index)
@@ -958,8 +960,6 @@ class GaitTracker(StartDetection):
             return index
         double_support = self._index_span(self.cfg.max_double_support_s)
         if st.stance_contact.frame_index < landed.frame_index < index - double_support:
-            log.debug("track %d: toe-off at frame %d placed at %d, the other foot's landing", k, index,
-                      landed.frame_index)
             return landed.frame_index
         return index
 

@@ -35,7 +35,7 @@ from appliance.analysis.gait.feet import FootTracker
 from appliance.analysis.gait.filters import OneEuroFilter
 from appliance.analysis.gait.footstate import LEFT, PLANTED, FootState, confirmed_change, left_at
 from appliance.analysis.gait.frames import TIME_EPS_S, frames_covering, frames_for
-from appliance.analysis.gait.ground import GroundEstimator, StanceGroundSpeed
+from appliance.analysis.gait.ground import GroundEstimator, GroundFrame, StanceGroundSpeed
 from appliance.analysis.gait.start import StartDetection, StartState
 from appliance.config import GaitConfig
 from appliance.pose.types import PoseFrame
@@ -306,7 +306,7 @@ class GaitTracker(StartDetection):
         # A held foot did not move by definition: it must not vote for a still ground.
         if heights[low] < self.cfg.plant_height_ll and not (j.held[low] or nxt.held[low]):
             self._ground_v.append(vs[low])
-        tol = 0.5 * self.cfg.plant_speed_ll_s * j.leg_length_px
+        tol = self._ground_jitter_px_s(j.leg_length_px)
         n = self._frames_for(1.0)
         recent = np.asarray(list(self._ground_v)[-n:])
         if len(recent) < 3:
@@ -339,6 +339,10 @@ class GaitTracker(StartDetection):
         if self.direction.known and centre * self.direction.sign > 0:
             return 0.0
         return centre
+
+    def _ground_jitter_px_s(self, leg_length_px: float) -> float:
+        """Ground speeds closer than this (px/s) are one speed: half the planted-foot speed limit."""
+        return 0.5 * self.cfg.plant_speed_ll_s * leg_length_px
 
     def _update_feet(self, now: FrameSample) -> None:
         d = motion_window_frames(self.cfg, self._dt_s)
@@ -417,10 +421,12 @@ class GaitTracker(StartDetection):
                     continue
                 self._settle_contacts(now, k, at_once=True)  # a stance's landing before its end
                 not_yet = self._cannot_have_left(k, index, now)
-                if not_yet is None and self._handed_over(k, index, now):
-                    continue
-                if not_yet is None and self._body_not_past(k, index):
-                    not_yet = "the body has not passed over the foot"
+                if not_yet is None:
+                    if self._handed_over(k, index, now):
+                        continue
+                    left, lifted = self._reported_toe_off(k, index)
+                    if self._body_not_past(k, index, lifted):
+                        not_yet = "the body has not passed over the foot"
                 if not_yet is not None:
                     # The landing's own sweep or a jump of the points. The stance goes on; its
                     # toe-off is the next departure after the foot has been seen staying put again
@@ -431,7 +437,9 @@ class GaitTracker(StartDetection):
                             st.history[n] = (x[0], x[PLANTED], False)
                     log.debug("track %d: toe-off at frame %d ignored (%s)", k, index, not_yet)
                     continue
-                self._toe_off(k, index, now)
+                if left != index:
+                    log.debug("track %d: toe-off at frame %d placed at %d, the other foot's landing", k, index, left)
+                self._toe_off(k, left, lifted, now)
         for k in (0, 1):
             st = self._fs[k]
             if st.grounded is False:
@@ -518,9 +526,10 @@ class GaitTracker(StartDetection):
             return False
         return all(self.height_ll(s, k) <= up for s in since)
 
-    def _body_not_past(self, k: int, index: int) -> bool:
+    def _body_not_past(self, k: int, index: int, lifted: int) -> bool:
         """Has the body moved over the ground, from foot ``k``'s landing to its departure at
-        ``index``, less than any running stance lets it (``min_stance_travel_ll``)?
+        ``index`` (reported at ``lifted``: ``_reported_toe_off``), less than any running stance
+        lets it (``min_stance_travel_ll``)?
 
         In a stance the body passes over the planted foot: from landing ahead of it to pushing off
         behind it, about a leg length (docs/analysis.md). A departure sooner is the points leaving
@@ -532,17 +541,22 @@ class GaitTracker(StartDetection):
         st = self._fs[k]
         if limit <= 0 or st.stance_contact is None or st.landed_t_s is None or self._in_start:
             return False
-        # As the toe-off would be reported: its first frame up (_lifted_by), or the other foot's landing.
-        s = self._sample_at(self._lifted_by(k, self._left_by(k, index)))
+        s = self._sample_at(lifted)
         if s is None:
             return False
-        tol = 0.5 * self.cfg.plant_speed_ll_s * s.leg_length_px
-        if self.ground_velocity_px_s != 0.0 and self._stance_ground.speed_px_s(s.t_s, tol) is None:
+        if (self.ground_velocity_px_s != 0.0
+                and self._stance_ground.speed_px_s(s.t_s, self._ground_jitter_px_s(s.leg_length_px)) is None):
             return False
         speed = self.body_speed_ll_s(index)
         if speed is None or speed < self.cfg.min_step_speed_ll_s:
             return False
         return speed * (s.t_s - st.landed_t_s) < limit
+
+    def _ahead_px(self, s: FrameSample, p: np.ndarray, g: GroundFrame | None = None) -> float:
+        """How far point ``p`` of frame ``s`` is ahead of its pelvis along the ground, the way the
+        runner goes (px; negative: behind), on ground frame ``g`` (default: the frame's own)."""
+        g = s.ground if g is None else g
+        return (float(g.along_px(p)) - float(g.along_px(s.raw_pelvis_px))) * self.direction.sign
 
     def _ahead_of_pelvis(self, k: int, index: int) -> bool:
         """Was foot ``k``'s toe, at its last frame on the ground before ``index``, ahead of the
@@ -553,8 +567,7 @@ class GaitTracker(StartDetection):
         s = self._sample_at(index - self._step)
         if s is None or s.held[k]:
             return False
-        ahead = float(s.ground.along_px(s.raw_toe_px[k])) - float(s.ground.along_px(s.raw_pelvis_px))
-        return ahead * self.direction.sign > limit * s.leg_length_px
+        return self._ahead_px(s, s.raw_toe_px[k]) > limit * s.leg_length_px
 
     def _just_landed(self, st: FootState, t_s: float) -> bool:
         """Is ``t_s`` within ``min_stance_s`` of foot ``st``'s landing (so it cannot have left yet)?"""
@@ -692,8 +705,7 @@ class GaitTracker(StartDetection):
                     continue
                 # A landing foot comes down ahead of the body; a low foot behind the pelvis is the
                 # other foot pushing off, or the swing foot passing under the body.
-                ahead = float(g.along_px(s.raw_heel_px[m])) - float(g.along_px(s.raw_pelvis_px))
-                if ahead * self.direction.sign < 0:
+                if self._ahead_px(s, s.raw_heel_px[m], g) < 0:
                     continue
                 # When the path back from ``first`` passes each of the sighting's points: between
                 # the sighting and ``landed`` (or up to ``tol`` of belt travel before the sighting:
@@ -800,8 +812,7 @@ class GaitTracker(StartDetection):
                 or not (other.grounded and other.stance_contact is not None)
                 or other.stance_contact.t_s < left - TIME_EPS_S or self._in_start or not self.direction.known):
             return False
-        ahead = float(s.ground.along_px(s.raw_heel_px[k])) - float(s.ground.along_px(s.raw_pelvis_px))
-        return ahead * self.direction.sign < 0
+        return self._ahead_px(s, s.raw_heel_px[k]) < 0
 
     def _on_other_foot(self, k: int, index: int, s: FrameSample) -> bool:
         """Does foot ``k`` land at frame ``index`` on the spot where the other foot stands, or stood
@@ -836,14 +847,18 @@ class GaitTracker(StartDetection):
         return (float(s.ground.along_px(last.raw_midfoot_px(k)))  # one frame: see body_speed_ll_s
                 + self.ground_velocity_px_s * (s.t_s - last.t_s))
 
-    def _toe_off(self, k: int, index: int, now: FrameSample) -> None:
+    def _reported_toe_off(self, k: int, index: int) -> tuple[int, int]:
+        """Where foot ``k``'s departure confirmed at ``index`` ended its stance (``_left_by``: at
+        the latest the other foot's landing) and the frame its toe-off is reported at (its first
+        frame up, ``_lifted_by``): the stance's frames (its measures, the spot the foot left) end
+        at the first, where the foot moved off the ground's motion."""
+        left = self._left_by(k, index)
+        return left, self._lifted_by(k, left)
+
+    def _toe_off(self, k: int, index: int, lifted: int, now: FrameSample) -> None:
+        """Foot ``k`` left: its stance ended at ``index``, its toe-off reported at ``lifted``
+        (``_reported_toe_off``)."""
         st = self._fs[k]
-        confirmed, index = index, self._left_by(k, index)
-        if index != confirmed:
-            log.debug("track %d: toe-off at frame %d placed at %d, the other foot's landing", k, confirmed, index)
-        # The toe-off is reported at the first frame up; the stance's frames (its measures, the
-        # spot the foot left) end where the foot moved off the ground's motion, as before.
-        lifted = self._lifted_by(k, index)
         st.grounded = False
         st.last_toe_off_t_s = (self._sample_at(index) or now).t_s
         st.lifted_t_s = (self._sample_at(lifted) or now).t_s

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from appliance.analysis.analyzer import AnalysisResult
-from appliance.analysis.evaluation import EventScore, Label, score
+from appliance.analysis.evaluation import EventScore, Label, detections_of, feet_line, score
 
 log = logging.getLogger(__name__)
 
@@ -200,13 +200,12 @@ def evaluate_clip(spec: ClipSpec, result: AnalysisResult, labels: Sequence[Label
     if truth is None and spec.cadence_from_labels and labels and frame_ms:
         truth = cadence_from_contacts(labels, frame_ms)
     run = score_run(result, truth)
-    detections = [(e.kind, e.frame_index) for e in result.events]
+    detections, feet = detections_of(result.events)
     if labels is None or frame_ms is None or tol is None:
         # Not scored, but shown: whether a start fired is worth seeing on a clip not labelled yet.
         fired = sorted(f for k, f in detections if k == "initiation")
         init = InitiationScore(UNLABELLED, None, fired[0] if fired else None, None, len(fired))
         return ClipReport(spec, "no labels", analysed_fps, frame_ms, tol, initiation=init, run=run)
-    feet = {(e.kind, e.frame_index): e.foot for e in result.events}
     events = tuple(s for s in score(detections, labels, frame_ms, tol, undecidable, bool(spec.one_foot), feet)
                    if s.event in SCORED_EVENTS)
     init = score_initiation([f for k, f in detections if k == "initiation"], labels, init_tolerance_frames,
@@ -341,9 +340,9 @@ def format_pooled(p: Pooled) -> str:
     lines.append(f"verdicts: {judged}; {agree} of judged strides agree with their clip's most common verdict")
     if p.cadence_clips:
         lines.append(f"cadence: {p.cadence_within_3pct} of {p.cadence_clips} clips with a truth within ±3 %")
-    feet = [f"{e.event} {e.feet_named}/{e.feet_labelled}" for e in p.events if e.feet_labelled]
+    feet = feet_line(p.events)
     if feet:
-        lines.append(f"feet: {', '.join(feet)} matched events name the labelled foot")
+        lines.append(feet)
     return "\n".join(lines)
 
 

@@ -33,14 +33,15 @@ from __future__ import annotations
 
 import csv
 import logging
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from appliance.analysis.gait.events import EVENT_KINDS
+from appliance.analysis.gait.events import EVENT_KINDS, GaitEvent
 from appliance.errors import BadInputError, check_input_file
 
 log = logging.getLogger(__name__)
@@ -186,6 +187,30 @@ def one_foot_extras(unpaired: Sequence[int], labels: Sequence[Label]) -> tuple[i
             seen_swings.add(swing)
             other += 1
     return extra, other
+
+
+def detections_of(events: Iterable[GaitEvent]) -> tuple[list[tuple[str, int]], dict[tuple[str, int], str]]:
+    """An analysis's events as ``score`` takes them: ``(event, frame)`` pairs, and the foot each names."""
+    events = list(events)
+    return [(e.kind, e.frame_index) for e in events], {(e.kind, e.frame_index): e.foot for e in events}
+
+
+class FeetScored(Protocol):
+    """Per-clip or pooled scores of one event type with their foot names counted."""
+
+    @property
+    def event(self) -> str: ...
+    @property
+    def feet_labelled(self) -> int: ...
+    @property
+    def feet_named(self) -> int: ...
+
+
+def feet_line(scores: Iterable[FeetScored]) -> str | None:
+    """``feet: contact 79/81, …`` over scores (per clip or pooled) that carry ``feet_named`` /
+    ``feet_labelled``; None where no matched label names a foot."""
+    named = [f"{s.event} {s.feet_named}/{s.feet_labelled}" for s in scores if s.feet_labelled]
+    return f"feet: {', '.join(named)} matched events name the labelled foot" if named else None
 
 
 def score(detections: Sequence[tuple[str, int]], labels: Sequence[Label], frame_ms: float,

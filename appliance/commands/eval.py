@@ -23,7 +23,7 @@ from appliance.analysis.analyzer import StreamingAnalyzer, analyze_frames, media
 from appliance.analysis.clip_eval import ClipReport, ClipSpec, evaluate_clip, format_clips, format_pooled, pool
 from appliance.analysis.clip_sets import clips_from_paths, find_labels, load_index, load_set, resolve_conventions
 from appliance.analysis.clips import analyze_clip, check_capture_fps, load_frames
-from appliance.analysis.evaluation import format_table, read_labels, score, undecidable_labels
+from appliance.analysis.evaluation import detections_of, feet_line, format_table, read_labels, score, undecidable_labels
 from appliance.analysis.gait.events import FrameSample
 from appliance.analysis.gait.extrema import extrema_events
 from appliance.analysis.gait.tracker import GaitTracker, contact_lag_frames, decision_lag_frames
@@ -195,11 +195,10 @@ def run_single(args: argparse.Namespace) -> int:
         raise BadInputError(f"{video}: cannot tell the frame rate (fewer than 2 frames)")
     frame_ms = 1000.0 / fps * result.time_scale
     tol = max(1, round(args.tolerance_ms / frame_ms))
-    detections = [(e.kind, e.frame_index) for e in result.events]
+    detections, feet = detections_of(result.events)
     lag = decision_lag_frames(cfg.gait, args.every * frame_ms / 1000.0)
     contact_lag = contact_lag_frames(cfg.gait, args.every * frame_ms / 1000.0)
     na = undecidable_labels(labels, {f.index for f in frames if f.landmarks is not None}, lag, args.every, contact_lag)
-    feet = {(e.kind, e.frame_index): e.foot for e in result.events}
     scores = score(detections, labels, frame_ms, tol, na, one_foot=args.one_foot, feet=feet)
     print(f"{video}: {result.video['frames']} frames at {fps} fps"
           + (f" (captured at {args.capture_fps} fps: 1 frame = {frame_ms:.1f} ms)" if args.capture_fps else
@@ -213,7 +212,7 @@ def run_single(args: argparse.Namespace) -> int:
     if args.one_foot:
         other = sum(sc.other_foot for sc in scores)
         print(f"one-foot labels: {other} unpaired detections taken as the other foot's steps (not extra)")
-    named = [f"{sc.event} {sc.feet_named}/{sc.feet_labelled}" for sc in scores if sc.feet_labelled]
+    named = feet_line(scores)
     if named:
-        print(f"feet: {', '.join(named)} matched events name the labelled foot")
+        print(named)
     return 0

@@ -7,6 +7,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ from flask.testing import FlaskClient
 from appliance.live.state import LatestSlot, Verdict
 from appliance.web import create_app
 from appliance.web.reasons import reason_text, verdict_payload
-from appliance.web.server import start_web
+from appliance.web.server import WebServer, start_web
 from appliance.web.streams import body_line_px, mjpeg_frames, verdict_events
 
 
@@ -172,6 +173,32 @@ def test_waitress_serves_sse_and_stops_with_open_streams(app: Flask, slot: Lates
         server.stop()
     assert time.monotonic() - t0 < 3.0
     assert not server.thread.is_alive()
+
+
+def test_stop_survives_the_wake_up_pipe_closing_before_its_write(app: Flask) -> None:
+    # Waitress queues the stop's close_all, then writes to its wake-up pipe; a worker waking the
+    # loop in between has close_all run first, and it closes the pipe: the write raised EBADF out
+    # of stop() (1 run in ~15 of the capped-streams test). Here that order is forced.
+    ended = threading.Event()
+    loop = threading.Thread(target=ended.wait, args=(5.0,), daemon=True)
+    loop.start()
+
+    class Trigger:
+        def pull_trigger(self, thunk: Callable[[], None]) -> None:
+            thunk()
+            ended.set()
+            raise OSError(9, "Bad file descriptor")
+
+    class Dispatcher:
+        def shutdown(self, timeout: float) -> None:
+            pass
+
+    class Server:
+        def __init__(self) -> None:
+            self.task_dispatcher, self.trigger, self._map = Dispatcher(), Trigger(), {}
+
+    WebServer(app, Server(), loop, "127.0.0.1", 0).stop(timeout_s=1.0)  # type: ignore[arg-type]
+    assert not loop.is_alive()
 
 
 def test_cli_set_password_reads_stdin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -54,7 +54,12 @@ class WebServer:
         # while its select() waits on them raise EBADF in that thread (a traceback at a stop).
         trigger = getattr(self.server, "trigger", None)
         if trigger is not None and self.thread.is_alive():
-            trigger.pull_trigger(close_all)
+            try:
+                trigger.pull_trigger(close_all)
+            except OSError as err:
+                # Waitress queues the call, then writes to the pipe; a worker waking the loop in
+                # between has it run close_all, which closes the pipe before the write (EBADF).
+                log.debug("web server's wake-up pipe closed before the write (%s)", err)
             self.thread.join(timeout=timeout_s)
         if self.thread.is_alive() or sockets:
             close_all()

@@ -64,13 +64,13 @@ def page(browser: object) -> Iterator[object]:
 
 
 @pytest.fixture(scope="module")
-def shots() -> Path:
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = os.environ.get("LEANCAM_WEB_SCREENSHOTS")
     if target:
         d = Path(target)
         d.mkdir(parents=True, exist_ok=True)
         return d
-    return Path(tempfile.mkdtemp(prefix="leancam-shots-"))
+    return tmp_path_factory.mktemp("shots")
 
 
 def _serve(app: Flask) -> WebServer:

@@ -156,6 +156,15 @@ class GaitConfig:
     # 53 %, 98 %, but male_side's cadence +12 %; 0.06 → 46/8, 60 %, 100 % | 78/18, 44 %, 100 %
     # (male_side contacts' median error 2 → 1 frame, judged 14 → 42 %); 0.1 → 46/7, 52 % | 78/17, 37 %.
     contact_settle_ll: float = 0.06
+    # On a moving ground a toe-off is the first frame of an unbroken run (up to one motion window
+    # back from where the foot moved off the belt) with the toe this much (leg lengths) above its
+    # stance's median height (GaitTracker._lifted_by). Measured on the tuning set's slow-motion
+    # treadmill (50 fps view, toe-offs labelled at 300 fps): at the labelled toe-off the toe point
+    # is a median 0.03 / 0.02 / -0.03 leg lengths above its stance level (3 keypoint inputs); it
+    # rolls up off the belt before it leaves. At 0.06 (the stance jitter) toe-offs came 1.6 frames
+    # late. 0.06 → 0.03: slow-motion views (12 runs) toe-off bias +1.63 → +1.09 frames; validation:
+    # male_side +0.18 → +0.04, the 30 fps view's median error 1.6 → 0.8 frames; no event gained or lost.
+    toe_lift_ll: float = 0.03
     # ... judged on the frames of the stance's first this-many seconds (0 = the confirmation's
     # frames only): a treadmill's landing foot hovers at belt speed just above the belt for a frame
     # or two, within the loose planted height. Lag of a contact = the larger of this and the
@@ -229,6 +238,9 @@ class GaitConfig:
             errors.append(f"gait.toe_off_ahead_ll: 0 (off) to 1 leg length, got {self.toe_off_ahead_ll:g}")
         if not 0 <= self.carried_landing_ll <= 0.3:
             errors.append(f"gait.carried_landing_ll: 0 (off) to 0.3 leg lengths, got {self.carried_landing_ll:g}")
+        if not 0 <= self.toe_lift_ll <= 0.2:
+            errors.append(f"gait.toe_lift_ll: 0 to 0.2 leg lengths (a toe higher than that has left), "
+                          f"got {self.toe_lift_ll:g}")
         if not 0 <= self.contact_settle_s <= 0.3:
             errors.append(f"gait.contact_settle_s: 0 (off) to 0.3 s (a sprinter's whole stance is ~0.1 s), "
                           f"got {self.contact_settle_s:g}")

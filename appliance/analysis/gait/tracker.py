@@ -905,11 +905,12 @@ class GaitTracker(StartDetection):
                                self._sample_at(index), step_s, bounce_s, st.landing_track, seen_from,
                                None if st.landing_seen_index is None else self._sample_at(st.landing_seen_index)))
 
-    def _stance_top_ll(self, k: int, index: int) -> float | None:
+    def _stance_top_ll(self, k: int, index: int, margin_ll: float | None = None) -> float | None:
         """The height (leg lengths) above which foot ``k`` is up off its current stance's level: the
-        median height of its stance frames before ``index`` plus ``contact_settle_ll`` (the points'
-        height jitter in a stance). The frames from where the foot was seen planted on its own
-        points: before that, back to a landing carried along the belt, they showed something else.
+        median height of its stance frames before ``index`` plus ``margin_ll`` (default
+        ``contact_settle_ll``, the points' height jitter in a stance). The frames from where the
+        foot was seen planted on its own points: before that, back to a landing carried along the
+        belt, they showed something else.
         None without a counted stance of at least 4 such frames."""
         st = self._fs[k]
         if st.stance_contact is None:
@@ -918,7 +919,8 @@ class GaitTracker(StartDetection):
         stance = [s for s in self._samples_between(seen_from, index - self._step) if not s.held[k]]
         if len(stance) < 4:
             return None
-        return float(np.median([self.height_ll(s, k) for s in stance])) + self.cfg.contact_settle_ll
+        margin = self.cfg.contact_settle_ll if margin_ll is None else margin_ll
+        return float(np.median([self.height_ll(s, k) for s in stance])) + margin
 
     def _lifted_by(self, k: int, index: int) -> int:
         """The toe-off of foot ``k``, whose stance ended at ``index``, as the first frame it was up.
@@ -927,12 +929,12 @@ class GaitTracker(StartDetection):
         and the speed test places it. On a moving ground (a treadmill's belt) it leaves at the
         ground's own speed, and the first sign is its height: the toe rises off its stance level a
         frame before it moves off the belt (male_side: toe-offs a frame late). The toe-off moves back
-        to the first frame of an unbroken run above the stance's median height plus
-        ``contact_settle_ll`` (the points' height jitter in a stance, as for the landing), at most
-        one motion window back (the frames the speed test's backward difference spans).
+        to the first frame of an unbroken run above the stance's median height plus ``toe_lift_ll``
+        (how far up the toe point is at a toe-off timed at 300 fps), at most one motion window back
+        (the frames the speed test's backward difference spans).
         """
         st = self._fs[k]
-        up = None if self.ground_velocity_px_s == 0.0 else self._stance_top_ll(k, index)
+        up = None if self.ground_velocity_px_s == 0.0 else self._stance_top_ll(k, index, self.cfg.toe_lift_ll)
         if up is None or st.stance_contact is None:
             return index
         first = st.stance_contact.frame_index

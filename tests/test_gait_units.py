@@ -700,6 +700,11 @@ def test_steps_shorter_than_any_runners_are_no_cadence() -> None:
 
     assert step_time_s([0.0, 0.14, 0.28, 0.42, 0.56], 0.56) is None
     assert step_time_s([0.0, 0.22, 0.44, 0.66, 0.88], 0.88) == pytest.approx(0.22)
+    # A step takes 0.2-0.6 s: steps agreeing at 0.16-0.19 s are split stances too (the 37.5 fps
+    # view's first second: 307-321 steps/min), a sprinter's 6-frame steps at 30 fps are not.
+    assert step_time_s([0.0, 0.17, 0.36, 0.53, 0.72], 0.72) is None
+    six_frames = 6 / 29.97
+    assert step_time_s([i * six_frames for i in range(5)], 4 * six_frames) == pytest.approx(six_frames)
 
 
 def _jump_in_stance(index: int) -> FrameSample:

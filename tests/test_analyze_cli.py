@@ -135,7 +135,7 @@ def test_analyze_runs_our_engine_when_no_keypoints_are_given(demo_clip: Path, ca
     assert code == 0
     doc = json.loads(out)
     assert doc["video"]["frames"] == 230
-    assert doc["gait"] == "walking"
+    assert doc["gait"] in ("walking", None)  # never running (test_walking_demo_clip_has_no_running_strides)
     # walking steps, a step that looked like running before any gait was established, or both feet
     # landing together (the clip ends with a jump): never judged
     assert all(s["verdict"] == "unsure" and s["reasons"] in (["walking"], ["gait_not_established"], ["feet_together"])

@@ -10,7 +10,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from appliance.analysis.gait.body import FootPoints, body_points
+from appliance.analysis.gait.body import BodyPoints, FootPoints, body_points, is_other_body
 from appliance.analysis.gait.bounce import step_period_s
 from appliance.analysis.gait.direction import DirectionEstimator
 from appliance.analysis.gait.events import FrameSample, GaitEvent
@@ -964,3 +964,24 @@ def test_whole_frames_do_not_depend_on_the_timestamps_rounding(rate_error: float
     assert frames_covering(0.1, (1 + rate_error) / 30) == 3
     assert frames_for(0.05, (1 + rate_error) / 30) == 1
     assert frames_for(0.033, (1 + rate_error) / 60) == 2
+
+
+def _body_at(x_px: float, leg_px: float = 100.0) -> BodyPoints:
+    p = np.array([x_px, 300.0])
+    heel, toe, ankle = np.array([x_px, 400.0]), np.array([x_px + 10, 400.0]), np.array([x_px, 390.0])
+    foot = FootPoints("left", heel, toe, ankle, 1.0)
+    return BodyPoints(np.array([x_px, 150.0]), np.array([x_px, 200.0]), p, (foot, foot), leg_px, 1.0, 1.0,
+                      True, True)
+
+
+@pytest.mark.parametrize(("jump_px", "dt_s", "other"), [(45.0, 1 / 30, False), (400.0, 1 / 30, True),
+                                                        (250.0, 0.2, False), (250.0, 1 / 300, True)])
+def test_a_pose_that_jumps_farther_than_a_body_moves_is_another_body(jump_px: float, dt_s: float,
+                                                                    other: bool) -> None:
+    # A sprinter's pelvis moves ~0.45 leg lengths a frame at 30 fps (13 leg lengths/s), and 2.5 in
+    # 0.2 s without a pose; the pose model's jump from another person to the athlete (right-to-left
+    # starts, their first 5-12 frames) was 3.7-5.1 leg lengths in one frame. Never under 2 leg
+    # lengths, however high the frame rate (keypoint jitter at 300 fps is no teleport).
+    assert is_other_body(_body_at(500.0), 1.0, _body_at(500.0 + jump_px), 1.0 + dt_s) is other
+    # The shorter leg is the unit: a small far-away person jumping onto a near one is as far.
+    assert is_other_body(_body_at(500.0, 60.0), 1.0, _body_at(500.0 + jump_px, 200.0), 1.0 + dt_s) is other

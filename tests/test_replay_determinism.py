@@ -20,6 +20,7 @@ from gpiozero.pins.mock import MockFactory
 from appliance.analysis.analyzer import (
     RUN_DRILL,
     RUN_FIRST,
+    RUN_OTHER_BODY,
     RUN_RUNNER_LEFT,
     RUN_SOURCE_RESTART,
     RUN_TIME_WENT_BACK,
@@ -171,3 +172,30 @@ def test_a_drill_press_starts_a_new_run_on_the_streams_clock(shared_data: Path, 
     later = analyzer.strides[n:]
     assert later and all(s.step.contact.t_s > drill.t_s for s in later)
     assert analyzer.tracker.frames_with_pose <= len(frames)  # a fresh tracker: this run's frames only
+
+
+def test_the_pose_jumping_to_another_body_starts_a_new_run(shared_data: Path, pose_frames: Any) -> None:
+    """The pose model's person selection sometimes holds another body for a clip's first frames
+    (8 of the 12 right-to-left starts on some keypoint input: a person standing 4-5 leg lengths away)
+    or jumps to one when the runner leaves. A body does not move 4 leg lengths in a frame: what
+    follows is another runner, judged as if the other body had never been seen (its ground line
+    neither: it stood elsewhere)."""
+    frames = pose_frames(shared_data / "sprint_starts" / "b4.mp4")
+    period = float(np.median(np.diff([f.t_s for f in frames])))
+    first = frames[0]
+    assert first.landmarks is not None
+    shifted = first.landmarks.copy()
+    shifted[:, 0] -= 450.0  # the same pose, 4-5 leg lengths along, standing still for 5 frames
+    shifted[:, 1] -= 150.0
+    other = [dataclasses.replace(first, index=i, t_s=i * period, landmarks=shifted) for i in range(5)]
+    runner = [dataclasses.replace(f, index=f.index + 5, t_s=f.t_s + 5 * period) for f in frames]
+    analyzer = StreamingAnalyzer()
+    for f in other + runner:
+        analyzer.push(f)
+    assert [r.reason for r in analyzer.runs] == [RUN_FIRST, RUN_OTHER_BODY]
+    assert not analyzer.runs[1].kept_site
+    alone = StreamingAnalyzer()
+    for f in frames:
+        alone.push(f)
+    assert len(alone.strides) >= 5
+    assert [_key(s, 5 * period) for s in analyzer.strides] == [_key(s, 0.0) for s in alone.strides]

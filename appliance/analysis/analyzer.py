@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from appliance.analysis.gait.body import BodyPoints, body_points, is_other_body
 from appliance.analysis.gait.events import GaitEvent, Initiation, Step
-from appliance.analysis.gait.tracker import GaitTracker
+from appliance.analysis.gait.tracker import MIN_LEG_LENGTH_PX, GaitTracker
 from appliance.analysis.lean.metrics import StartMetrics, StrideMetrics, start_metrics, stride_metrics
 from appliance.analysis.lean.verdict import judge_start, judge_stride, stride_gate
 from appliance.config import Config
@@ -97,6 +98,7 @@ RUN_FIRST = "first_frame"  # the stream began
 RUN_TIME_WENT_BACK = "time_went_back"  # a source restarted its clock (a file looped by a player)
 RUN_SOURCE_RESTART = "source_restart"  # the source said so (``leancam run --loop``: a replay pass)
 RUN_RUNNER_LEFT = "runner_left"  # nobody in view for ``lean.new_runner_after_s``, then someone
+RUN_OTHER_BODY = "other_body"  # the pose jumped farther than a body moves (gait.body.is_other_body)
 RUN_DRILL = "drill"  # the drill button was pressed
 RUN_SESSION_ENDED = "session_ended"  # a long press ended the session
 
@@ -139,10 +141,13 @@ class StreamingAnalyzer:
         self.starts: list[StartResult] = []
         self.events: list[GaitEvent] = []
         self.runs: list[RunStart] = []
-        self._ran: list[bool] = []  # per step: flight and faster than walking (the whole stream's gait)
+        # Per step: flight and faster than walking, and whether that told a runner's gait (the whole
+        # stream's gait).
+        self._ran: list[tuple[bool, bool]] = []
         self._origin_s: float | None = None  # scaled source time of the stream's first frame
         self._last_t_s: float | None = None  # scaled source time of the last frame
         self._last_pose_t_s: float | None = None  # ... and of the last frame with a pose
+        self._last_body: tuple[BodyPoints, float] | None = None  # ... its body points and time
         self._pending: tuple[str, bool] | None = None  # new_run() asked for, applied at the next frame
         self._frames_with_pose_before = 0  # of the trackers of earlier runs
         self._frames_confident_before = 0
@@ -189,6 +194,11 @@ class StreamingAnalyzer:
 
     def _check_new_run(self, frame: PoseFrame) -> None:
         t = frame.t_s * self.time_scale
+        body = None
+        if frame.landmarks is not None and np.all(np.isfinite(frame.landmarks[:, :2])):
+            body = body_points(frame.landmarks, frame.width_px, frame.height_px)
+            if not body.leg_length_px >= MIN_LEG_LENGTH_PX:
+                body = None
         if self._origin_s is None:
             self._origin_s = t
             self.runs.append(RunStart(0.0, RUN_FIRST, False))
@@ -199,6 +209,7 @@ class StreamingAnalyzer:
             self._start_run(0.0, RUN_TIME_WENT_BACK, False, t)
             self._pending = None
             self._last_pose_t_s = None
+            self._last_body = None
         elif self._pending is not None:
             reason, keep = self._pending
             self._start_run(t - self._origin_s, reason, keep, self._origin_s)
@@ -206,9 +217,15 @@ class StreamingAnalyzer:
         elif (frame.landmarks is not None and self._last_pose_t_s is not None
               and t - self._last_pose_t_s > self.config.lean.new_runner_after_s):
             self._start_run(t - self._origin_s, RUN_RUNNER_LEFT, True, self._origin_s)
+        elif body is not None and self._last_body is not None and is_other_body(*self._last_body, body, t):
+            # Another person (the model's person selection moved): nothing of this runner applies,
+            # nor the ground line learnt from where the other one stood.
+            self._start_run(t - self._origin_s, RUN_OTHER_BODY, False, self._origin_s)
         self._last_t_s = t
         if frame.landmarks is not None:
             self._last_pose_t_s = t
+        if body is not None:
+            self._last_body = (body, t)
 
     # ----------------------------------------------------------------- frames
     def push(self, frame: PoseFrame) -> Update:
@@ -260,8 +277,8 @@ class StreamingAnalyzer:
         ran = ((step.running or m.speed_ll_s >= lean.run_speed_ll_s) and m.speed_ll_s >= lean.min_running_speed_ll_s
                and not slow)
         self._recent_running.append(ran)
-        self._ran.append(ran)
         established = len(self._recent_running) >= 3 and sum(self._recent_running) > len(self._recent_running) / 2
+        self._ran.append((ran, not ran or established or recent_start))
         if ran and not (established or recent_start):
             # It ran, but a runner's gait is not yet told from a walker's odd step (the first two
             # strides of every clip without a start): not judged, and not called a walk either.
@@ -291,11 +308,15 @@ class StreamingAnalyzer:
 
     @property
     def gait(self) -> str | None:
-        """"running" when most steps ran (flight phase and faster than walking), else "walking";
-        None when there were no steps at all."""
-        if not self._ran:
+        """"running" when most steps that told the gait ran (flight phase and faster than walking),
+        else "walking"; None when no step told it. A step that ran before a runner's gait was told
+        from a walker's odd step (``gait_not_established``: the first strides of every run) tells
+        nothing: the demo's walker, seen for one such stride after the pose model's jumps between
+        three people (each a new run), is no runner."""
+        told = [ran for ran, decisive in self._ran if decisive]
+        if not told:
             return None
-        return "running" if sum(self._ran) > len(self._ran) / 2 else "walking"
+        return "running" if sum(told) > len(told) / 2 else "walking"
 
 
 @dataclass(frozen=True)
@@ -354,6 +375,10 @@ def analyze_frames(frames: Iterable[PoseFrame], config: Config | None = None, ca
     if capture_fps:
         video["capture_fps"] = capture_fps
     start = analyzer.starts[0] if analyzer.starts else None
-    return AnalysisResult(video, tr.direction.sign, analyzer.gait, start, tuple(analyzer.strides),
+    # The runner's way: that of most strides (a last run may be another body the pose model took
+    # after the runner left the picture), else what the last tracker estimated.
+    ways = [s.step.direction for s in analyzer.strides]
+    direction = (1 if sum(ways) > 0 else -1) if ways and sum(ways) != 0 else tr.direction.sign
+    return AnalysisResult(video, direction, analyzer.gait, start, tuple(analyzer.strides),
                           tuple(analyzer.events), analyzer.frames_with_pose, analyzer.frames_confident,
                           analyzer.time_scale)

@@ -66,7 +66,8 @@ def format_table(result: AnalysisResult) -> str:
     lines.append(f"{v['path']}: {v['frames']} frames, {v['fps']} fps, {v['width']}×{v['height']}"
                  + (f", captured at {v['capture_fps']} fps" if "capture_fps" in v else ""))
     direction = "left→right" if result.direction > 0 else "right→left"
-    lines.append(f"gait: {result.gait or 'no steps found'}, direction {direction}, "
+    gait = result.gait or ("not told yet (first strides only)" if result.strides else "no steps found")
+    lines.append(f"gait: {gait}, direction {direction}, "
                  f"pose found in {result.frames_with_pose}/{v['frames']} frames")
     if result.start is not None:
         s = result.start.to_json()

@@ -103,3 +103,25 @@ def body_points(lm: np.ndarray, width_px: int, height_px: int, margin_px: float 
     # the model places it well; we need at least one foot clearly seen.
     return BodyPoints(head, shoulders, pelvis, feet, leg, _conf(lm, TORSO_POINTS),
                       max(feet[0].confidence, feet[1].confidence), feet_in, body_in)
+
+
+# No body moves farther than this between two pose frames (leg lengths) ... nor faster (leg
+# lengths/s; a sprinter at top speed: ~13). A pose that jumps more is another person: the pose
+# model's person selection moved to someone else, or to a false detection. Measured on every clip
+# of both sets and six keypoint inputs: the pelvis of one body moves at most 1.5 leg lengths
+# (46 leg lengths/s, a glitch of the perturbed input) from one frame to the next, mostly under 1
+# (30/s); the model jumped from another body to the athlete in the first 5-12 frames of 8 of the 12
+# right-to-left starts on some input: 3.7-5.1 leg lengths, 111-153 leg lengths/s.
+OTHER_BODY_JUMP_LL = 2.0
+OTHER_BODY_SPEED_LL_S = 60.0
+
+
+def is_other_body(before: BodyPoints, before_t_s: float, after: BodyPoints, after_t_s: float) -> bool:
+    """Is ``after`` (a pose at ``after_t_s``, real seconds) another body than ``before``? Its pelvis is
+    farther from ``before``'s than ``OTHER_BODY_JUMP_LL`` and than ``OTHER_BODY_SPEED_LL_S`` allows in
+    the time between, in the shorter of the two poses' leg lengths (a far person looks smaller)."""
+    ll = min(before.leg_length_px, after.leg_length_px)
+    if not ll > 0:
+        return False
+    jump_ll = float(np.linalg.norm(after.pelvis_px - before.pelvis_px)) / ll
+    return jump_ll > max(OTHER_BODY_JUMP_LL, OTHER_BODY_SPEED_LL_S * max(after_t_s - before_t_s, 0.0))

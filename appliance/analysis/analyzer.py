@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from appliance.analysis.gait.body import BodyPoints, body_points, is_other_body
+from appliance.analysis.gait.body import BodyPoints, frame_body, is_other_body
 from appliance.analysis.gait.events import GaitEvent, Initiation, Step
-from appliance.analysis.gait.tracker import MIN_LEG_LENGTH_PX, GaitTracker
+from appliance.analysis.gait.tracker import GaitTracker
 from appliance.analysis.lean.metrics import StartMetrics, StrideMetrics, start_metrics, stride_metrics
 from appliance.analysis.lean.verdict import judge_start, judge_stride, stride_gate
 from appliance.config import Config
@@ -192,13 +192,9 @@ class StreamingAnalyzer:
         log.info("new run at %.3f s (%s): runner state reset%s", t_s, reason,
                  ", ground line kept" if kept else "")
 
-    def _check_new_run(self, frame: PoseFrame) -> None:
+    def _check_new_run(self, frame: PoseFrame, body: BodyPoints | None) -> None:
+        """``body``: the frame's analysable body points (``frame_body``), None if it has none."""
         t = frame.t_s * self.time_scale
-        body = None
-        if frame.landmarks is not None and np.all(np.isfinite(frame.landmarks[:, :2])):
-            body = body_points(frame.landmarks, frame.width_px, frame.height_px)
-            if not body.leg_length_px >= MIN_LEG_LENGTH_PX:
-                body = None
         if self._origin_s is None:
             self._origin_s = t
             self.runs.append(RunStart(0.0, RUN_FIRST, False))
@@ -229,10 +225,11 @@ class StreamingAnalyzer:
 
     # ----------------------------------------------------------------- frames
     def push(self, frame: PoseFrame) -> Update:
-        self._check_new_run(frame)
+        body = frame_body(frame)
+        self._check_new_run(frame, body)
         tr = self.tracker
         n_steps, n_starts = len(tr.steps), len(tr.initiations)
-        events = tr.push(frame)
+        events = tr.push_body(frame, body)
         self.events.extend(events)
         # The start first: a stride decided with it (its first step) is judged as one just after a start.
         start = None
@@ -377,8 +374,8 @@ def analyze_frames(frames: Iterable[PoseFrame], config: Config | None = None, ca
     start = analyzer.starts[0] if analyzer.starts else None
     # The runner's way: that of most strides (a last run may be another body the pose model took
     # after the runner left the picture), else what the last tracker estimated.
-    ways = [s.step.direction for s in analyzer.strides]
-    direction = (1 if sum(ways) > 0 else -1) if ways and sum(ways) != 0 else tr.direction.sign
+    ways = sum(s.step.direction for s in analyzer.strides)
+    direction = int(np.sign(ways)) if ways else tr.direction.sign
     return AnalysisResult(video, direction, analyzer.gait, start, tuple(analyzer.strides),
                           tuple(analyzer.events), analyzer.frames_with_pose, analyzer.frames_confident,
                           analyzer.time_scale)

@@ -30,11 +30,15 @@ from appliance.pose.types import (
     R_SHOULDER,
     R_TOE,
     VISIBILITY,
+    PoseFrame,
     X,
     Y,
 )
 
 log = logging.getLogger(__name__)
+
+# Below this leg length (px) a pose is not analysed: foot jitter would exceed a whole foot length.
+MIN_LEG_LENGTH_PX = 20.0
 
 # Landmarks the analysis needs; their confidence decides "unsure".
 TORSO_POINTS = (L_SHOULDER, R_SHOULDER, L_HIP, R_HIP)
@@ -103,6 +107,19 @@ def body_points(lm: np.ndarray, width_px: int, height_px: int, margin_px: float 
     # the model places it well; we need at least one foot clearly seen.
     return BodyPoints(head, shoulders, pelvis, feet, leg, _conf(lm, TORSO_POINTS),
                       max(feet[0].confidence, feet[1].confidence), feet_in, body_in)
+
+
+
+def frame_body(frame: PoseFrame) -> BodyPoints | None:
+    """The body points of ``frame`` the gait analysis works on; None without a pose, with points
+    that are not finite, or for a person too small to time a foot on (``MIN_LEG_LENGTH_PX``)."""
+    if frame.landmarks is None:
+        return None
+    if not np.all(np.isfinite(frame.landmarks[:, :2])):
+        log.debug("frame %d: non-finite landmarks, treated as no pose", frame.index)
+        return None
+    bp = body_points(frame.landmarks, frame.width_px, frame.height_px)
+    return bp if bp.leg_length_px >= MIN_LEG_LENGTH_PX else None
 
 
 # No body moves farther than this between two pose frames (leg lengths) ... nor faster (leg

@@ -26,7 +26,7 @@ from collections import deque
 import numpy as np
 
 from appliance.analysis.gait import cadence
-from appliance.analysis.gait.body import BodyPoints, body_points
+from appliance.analysis.gait.body import BodyPoints, frame_body
 from appliance.analysis.gait.bounce import step_period_s
 from appliance.analysis.gait.cadence import SHORTEST_STEP_S
 from appliance.analysis.gait.direction import DirectionEstimator
@@ -47,8 +47,6 @@ BUFFER_FRAMES = 600
 # A running or walking pelvis rises and falls 0.05-0.1 leg lengths a step (sd ~0.02-0.035); less
 # than this (sd, leg lengths) once the trend is removed is no bounce.
 MIN_BOUNCE_LL = 0.005
-# Below this leg length (px) a pose is not analysed: foot jitter would exceed a whole foot length.
-MIN_LEG_LENGTH_PX = 20.0
 # A landing carried back over the ground's motion (GaitTracker._carried_from) may pass frames where
 # no point of either foot is on the landed foot's track for at most this long (s): the slow-motion
 # treadmill at 30-60 fps loses the stance foot just after its landing for 2-5 frames (0.07-0.1 s).
@@ -209,6 +207,10 @@ class GaitTracker(StartDetection):
 
     def push(self, frame: PoseFrame) -> list[GaitEvent]:
         """Process one frame; returns the events decided at this frame (possibly about earlier ones)."""
+        return self.push_body(frame, frame_body(frame))
+
+    def push_body(self, frame: PoseFrame, bp: BodyPoints | None) -> list[GaitEvent]:
+        """``push`` with the frame's body points already derived (``body.frame_body``)."""
         n_before = len(self.events)
         self.frames_seen += 1
         t = frame.t_s * self.time_scale
@@ -222,16 +224,11 @@ class GaitTracker(StartDetection):
         if self._last_index is not None and frame.index > self._last_index:
             self._index_steps.append(frame.index - self._last_index)
         self._last_index = frame.index
-        if frame.landmarks is None:
-            if self._last_pose_t is not None and t - self._last_pose_t > self.cfg.max_gap_s:
+        if bp is None:
+            # No pose; or one not analysable (points not finite, a person too small): no news.
+            if frame.landmarks is None and self._last_pose_t is not None and t - self._last_pose_t > self.cfg.max_gap_s:
                 self._reset_tracking()
             return []
-        if not np.all(np.isfinite(frame.landmarks[:, :2])):
-            log.debug("frame %d: non-finite landmarks, treated as no pose", frame.index)
-            return []
-        bp = body_points(frame.landmarks, frame.width_px, frame.height_px)
-        if not bp.leg_length_px >= MIN_LEG_LENGTH_PX:
-            return []  # a degenerate pose (or a person too small to time a foot on): not analysable
         self.frames_with_pose += 1
         if self._last_pose_t is not None and t - self._last_pose_t > self.cfg.max_gap_s:
             self._reset_tracking()

@@ -233,6 +233,25 @@ def test_eval_extrema_method_scores_the_same_clips(kp_dir: Path, shared_data: Pa
     assert doc["pooled"]["initiation"]["hit"] == 2
 
 
+def test_eval_drop_every_scores_the_analysis_of_fewer_frames(kp_dir: Path, shared_data: Path, capsys) -> None:
+    """``--drop-every 10``: the analysis sees the gaps an appliance falling behind its camera leaves
+    (measured: both starts within 2 frames, as with every frame); the labels next to a gap are no
+    less decidable (the same n/a count as without drops)."""
+    b2, b4 = (str(shared_data / "sprint_starts" / f"{n}.mp4") for n in ("b2", "b4"))
+    docs = []
+    for extra in ((), ("--drop-every", "10")):
+        code, out, err = run(capsys, "eval", b2, b4, "--keypoints-dir", str(kp_dir), "--json", *extra)
+        assert code == 0, err
+        docs.append(json.loads(out))
+    full, dropped = (d["pooled"] for d in docs)
+    assert dropped["initiation"]["hit"] == 2
+    for kind in ("contact", "toe_off"):
+        assert dropped["events"][kind]["n/a"] == full["events"][kind]["n/a"]
+    assert docs[0]["clips"] != docs[1]["clips"]  # frames were dropped: the matched errors moved
+    code, _, err = run(capsys, "eval", b2, b4, "--keypoints-dir", str(kp_dir), "--drop-every", "1")
+    assert code == 2 and "--drop-every must be 2 or more" in err and err.count("\n") == 1
+
+
 def test_eval_set_reports_clips_without_labels_and_missing_keypoints(kp_dir: Path, shared_data: Path, tmp_path: Path,
                                                                      capsys) -> None:
     sets = tmp_path / "sets.json"

@@ -53,6 +53,20 @@ def load_frames(video: Path, keypoints: Path | None, pose: PoseConfig | None = N
     return list(_engine_frames(video, pose, every))
 
 
+def drop_frames(frames: list[PoseFrame], every_n: int) -> list[PoseFrame]:
+    """The frames an appliance falling behind would analyse: every ``every_n``-th one dropped (0: none).
+
+    Live, the frame queue drops the oldest frame whenever the model is slower than the camera
+    (``appliance.live.frame_queue``), so the analysis sees gaps in the frame indices; this makes the
+    same gaps in recorded frames, at a fixed share, for ``leancam eval --drop-every``.
+    """
+    if every_n == 0:
+        return frames
+    if every_n < 2:
+        raise BadInputError(f"--drop-every must be 2 or more (0: off), got {every_n}")
+    return [f for n, f in enumerate(frames) if n % every_n != every_n - 1]
+
+
 def check_capture_fps(value: float | None) -> float | None:
     if value is not None and not value > 0:
         raise BadInputError(f"--capture-fps must be positive, got {value}")
@@ -60,11 +74,12 @@ def check_capture_fps(value: float | None) -> float | None:
 
 
 def analyze_clip(video: Path, keypoints: Path | None, capture_fps: float | None, cfg: Config,
-                 every: int = 1) -> tuple[AnalysisResult, list[PoseFrame]]:
-    """Analyse ``video`` (or its ``keypoints`` file) with ``cfg``; the result and the pose frames."""
+                 every: int = 1, drop_every: int = 0) -> tuple[AnalysisResult, list[PoseFrame]]:
+    """Analyse ``video`` (or its ``keypoints`` file) with ``cfg``; the result and the pose frames
+    (all of them: ``drop_every`` drops frames from the analysis only, ``drop_frames``)."""
     capture = check_capture_fps(capture_fps)
     frames = load_frames(video, keypoints, cfg.pose, every)
     # The clip's own frame rate, not the kept frames': frame indices and --capture-fps refer to it.
     source_fps = median_fps([f.t_s for f in frames]) * every if every > 1 else None
-    return analyze_frames(frames, cfg, capture_fps=capture, video_path=str(video),
+    return analyze_frames(drop_frames(frames, drop_every), cfg, capture_fps=capture, video_path=str(video),
                           source_fps=source_fps), frames

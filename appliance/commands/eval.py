@@ -22,7 +22,7 @@ from appliance import paths
 from appliance.analysis.analyzer import StreamingAnalyzer, analyze_frames, median_fps
 from appliance.analysis.clip_eval import ClipReport, ClipSpec, evaluate_clip, format_clips, format_pooled, pool
 from appliance.analysis.clip_sets import clips_from_paths, find_labels, load_index, load_set, resolve_conventions
-from appliance.analysis.clips import analyze_clip, check_capture_fps, load_frames
+from appliance.analysis.clips import analyze_clip, check_capture_fps, drop_frames, load_frames
 from appliance.analysis.evaluation import detections_of, feet_line, format_table, read_labels, score, undecidable_labels
 from appliance.analysis.gait.events import FrameSample
 from appliance.analysis.gait.extrema import extrema_events
@@ -66,6 +66,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="analyse every N-th frame only, as a camera at 1/N of the clip's rate would see it "
                         "(e.g. a 300 fps slow-motion clip with --capture-fps 300 --every 6: the appliance's 50 fps); "
                         "labels stay in the clip's frames")
+    p.add_argument("--drop-every", type=int, default=0, metavar="N",
+                   help="drop every N-th analysed frame before the analysis, as an appliance whose model falls "
+                        "behind the camera does (its frame queue drops the oldest frame); a label next to a "
+                        "dropped frame still counts (default 0: none dropped)")
     p.add_argument("--events", choices=("tracker", "extrema"), default="tracker",
                    help="contacts and toe-offs from the appliance's streaming tracker (default), or from "
                         "foot-vs-pelvis extrema (Zeni et al. 2008, offline) on the same foot tracks, to "
@@ -79,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
         raise BadInputError("--tolerance-ms must be positive")
     if args.every < 1:
         raise BadInputError(f"--every must be 1 or more, got {args.every}")
+    if args.drop_every != 0 and args.drop_every < 2:
+        raise BadInputError(f"--drop-every must be 2 or more (0: off), got {args.drop_every}")
     check_capture_fps(args.capture_fps)
     single = (args.set_name is None and len(args.inputs) == 2 and args.inputs[1].suffix.lower() == ".csv")
     if single and not args.json:
@@ -166,8 +172,8 @@ def _evaluate(spec: ClipSpec, explicit: tuple[Path, str] | None, args: argparse.
             observed.append((tr, tr.buffer[-1]))
 
     extrema = args.events == "extrema"
-    result = analyze_frames(frames, cfg, capture_fps=spec.capture_fps, video_path=str(video), source_fps=source_fps,
-                            observe=observe if extrema else None)
+    result = analyze_frames(drop_frames(frames, args.drop_every), cfg, capture_fps=spec.capture_fps,
+                            video_path=str(video), source_fps=source_fps, observe=observe if extrema else None)
     if extrema:
         kept = tuple(e for e in result.events if e.kind == "initiation")
         result = replace(result, events=kept + tuple(extrema_events(observed)))
@@ -189,7 +195,7 @@ def run_single(args: argparse.Namespace) -> int:
     labels = read_labels(labels_path, first_row_initiation=args.first_row_initiation)
     cfg = load_config(args.config)
     args.video = video
-    result, frames = analyze_clip(video, args.keypoints, args.capture_fps, cfg, args.every)
+    result, frames = analyze_clip(video, args.keypoints, args.capture_fps, cfg, args.every, args.drop_every)
     fps = result.video["fps"]
     if not fps:
         raise BadInputError(f"{video}: cannot tell the frame rate (fewer than 2 frames)")
@@ -204,7 +210,8 @@ def run_single(args: argparse.Namespace) -> int:
           + (f" (captured at {args.capture_fps} fps: 1 frame = {frame_ms:.1f} ms)" if args.capture_fps else
              f" (1 frame = {frame_ms:.1f} ms)") + f", match tolerance ±{tol} frames"
           + (f"; every {args.every}th frame analysed: {1000.0 / (args.every * frame_ms):.1f} fps of real time"
-             if args.every > 1 else ""))
+             if args.every > 1 else "")
+          + (f"; every {args.drop_every}th of those dropped" if args.drop_every else ""))
     print(format_table(scores))
     if any(sc.undecidable for sc in scores):
         print(f"n/a: labels the causal analysis cannot decide yet: fewer than {lag} analysed frames with a pose follow "

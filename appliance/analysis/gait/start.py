@@ -48,7 +48,7 @@ class StartDetection:
     """Initiation of a ``GaitTracker``: arms on a still period, fires when both feet have left."""
 
     # Provided by GaitTracker, as are _fs, leg_length_px, _step, _dt_s, _frames_for, _index_span,
-    # _samples_between, _stepping, body_speed_ll_s and _event.
+    # _sample_before, _samples_between, _stepping, body_speed_ll_s and _event.
     cfg: GaitConfig
     buffer: deque[FrameSample]
     direction: DirectionEstimator
@@ -108,14 +108,14 @@ class StartDetection:
         dips under the plant speed for 33 ms (104_06, 8 of 40 jitter seeds: starts 4 frames late).
         No foot stands on the ground for less than the shortest stance.
         """
-        step = self._step
         need = max(2, frames_covering(self.cfg.min_stance_s, self._dt_s))
+        seen = self._samples_between(first + 1, index - 1)  # the frames seen: none where one was dropped
         run = 0
-        for i in range(index - step, first, -step):
-            planted = self._planted.get(i)
+        for n in range(len(seen) - 1, -1, -1):
+            planted = self._planted.get(seen[n].index)
             run = run + 1 if planted is not None and planted[k] else 0
             if run >= need:
-                return i + need * step
+                return seen[n + need].index if n + need < len(seen) else index
         return index
 
     def _update_start(self, j: FrameSample, now: FrameSample) -> None:
@@ -167,7 +167,8 @@ class StartDetection:
                 continue
             st.far_run[k] = max(st.far_run[k], 0) + 1 if far else min(st.far_run[k], 0) - 1
             if st.far_run[k] >= 2 and st.departed[k] is None:
-                st.departed[k] = j.index - self._step
+                before = self._sample_before(j.index)  # the first of the two: the frame seen before
+                st.departed[k] = j.index - self._step if before is None else before.index
             elif st.far_run[k] <= -2:
                 st.departed[k] = None  # back at its start place for 2 frames: it had not left
         first = min((x for x in st.departed if x is not None), default=None)

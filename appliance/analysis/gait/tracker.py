@@ -139,6 +139,14 @@ class GaitTracker(StartDetection):
                 return None
         return None
 
+    def _sample_before(self, index: int) -> FrameSample | None:
+        """The last frame seen before ``index``: the one before it, or the one before a gap where
+        frames were dropped (the live frame queue drops the oldest when the model falls behind)."""
+        for s in reversed(self.buffer):
+            if s.index < index:
+                return s
+        return None
+
     def _samples_between(self, first: int, last: int) -> tuple[FrameSample, ...]:
         return tuple(s for s in self.buffer if first <= s.index <= last)
 
@@ -386,7 +394,7 @@ class GaitTracker(StartDetection):
                 planted[k] = self._fs[k].history[-1][1]
         self._planted[j.index] = (planted[0], planted[1])
         self._planted.pop(j.index - BUFFER_FRAMES * self._step, None)
-        prev = self._sample_at(j.index - self._step)
+        prev = self._sample_before(j.index)
         self.direction.update(j, prev, heights)
         # Confirmation window: at least confirm_frames frames and confirm_s of real time. A change
         # at frame a is an event once the window starting at a holds the new state in at least
@@ -561,7 +569,7 @@ class GaitTracker(StartDetection):
         limit = self.cfg.toe_off_ahead_ll
         if limit <= 0 or self._in_start or not self.direction.known:
             return False
-        s = self._sample_at(index - self._step)
+        s = self._sample_before(index)
         if s is None or s.held[k]:
             return False
         return self._ahead_px(s, s.raw_toe_px[k]) > limit * s.leg_length_px
@@ -838,7 +846,7 @@ class GaitTracker(StartDetection):
     def _spot_left_px(self, k: int, left_index: int, s: FrameSample) -> float | None:
         """Where foot ``k`` stood on its last frame on the ground before ``left_index``, carried by
         the ground to frame ``s``: along ``s``'s ground line (px). None if that frame did not show it."""
-        last = self._sample_at(left_index - self._step)
+        last = self._sample_before(left_index)
         if last is None or last.held[k]:
             return None
         return (float(s.ground.along_px(last.raw_midfoot_px(k)))  # one frame: see body_speed_ll_s
@@ -938,11 +946,11 @@ class GaitTracker(StartDetection):
         step = self._step
         back = motion_window_frames(self.cfg, self._dt_s) * step
         lifted = index
-        while lifted - step > first and index - (lifted - step) <= back:
-            s = self._sample_at(lifted - step)
-            if s is None or s.held[k] or self.height_ll(s, k) <= up:
+        while True:
+            s = self._sample_before(lifted)
+            if s is None or s.index <= first or index - s.index > back or s.held[k] or self.height_ll(s, k) <= up:
                 break
-            lifted -= step
+            lifted = s.index
         return lifted
 
     def _measure_ground(self, k: int, samples: tuple[FrameSample, ...]) -> None:

@@ -35,7 +35,7 @@ from appliance.analysis.gait.feet import FootTracker
 from appliance.analysis.gait.filters import OneEuroFilter
 from appliance.analysis.gait.footstate import LEFT, PLANTED, FootState, confirmed_change, left_at
 from appliance.analysis.gait.frames import TIME_EPS_S, frames_covering, frames_for
-from appliance.analysis.gait.ground import GroundEstimator, GroundFrame, StanceGroundSpeed
+from appliance.analysis.gait.ground import OUTLIER_FRACTION, GroundEstimator, GroundFrame, StanceGroundSpeed
 from appliance.analysis.gait.start import StartDetection, StartState
 from appliance.config import GaitConfig
 from appliance.pose.types import PoseFrame
@@ -333,8 +333,13 @@ class GaitTracker(StartDetection):
         # say: a stance mis-measured (its ends wrong) set a speed at which no foot read as planted,
         # so no stance came to correct it (treadmill_slowmo's 60 fps view, --perturb 2: 1300 px/s
         # against the frames' 250-390 for 1.2 s, no event in it). A slower measure stands: on a
-        # fixed camera the stances' ~0 overrules a cluster of landing and leaving feet.
-        if measured is not None and (frames_say_still or abs(measured) <= 2.0 * abs(centre)):
+        # fixed camera the stances' ~0 overrules a cluster of landing and leaving feet. Nor does
+        # the limit hold a measure that agrees with the ground's speed so far: the frames' cluster
+        # dips for a few frames (male_side with every 7th frame dropped: 1.2-1.35 leg lengths/s for
+        # 8 frames against the belt's 2.9), and read as the ground's it made the body slow.
+        if measured is not None and (frames_say_still or abs(measured) <= 2.0 * abs(centre)
+                                     or abs(measured - self.ground_velocity_px_s)
+                                     <= OUTLIER_FRACTION * abs(self.ground_velocity_px_s)):
             centre = measured
         # Nor does the ground move forward: a treadmill's belt carries the feet backward, and a
         # camera panning after the runner sweeps the ground backward through the image. A cluster

@@ -184,7 +184,8 @@ class GaitTracker(StartDetection):
         ground's own image motion (zero for a fixed camera, the belt on a treadmill, the pan). None
         until that much has been seen.
         """
-        s = self._sample_at(index)
+        # The frame itself, or the last one seen before it where it was dropped.
+        s = self._sample_at(index) or self._sample_before(index)
         if s is None:
             return None
         first = s.t_s - self.cfg.body_speed_window_s

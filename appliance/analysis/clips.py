@@ -54,16 +54,15 @@ def load_frames(video: Path, keypoints: Path | None, pose: PoseConfig | None = N
 
 
 def drop_frames(frames: list[PoseFrame], every_n: int) -> list[PoseFrame]:
-    """The frames an appliance falling behind would analyse: every ``every_n``-th one dropped (0: none).
+    """The frames an appliance falling behind would analyse: every ``every_n``-th one dropped (below
+    2: none; ``leancam eval --drop-every`` checks its argument).
 
     Live, the frame queue drops the oldest frame whenever the model is slower than the camera
     (``appliance.live.frame_queue``), so the analysis sees gaps in the frame indices; this makes the
-    same gaps in recorded frames, at a fixed share, for ``leancam eval --drop-every``.
+    same gaps in recorded frames, at a fixed share.
     """
-    if every_n == 0:
-        return frames
     if every_n < 2:
-        raise BadInputError(f"--drop-every must be 2 or more (0: off), got {every_n}")
+        return frames
     return [f for n, f in enumerate(frames) if n % every_n != every_n - 1]
 
 

@@ -1018,3 +1018,23 @@ def test_the_body_speed_at_a_dropped_frame_is_that_of_the_last_frame_seen() -> N
     assert tracker._sample_at(12) is None
     assert tracker.body_speed_ll_s(12) == pytest.approx(tracker.body_speed_ll_s(11))
     assert tracker.body_speed_ll_s(12) == pytest.approx(0.6)
+
+
+@pytest.mark.parametrize(("stance_s", "expect"), [(0.3, "foot ahead of the pelvis"), (0.7, None)])
+def test_a_stance_longer_than_any_running_step_has_ended(stance_s: float, expect: str | None) -> None:
+    # The slow-motion treadmill at 25 fps (--perturb 1): a toe-off missed where the belt read as
+    # still for 4 frames, and from then on every departure of that foot was refused (its toe ahead
+    # of the pelvis: it was in its next swing; or its points at stance level): one "stance" of 1 s
+    # swallowed four steps. No running stance outlasts the longest step (max_step_s): past it the
+    # guards against a departure seen too early no longer hold.
+    tracker = GaitTracker(Config().gait)
+    tracker.direction.seed(1)
+    fps = 25.0
+    n = round(stance_s * fps)
+    for i in range(n + 2):  # foot 0 on the ground (toe at 120 px), the pelvis 80 px behind it at the end
+        tracker.buffer.append(_two_feet(i, fps, ((100.0, 0.0), (0.0, 60.0)), 40.0 if i >= n - 1 else 100.0))
+    st = tracker._fs[0]
+    st.grounded = True
+    st.stance_contact = GaitEvent("contact", "left", 0, 0.0, 2, 0.08)
+    st.landed_t_s = 0.0
+    assert tracker._cannot_have_left(0, n, tracker.buffer[-1]) == expect

@@ -510,8 +510,16 @@ class GaitTracker(StartDetection):
         st = self._fs[k]
         if st.stance_contact is None:
             return None
-        if self._just_landed(st, (self._sample_at(index) or now).t_s):
+        t_s = (self._sample_at(index) or now).t_s
+        if self._just_landed(st, t_s):
             return "stance too short"
+        if st.landed_t_s is not None and t_s - st.landed_t_s > self.cfg.max_step_s + TIME_EPS_S:
+            # No running stance outlasts the longest step: one that has is overdue, its toe-off was
+            # missed (the slow-motion treadmill at 25 fps, --perturb 1: the belt read as still for
+            # 4 frames), and the foot is in a later phase, ahead of the body or low in its swing.
+            # The guards below would refuse every departure from then on (one "stance" of 1 s
+            # swallowed four steps).
+            return None
         if self._ahead_of_pelvis(k, index):
             return "foot ahead of the pelvis"
         if self._stuck_on_moving_ground(k, index, now):

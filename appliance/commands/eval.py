@@ -211,7 +211,8 @@ def run_single(args: argparse.Namespace) -> int:
              f" (1 frame = {frame_ms:.1f} ms)") + f", match tolerance ±{tol} frames"
           + (f"; every {args.every}th frame analysed: {1000.0 / (args.every * frame_ms):.1f} fps of real time"
              if args.every > 1 else "")
-          + (f"; every {args.drop_every}th of those dropped" if args.drop_every else ""))
+          + (f"; every {args.drop_every}th frame dropped before the analysis ({result.video['frames']} of "
+             f"{len(frames)} analysed)" if args.drop_every else ""))
     print(format_table(scores))
     if any(sc.undecidable for sc in scores):
         print(f"n/a: labels the causal analysis cannot decide yet: fewer than {lag} analysed frames with a pose follow "

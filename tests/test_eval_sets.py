@@ -243,6 +243,7 @@ def test_eval_drop_every_scores_the_analysis_of_fewer_frames(kp_dir: Path, share
         code, out, err = run(capsys, "eval", b2, b4, "--keypoints-dir", str(kp_dir), "--json", *extra)
         assert code == 0, err
         docs.append(json.loads(out))
+    assert [d["drop_every"] for d in docs] == [0, 10]
     full, dropped = (d["pooled"] for d in docs)
     assert dropped["initiation"]["hit"] == 2
     for kind in ("contact", "toe_off"):

@@ -98,13 +98,15 @@ def run(args: argparse.Namespace) -> int:
     reports = [evaluate(spec, label_paths.get(i), args, cfg) for i, spec in enumerate(specs)]
     pooled = pool([r for r in reports if not r.status.startswith("error")])
     if args.json:
-        json.dump({"schema": 1, "set": args.set_name, "clips": [r.to_json() for r in reports],
+        json.dump({"schema": 1, "set": args.set_name, "drop_every": args.drop_every,
+                   "clips": [r.to_json() for r in reports],
                    "pooled": pooled.to_json()}, sys.stdout, indent=1)
         sys.stdout.write("\n")
     else:
         title = f"set {args.set_name}" if args.set_name else "clips"
         print(f"{title}: {len(reports)} clips, match tolerance ±{args.tolerance_ms:g} ms, "
-              f"initiation ±{args.init_tolerance_frames:g} frames")
+              f"initiation ±{args.init_tolerance_frames:g} frames"
+              + (f"; every {args.drop_every}th analysed frame dropped" if args.drop_every else ""))
         print(format_clips(reports))
         print()
         print(format_pooled(pooled))

@@ -234,12 +234,13 @@ def test_small_right_to_left_block_starts_fire_at_the_clearance(shared_data: Pat
 def test_block_starts_fire_when_the_camera_drops_frames(shared_data: Path, pose_frames, sprints) -> None:
     """A Pi whose model falls behind drops frames (the frame queue drops the oldest: live/pipeline.py),
     so the analysis sees gaps. A dropped frame says nothing about motion: the set position is still
-    as long as the frames that were seen say so. Every 10th frame dropped (two phases), all 18
-    labelled block starts (both directions): measured 5 Dec 2026, 17 of 18 within 2 frames (a8 4
-    frames late); before, none fired (one missing frame in the still window meant "not still", so
-    the start was never armed, or a set sprinter rising to "set" was never re-armed). The same
-    bounds as the starts with every frame: at most one miss or late start, never an early or a
-    second one.
+    as long as the frames that were seen say so, and a window of time spans the frames' mean
+    spacing, not the smallest. Every 10th frame dropped (two phases) and every 3rd, all 18 labelled
+    block starts (both directions): measured 5 Dec 2026, 18, 18 and 17 of 18 within 2 frames;
+    before, none fired (one missing frame in the still window meant "not still", so the start was
+    never armed, or a set sprinter rising to "set" was never re-armed; with every 3rd dropped a
+    0.4 s still window held 0.23 s). The same bounds as the starts with every frame: at most one
+    miss or late start, never an early or a second one.
     """
     labels_dir = Path(__file__).parent / "data" / "labels"
     index = json.loads((labels_dir / "index.json").read_text())
@@ -251,16 +252,16 @@ def test_block_starts_fire_when_the_camera_drops_frames(shared_data: Path, pose_
             pytest.skip(f"{clip} not present")
         labels = read_labels(labels_dir / index[f"sprint_starts_rtl/{name}.mp4"]["labels"])
         clips[name] = (pose_frames(clip), next(lb.frame for lb in labels if lb.event == "initiation"))
-    for phase in (3, 9):
+    for every, phase in ((10, 3), (10, 9), (3, 1)):
         misses = []
         for name, (frames, truth) in clips.items():
-            kept = [f for f in frames if f.index % 10 != phase]
+            kept = [f for f in frames if f.index % every != phase]
             starts = events(analyze_frames(kept), "initiation")
             assert len(starts) <= 1, f"{name}: starts at {starts}"
             assert not starts or starts[0] >= truth - 2, f"{name}: start at {starts[0]}, clearance {truth} (early)"
             if not starts or abs(starts[0] - truth) > 2:
                 misses.append((name, starts, truth))
-        assert len(misses) <= 1, f"frames {phase}, 1{phase}, ... dropped: missed or late: {misses}"
+        assert len(misses) <= 1, f"1 frame in {every} dropped (phase {phase}): missed or late: {misses}"
 
 
 def test_nobody_in_frame() -> None:

@@ -128,8 +128,13 @@ class GaitTracker(StartDetection):
         return min(self._index_steps) if self._index_steps else 1
 
     def _index_span(self, seconds: float) -> int:
-        """Source frame indices spanned by ``seconds`` of analysed frames."""
-        return self._frames_for(seconds) * self._step
+        """Source frame indices spanned by ``seconds`` of analysed frames: that many frames times
+        their mean spacing (``_step`` where no frame was dropped; where the camera dropped some, the
+        frames are further apart than the smallest step, and the span in frames alone fell short:
+        with every third frame dropped a 0.4 s still window held 0.23 s, and no start fired)."""
+        steps = self._index_steps
+        mean = sum(steps) / len(steps) if steps else 1.0
+        return round(self._frames_for(seconds) * mean)
 
     def _sample_at(self, index: int) -> FrameSample | None:
         for s in reversed(self.buffer):

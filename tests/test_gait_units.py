@@ -1038,3 +1038,20 @@ def test_a_stance_longer_than_any_running_step_has_ended(stance_s: float, expect
     st.stance_contact = GaitEvent("contact", "left", 0, 0.0, 2, 0.08)
     st.landed_t_s = 0.0
     assert tracker._cannot_have_left(0, n, tracker.buffer[-1]) == expect
+
+
+def test_what_the_frame_buffer_forgot_is_forgotten_where_frames_were_dropped() -> None:
+    # Per-frame "planted" decisions were forgotten one index BUFFER_FRAMES back; where that frame had
+    # been dropped, its older neighbour's entry stayed for good: an appliance that drops frames for
+    # hours grew without bound (some 15 000 entries an hour at one frame in seven dropped).
+    from appliance.analysis.gait.tracker import BUFFER_FRAMES
+
+    tracker = GaitTracker(Config().gait)
+    indices = [i for i in range(3 * BUFFER_FRAMES) if i % 7 != 3]  # 600 is no multiple of 7
+    for i in indices:
+        tracker._index_steps.append(1 if i % 7 != 4 else 2)
+        s = _two_feet(i, 30.0, ((0.0, 0.0), (50.0, 0.0)), 20.0)
+        tracker.buffer.append(s)
+        tracker._update_feet(s)
+    assert len(tracker._planted) <= BUFFER_FRAMES
+    assert min(tracker._planted) > indices[-1] - BUFFER_FRAMES - 10

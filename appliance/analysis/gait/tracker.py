@@ -132,9 +132,12 @@ class GaitTracker(StartDetection):
         their mean spacing (``_step`` where no frame was dropped; where the camera dropped some, the
         frames are further apart than the smallest step, and the span in frames alone fell short:
         with every third frame dropped a 0.4 s still window held 0.23 s, and no start fired)."""
+        return self._index_span_of(self._frames_for(seconds))
+
+    def _index_span_of(self, frames: int) -> int:
+        """Source frame indices spanned by ``frames`` analysed frames (``_index_span``)."""
         steps = self._index_steps
-        mean = sum(steps) / len(steps) if steps else 1.0
-        return round(self._frames_for(seconds) * mean)
+        return round(frames * (sum(steps) / len(steps) if steps else 1.0))
 
     def _sample_at(self, index: int) -> FrameSample | None:
         for s in reversed(self.buffer):
@@ -404,7 +407,10 @@ class GaitTracker(StartDetection):
             if not known[k] and self._fs[k].history:
                 planted[k] = self._fs[k].history[-1][1]
         self._planted[j.index] = (planted[0], planted[1])
-        self._planted.pop(j.index - BUFFER_FRAMES * self._step, None)
+        # Forget what left the buffer: every older key, not the one index BUFFER_FRAMES back, which
+        # is missing where that frame was dropped (its key would then stay for good).
+        while self._planted and next(iter(self._planted)) <= j.index - BUFFER_FRAMES * self._step:
+            del self._planted[next(iter(self._planted))]
         prev = self._sample_before(j.index)
         self.direction.update(j, prev, heights)
         # Confirmation window: at least confirm_frames frames and confirm_s of real time. A change
@@ -741,7 +747,7 @@ class GaitTracker(StartDetection):
                     break
             if not crossings:
                 continue
-            if landed - s.index <= self._step:
+            if self._sample_before(landed) is s:
                 return landed, track, None  # seen in the frame before: no loss to bridge
             t_x = max(min(crossings), s.t_s)
             frames = [f for f in self._samples_between(s.index, landed) if f.t_s >= bound - TIME_EPS_S]
@@ -962,8 +968,7 @@ class GaitTracker(StartDetection):
         if up is None or st.stance_contact is None:
             return index
         first = st.stance_contact.frame_index
-        step = self._step
-        back = motion_window_frames(self.cfg, self._dt_s) * step
+        back = self._index_span_of(motion_window_frames(self.cfg, self._dt_s))
         lifted = index
         while True:
             s = self._sample_before(lifted)

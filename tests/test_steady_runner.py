@@ -133,3 +133,27 @@ def test_the_steady_runner_at_twice_the_frame_rate(engine_frames: list[PoseFrame
     assert toe_off.matched >= 31 and toe_off.extra <= 5, toe_off
     assert contact.median_error_frames <= 2.0, contact  # 1 frame at 30 fps
     assert report.run.cadence_spm == pytest.approx(TRUTH_SPM, rel=0.03), report.run
+
+
+def test_a_live_analyzer_keeps_a_bounded_history_and_the_same_verdicts(engine_frames: list[PoseFrame]) -> None:
+    """The live appliance runs for days: its analyzer keeps the last ``keep`` strides, events and
+    starts (the store has them all), not every stride with its stance's frames (a treadmill runner
+    grew the process by ~5 MB a minute). What it decides is the same, stride for stride."""
+    import dataclasses
+
+    from appliance.analysis.analyzer import StreamingAnalyzer
+
+    period = engine_frames[1].t_s - engine_frames[0].t_s
+    n = len(engine_frames)
+    frames = [dataclasses.replace(f, index=f.index + k * n, t_s=f.t_s + k * n * period)
+              for k in range(3) for f in engine_frames]  # one runner for 36 s
+    full, kept = StreamingAnalyzer(), StreamingAnalyzer(keep=16)
+    decided_full, decided_kept = [], []
+    for f in frames:
+        for analyzer, decided in ((full, decided_full), (kept, decided_kept)):
+            update = analyzer.push(f)
+            decided += [(s.step.contact.frame_index, s.verdict, s.reasons) for s in update.strides]
+    assert len(decided_full) > 80 and decided_kept == decided_full
+    assert len(full.strides) == len(decided_full)
+    for held in (kept.strides, kept.events, kept.tracker.steps, kept.tracker.events):
+        assert len(held) <= 16

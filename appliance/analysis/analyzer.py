@@ -103,6 +103,11 @@ RUN_DRILL = "drill"  # the drill button was pressed
 RUN_SESSION_ENDED = "session_ended"  # a long press ended the session
 
 
+# What a live source's analyzer keeps of its output (``StreamingAnalyzer(keep=...)``): minutes of
+# strides, for a process that runs for days; every verdict is shown as it comes and stored.
+LIVE_KEEP = 256
+
+
 @dataclass(frozen=True)
 class RunStart:
     """One run: a stretch of frames analysed as one runner (see ``StreamingAnalyzer.new_run``)."""
@@ -131,8 +136,14 @@ class StreamingAnalyzer:
     """
 
     def __init__(self, config: Config | None = None, capture_fps: float | None = None,
-                 source_fps: float | None = None) -> None:
+                 source_fps: float | None = None, keep: int | None = None) -> None:
+        """``keep``: hold only the last ``keep`` events, strides, starts and runs (and the gait
+        tracker its own events, steps and starts). The live appliance runs for days and shows each
+        verdict as it comes (the store keeps them), while every stride held its stance's frames: a
+        runner on a treadmill grew the process by ~5 MB a minute. None (a file's analysis, whose
+        output lists every one) keeps them all."""
         self.config = config or Config()
+        self.keep = keep
         scale = 1.0
         if capture_fps and source_fps:
             scale = source_fps / capture_fps
@@ -241,6 +252,10 @@ class StreamingAnalyzer:
             self._run_starts.append(start)
         strides = tuple(self._judge(step) for step in tr.steps[n_steps:])
         self.strides.extend(strides)
+        if self.keep is not None:
+            for held in (self.events, self.strides, self.starts, self.runs, self._ran,
+                         tr.events, tr.steps, tr.initiations):
+                del held[:max(len(held) - self.keep, 0)]
         return Update(tuple(events), strides, start)
 
     @property

@@ -44,7 +44,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from appliance import paths
-from appliance.analysis.analyzer import StreamingAnalyzer
+from appliance.analysis.analyzer import LIVE_KEEP, StreamingAnalyzer
 from appliance.config import Config, PoseConfig, load_config
 from appliance.errors import BadInputError, ModelError, OutputError, check_input_file, output_error
 from appliance.ops import assets
@@ -174,7 +174,7 @@ def _run_pipeline(engine: PoseEngine, cfg: Config, source: VideoFileSource, raw:
                   max_frames: int | None) -> ClipRun:
     info = source.info
     out = ClipRun(info.name, info.width_px, info.height_px, Path(raw.name), info.fps or 30.0)
-    analyzer = StreamingAnalyzer(cfg, source_fps=info.fps or None)
+    analyzer = StreamingAnalyzer(cfg, source_fps=info.fps or None, keep=LIVE_KEEP)
     frames = source.frames()
     while max_frames is None or out.frames < max_frames:
         t0 = time.perf_counter()

@@ -108,7 +108,7 @@ def summarize(samples: list[Sample], warmup_s: float) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     from gpiozero.pins.mock import MockFactory
 
-    from appliance.analysis.analyzer import StreamingAnalyzer
+    from appliance.analysis.analyzer import LIVE_KEEP, StreamingAnalyzer
     from appliance.bench.clip_schedule import ClipSchedule
     from appliance.feedback.controller import FeedbackController
     from appliance.feedback.leds import FeedbackLights
@@ -144,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
         with ReplaySource(clip, realtime=True, loop=True) as source:
             recorder = Recorder(clips_dir, RecorderConfig(), store, session.id, fps=source.info.fps,
                                 retention=RetentionConfig(quota_mb=args.quota_mb, min_free_mb=0.0))
-            analyzer = StreamingAnalyzer(source_fps=source.info.fps or None)
+            analyzer = StreamingAnalyzer(source_fps=source.info.fps or None, keep=LIVE_KEEP)
             runs = RunLogger(store, session.id, recorder)
             sinks: list[Any] = [recorder]
             if args.every > 0:

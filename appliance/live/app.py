@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from appliance import paths
-from appliance.analysis.analyzer import RUN_DRILL, RUN_SOURCE_RESTART, StreamingAnalyzer
+from appliance.analysis.analyzer import LIVE_KEEP, RUN_DRILL, RUN_SOURCE_RESTART, StreamingAnalyzer
 from appliance.config import Config, LedConfig
 from appliance.errors import LeanCamError
 from appliance.feedback.controller import FeedbackController
@@ -296,7 +296,7 @@ class LiveAppliance:
             self.source = source
             info = source.info
             log.info("source %s: %d×%d at %.2f fps", info.name, info.width_px, info.height_px, info.fps)
-            self.analyzer = StreamingAnalyzer(self.config, source_fps=info.fps or None)
+            self.analyzer = StreamingAnalyzer(self.config, source_fps=info.fps or None, keep=LIVE_KEEP)
             self._start_recording(info.name, info.fps)
             self._start_mqtt()
             self._start_web()

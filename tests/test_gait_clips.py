@@ -214,21 +214,36 @@ def test_small_right_to_left_block_starts_fire_at_the_clearance(shared_data: Pat
     allowed for a machine whose float rounding moves a foot point across a threshold; an early
     start (a confident wrong answer) or a second start is never allowed.
     """
+    starts = _rtl_starts(shared_data)
+    misses = _start_misses({name: (pose_frames(clip), truth) for name, (clip, truth) in starts.items()})
+    assert len(misses) <= 1, f"missed or late: {misses}"
+
+
+def _rtl_starts(shared_data: Path) -> dict[str, tuple[Path, int]]:
+    """The labelled right → left block starts: clip and labelled clearance (skips where absent)."""
     labels_dir = Path(__file__).parent / "data" / "labels"
     index = json.loads((labels_dir / "index.json").read_text())
-    misses = []
+    out = {}
     for name in RTL_STARTS:
         clip = shared_data / "sprint_starts_rtl" / f"{name}.mp4"
         if not clip.is_file():
             pytest.skip(f"{clip} not present")
-        truth = next(lb.frame for lb in read_labels(labels_dir / index[f"sprint_starts_rtl/{name}.mp4"]["labels"])
-                     if lb.event == "initiation")
-        starts = events(analyze_frames(pose_frames(clip)), "initiation")
+        labels = read_labels(labels_dir / index[f"sprint_starts_rtl/{name}.mp4"]["labels"])
+        out[name] = (clip, next(lb.frame for lb in labels if lb.event == "initiation"))
+    return out
+
+
+def _start_misses(clips: dict[str, tuple[list[PoseFrame], int]]) -> list[tuple[str, list[int], int]]:
+    """Analyse each clip's frames; a start is never early nor twice (asserted here), and the ones not
+    within 2 frames of the labelled clearance are returned."""
+    misses = []
+    for name, (frames, truth) in clips.items():
+        starts = events(analyze_frames(frames), "initiation")
         assert len(starts) <= 1, f"{name}: starts at {starts}"
         assert not starts or starts[0] >= truth - 2, f"{name}: start at {starts[0]}, clearance {truth} (early)"
         if not starts or abs(starts[0] - truth) > 2:
             misses.append((name, starts, truth))
-    assert len(misses) <= 1, f"missed or late: {misses}"
+    return misses
 
 
 def test_block_starts_fire_when_the_camera_drops_frames(shared_data: Path, pose_frames, sprints) -> None:
@@ -242,25 +257,12 @@ def test_block_starts_fire_when_the_camera_drops_frames(shared_data: Path, pose_
     0.4 s still window held 0.23 s). The same bounds as the starts with every frame: at most one
     miss or late start, never an early or a second one.
     """
-    labels_dir = Path(__file__).parent / "data" / "labels"
-    index = json.loads((labels_dir / "index.json").read_text())
     clips = {name: (frames, read_labels(shared_data / "sprint_starts" / f"{name}.csv")[0].frame)
              for name, (frames, _) in sprints.items()}
-    for name in RTL_STARTS:
-        clip = shared_data / "sprint_starts_rtl" / f"{name}.mp4"
-        if not clip.is_file():
-            pytest.skip(f"{clip} not present")
-        labels = read_labels(labels_dir / index[f"sprint_starts_rtl/{name}.mp4"]["labels"])
-        clips[name] = (pose_frames(clip), next(lb.frame for lb in labels if lb.event == "initiation"))
+    clips.update({name: (pose_frames(clip), truth) for name, (clip, truth) in _rtl_starts(shared_data).items()})
     for every, phase in ((10, 3), (10, 9), (3, 1)):
-        misses = []
-        for name, (frames, truth) in clips.items():
-            kept = [f for f in frames if f.index % every != phase]
-            starts = events(analyze_frames(kept), "initiation")
-            assert len(starts) <= 1, f"{name}: starts at {starts}"
-            assert not starts or starts[0] >= truth - 2, f"{name}: start at {starts[0]}, clearance {truth} (early)"
-            if not starts or abs(starts[0] - truth) > 2:
-                misses.append((name, starts, truth))
+        misses = _start_misses({name: ([f for f in frames if f.index % every != phase], truth)
+                                for name, (frames, truth) in clips.items()})
         assert len(misses) <= 1, f"1 frame in {every} dropped (phase {phase}): missed or late: {misses}"
 
 

@@ -109,7 +109,6 @@ def body_points(lm: np.ndarray, width_px: int, height_px: int, margin_px: float 
                       max(feet[0].confidence, feet[1].confidence), feet_in, body_in)
 
 
-
 def frame_body(frame: PoseFrame) -> BodyPoints | None:
     """The body points of ``frame`` the gait analysis works on; None without a pose, with points
     that are not finite, or for a person too small to time a foot on (``MIN_LEG_LENGTH_PX``)."""

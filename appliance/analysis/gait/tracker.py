@@ -192,8 +192,7 @@ class GaitTracker(StartDetection):
         ground's own image motion (zero for a fixed camera, the belt on a treadmill, the pan). None
         until that much has been seen.
         """
-        # The frame itself, or the last one seen before it where it was dropped.
-        s = self._sample_at(index) or self._sample_before(index)
+        s = self._sample_before(index + 1)  # the frame itself, or the last seen before it where it was dropped
         if s is None:
             return None
         first = s.t_s - self.cfg.body_speed_window_s

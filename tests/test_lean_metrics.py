@@ -184,6 +184,17 @@ def test_head_posture_does_not_move_the_pelvis_offset() -> None:
     assert head_down.lean_deg > base.lean_deg + 3.0
 
 
+def test_a_strides_speed_is_the_bodys_over_the_ground_where_the_tracker_knew_it() -> None:
+    """The stance line's slope is the fallback: a stance of a few jittery frames gave any slope (b2:
+    0.87 leg lengths/s, a sprinter "walking"); the body's motion over the ground is what ran."""
+    samples = [_posture(i, 40.0, toe_x=3.0 * i) for i in range(5)]  # the foot's points slide forward
+    slope_only = stride_metrics(_step(samples, _posture(5, 40.0, toe_x=15.0)))
+    assert slope_only.speed_ll_s == pytest.approx(0.0, abs=1e-6)  # pelvis and foot slid together
+    measured = stride_metrics(replace(_step(samples, _posture(5, 40.0, toe_x=15.0)), body_speed_ll_s=5.5))
+    assert measured.speed_ll_s == 5.5
+    assert measured.hip_over_foot == pytest.approx(slope_only.hip_over_foot)  # still read on the stance
+
+
 def test_the_push_off_window_includes_the_toe_off_frame() -> None:
     """The hip extends until the foot leaves; the toe-off frame (usually still on the ground) is
     the push-off posture and must be part of what is judged."""

@@ -110,6 +110,10 @@ class Step:
     # that last showed the foot before it, hovering where it came down: the landing's position is
     # read there (None: at the contact frame).
     landing_sample: FrameSample | None = None
+    # How fast the body moved over the ground up to the toe-off (GaitTracker.body_speed_ll_s: the
+    # pelvis's image motion over body_speed_window_s less the ground's), leg lengths/s; None where
+    # that was not known.
+    body_speed_ll_s: float | None = None
 
 
 @dataclass(frozen=True, eq=False)

@@ -932,7 +932,8 @@ class GaitTracker(StartDetection):
         self.steps.append(Step(ev.foot, k, contact, mid_ev, ev, samples, prev_t, running,
                                self.direction.sign, self.leg_length_px, self.ground.frame or now.ground,
                                self._sample_at(index), step_s, bounce_s, st.landing_track, seen_from,
-                               None if st.landing_seen_index is None else self._sample_at(st.landing_seen_index)))
+                               None if st.landing_seen_index is None else self._sample_at(st.landing_seen_index),
+                               self.body_speed_ll_s(ev.frame_index)))
 
     def _stance_top_ll(self, k: int, index: int, margin_ll: float | None = None) -> float | None:
         """The height (leg lengths) above which foot ``k`` is up off its current stance's level: the

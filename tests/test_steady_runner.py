@@ -24,6 +24,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from appliance import paths
@@ -33,7 +34,7 @@ from appliance.analysis.clip_sets import find_labels, load_index
 from appliance.analysis.clips import load_frames
 from appliance.analysis.evaluation import Label, read_labels
 from appliance.config import PoseConfig
-from appliance.pose.types import PoseFrame
+from appliance.pose.types import L_HIP, R_HIP, PoseFrame
 
 CLIP = paths.models_dir() / "demo" / "running" / "male_side.mp4"
 TRUTH_SPM = 168.9
@@ -104,6 +105,35 @@ def test_a_runners_first_strides_are_not_called_a_walk(steady) -> None:
     result, _ = steady
     first = [s.reasons for s in result.strides[:2]]
     assert first == [("gait_not_established",)] * 2, first
+
+
+def _upper_body_moved_back(frames: list[PoseFrame], leg_lengths: float) -> list[PoseFrame]:
+    """The runner with head, arms and hips ``leg_lengths`` further back (image-right: he faces
+    image-left), the legs below the hips in place: the feet land further ahead of the pelvis and
+    the pelvis trails them through the stance, a runner sitting back."""
+    out = []
+    for f in frames:
+        lm = None
+        if f.landmarks is not None:
+            lm = f.landmarks.copy()
+            xy = lm[:, :2].astype(np.float64)
+            leg = np.mean([np.linalg.norm(xy[h] - xy[h + 2]) + np.linalg.norm(xy[h + 2] - xy[h + 4])
+                           for h in (L_HIP, R_HIP)])
+            lm[: R_HIP + 1, 0] += leg_lengths * leg
+        out.append(PoseFrame(f.index, f.t_s, f.width_px, f.height_px, lm, f.score))
+    return out
+
+
+def test_a_runner_sitting_back_gets_no_go_not_an_unsure_on_every_stride(engine_frames: list[PoseFrame]) -> None:
+    """Moved 0.3 leg lengths back, the steady runner pushes off with the leg near vertical (median
+    ~5° against his 20°) on every stride. Taken as stances cut short, every stride was unsure
+    (``no_push_off``); it is the runner's own push-off, and the strides are judged: no_go (the
+    feet land 0.6 leg lengths ahead of the pelvis: ``overstride``), 55-80 % of them over five
+    keypoint inputs, go on at most 2 of ~31."""
+    strides = analyze_frames(_upper_body_moved_back(engine_frames, 0.3)).strides
+    verdicts = [s.verdict for s in strides]
+    assert verdicts.count("no_go") >= 0.4 * len(strides), [(s.verdict, s.reasons) for s in strides]
+    assert verdicts.count("go") <= 0.1 * len(strides), [(s.verdict, s.reasons) for s in strides]
 
 
 def _double_rate(frames: list[PoseFrame]) -> list[PoseFrame]:

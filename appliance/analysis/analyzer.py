@@ -177,6 +177,9 @@ class StreamingAnalyzer:
         self._run_starts: list[StartResult] = []
         # This runner's recent judgeable strides: each stride is judged together with them.
         self._recent_strides: deque[StrideMetrics] = deque(maxlen=RECENT_STRIDES_KEPT)
+        # ... and the push-off leg angles of its recent strides that could be judged but for it
+        # (verdict.stride_gate: is a near-vertical push-off this runner's, or a stance cut short?).
+        self._recent_push_off: deque[float] = deque(maxlen=max(self.config.lean.runner_history_strides - 1, 1))
 
     def reset(self) -> None:
         """The long press ended the session: the next frame starts a new run, the site kept."""
@@ -300,8 +303,13 @@ class StreamingAnalyzer:
         # one (double support), and that stays "walking".
         if running and self._overlaps_next_stance(step):
             return StrideResult(step, m, "unsure", ("stances_overlap",))
-        verdict, reasons = judge_stride(m, lean, running, tuple(self._recent_strides))
-        if stride_gate(m, lean, running) is None:
+        angles = [*self._recent_push_off, m.push_off_leg_deg]
+        usual = float(np.median(angles)) if len(angles) >= 3 else None
+        verdict, reasons = judge_stride(m, lean, running, tuple(self._recent_strides), usual)
+        gate = stride_gate(m, lean, running, usual)
+        if gate in (None, "no_push_off"):
+            self._recent_push_off.append(m.push_off_leg_deg)
+        if gate is None:
             self._recent_strides.append(m)
         return StrideResult(step, m, verdict, tuple(reasons))
 

@@ -271,7 +271,9 @@ class LeanConfig:
     # stances measure 28-48°; six sprint stances cut short by an early toe-off or a split stance
     # measured 7-18° and were all flagged butt_out from midstance frames (15° catches four). Kept
     # low because a jogger's toe-off leg is only ~25° (foot ~0.45 m behind a 0.9 m hip, estimated)
-    # and a runner sitting back has it smaller still: below this the stride is not judged at all.
+    # and a runner sitting back has it smaller still. Below this a stride is not judged, unless it
+    # is the runner's usual (the median of this and the last runner_history_strides - 1 strides is
+    # below it too: a runner who sits back, not a stance cut short; verdict.stride_gate).
     min_push_off_leg_deg: float = 15.0
     # over_lean: cadence below this together with overstride above overstride_limit (design §3).
     over_lean_cadence_spm: float = 170.0

@@ -5,7 +5,9 @@ Unsure wins over everything: a stride whose keypoints are unsure or out of frame
 running strides. A stance that ended before its push-off (``no_push_off``: the stance leg still
 near vertical in the push-off window, i.e. the toe-off was detected early or the stance was split
 by a foot-tracking glitch) is unsure too: its "late stance" frames are midstance frames, where a
-flexed hip is normal, and judging the line there flagged butt_out on 6 of 45 sprint strides.
+flexed hip is normal, and judging the line there flagged butt_out on 6 of 45 sprint strides. Such
+a stance is the exception among a runner's strides: a runner whose every push-off is near vertical
+(sitting back, a short jogger's push) is judged (``stride_gate``).
 A stance longer than any running stance (``implausible_timing``) means the clip's time base is
 wrong (slow motion without its capture rate, variable playback speed): cadence and speed would be.
 
@@ -94,8 +96,18 @@ def _all(*tests: tuple[bool | None, str]) -> tuple[bool | None, str | None]:
     return (None, unsure) if unsure is not None else (True, None)
 
 
-def stride_gate(m: StrideMetrics, cfg: LeanConfig, running: bool) -> str | None:
-    """The reason a stride cannot be judged at all (None: it can)."""
+def stride_gate(m: StrideMetrics, cfg: LeanConfig, running: bool,
+                usual_push_off_deg: float | None = None) -> str | None:
+    """The reason a stride cannot be judged at all (None: it can).
+
+    ``usual_push_off_deg``: the runner's usual push-off leg angle (the median over this stride and
+    the runner's recent ones, None before three). A stance cut short (a toe-off found early, a
+    stance split by the feet's points) is the exception among a runner's strides; a runner who
+    sits back pushes off with the leg near vertical on every stride, and judging that posture is
+    the point: with the angle alone, the steady treadmill runner with his upper body moved 0.3 leg
+    lengths back had every stride ``no_push_off``, never a verdict. A leg not past vertical at all
+    (the pelvis never got over the foot) had no push-off, whoever runs.
+    """
     if not running:
         return "walking"
     if m.feet_out_fraction > cfg.max_unsure_fraction:
@@ -104,7 +116,9 @@ def stride_gate(m: StrideMetrics, cfg: LeanConfig, running: bool) -> str | None:
         return "low_confidence"
     if m.stance_s > cfg.max_running_stance_s:
         return "implausible_timing"
-    if m.push_off_leg_deg < cfg.min_push_off_leg_deg:
+    near_vertical = m.push_off_leg_deg < cfg.min_push_off_leg_deg
+    runners_own = usual_push_off_deg is not None and usual_push_off_deg < cfg.min_push_off_leg_deg
+    if m.push_off_leg_deg <= 0.0 or (near_vertical and not runners_own):
         return "no_push_off"
     return None
 
@@ -113,11 +127,12 @@ def _measure(name: str, values: list[float], noise: float) -> Measured:
     return Measured(name, float(np.median(values)), values[-1], noise, len(values))
 
 
-def judge_stride(m: StrideMetrics, cfg: LeanConfig, running: bool,
-                 recent: Sequence[StrideMetrics] = ()) -> tuple[str, list[str]]:
+def judge_stride(m: StrideMetrics, cfg: LeanConfig, running: bool, recent: Sequence[StrideMetrics] = (),
+                 usual_push_off_deg: float | None = None) -> tuple[str, list[str]]:
     """Verdict of stride ``m``; ``recent`` = the runner's earlier judgeable strides, oldest first
-    (the last ``runner_history_strides`` − 1 of them are used with ``m``)."""
-    gate = stride_gate(m, cfg, running)
+    (the last ``runner_history_strides`` − 1 of them are used with ``m``); ``usual_push_off_deg``
+    see ``stride_gate``."""
+    gate = stride_gate(m, cfg, running, usual_push_off_deg)
     if gate is not None:
         return UNSURE, [gate]
     keep = max(cfg.runner_history_strides - 1, 0)

@@ -53,6 +53,7 @@ def test_a_good_stride_is_go() -> None:
     ({"cadence_spm": 120.0, "overstride": 0.7, "lean_deg": 25.0}, "over_lean"),
     ({"overstride": 0.7}, "overstride"),
     ({"lean_deg": -3.0}, "upright"),
+    ({"trunk_deg": -12.0}, "upright"),  # leaning back from the hips, the foot → head line still forward
 ])
 def test_each_fault_is_named(change: dict, reason: str) -> None:
     verdict, reasons = judge_stride(replace(GOOD, **change), LeanConfig(), running=True)

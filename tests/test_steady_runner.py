@@ -107,10 +107,12 @@ def test_a_runners_first_strides_are_not_called_a_walk(steady) -> None:
     assert first == [("gait_not_established",)] * 2, first
 
 
-def _upper_body_moved_back(frames: list[PoseFrame], leg_lengths: float) -> list[PoseFrame]:
-    """The runner with head, arms and hips ``leg_lengths`` further back (image-right: he faces
-    image-left), the legs below the hips in place: the feet land further ahead of the pelvis and
-    the pelvis trails them through the stance, a runner sitting back."""
+def _moved_back(frames: list[PoseFrame], leg_lengths: float, hips: bool = True) -> list[PoseFrame]:
+    """The runner with head, arms and (``hips``) hips ``leg_lengths`` further back (image-right: he
+    faces image-left), the legs in place. With the hips: the feet land further ahead of the pelvis
+    and the pelvis trails them through the stance, a runner sitting back. Without: the trunk leans
+    back from the hips."""
+    moved = slice(0, R_HIP + 1 if hips else L_HIP)
     out = []
     for f in frames:
         lm = None
@@ -119,7 +121,7 @@ def _upper_body_moved_back(frames: list[PoseFrame], leg_lengths: float) -> list[
             xy = lm[:, :2].astype(np.float64)
             leg = np.mean([np.linalg.norm(xy[h] - xy[h + 2]) + np.linalg.norm(xy[h + 2] - xy[h + 4])
                            for h in (L_HIP, R_HIP)])
-            lm[: R_HIP + 1, 0] += leg_lengths * leg
+            lm[moved, 0] += leg_lengths * leg
         out.append(PoseFrame(f.index, f.t_s, f.width_px, f.height_px, lm, f.score))
     return out
 
@@ -130,10 +132,20 @@ def test_a_runner_sitting_back_gets_no_go_not_an_unsure_on_every_stride(engine_f
     (``no_push_off``); it is the runner's own push-off, and the strides are judged: no_go (the
     feet land 0.6 leg lengths ahead of the pelvis: ``overstride``), 55-80 % of them over five
     keypoint inputs, go on at most 2 of ~31."""
-    strides = analyze_frames(_upper_body_moved_back(engine_frames, 0.3)).strides
+    strides = analyze_frames(_moved_back(engine_frames, 0.3)).strides
     verdicts = [s.verdict for s in strides]
     assert verdicts.count("no_go") >= 0.4 * len(strides), [(s.verdict, s.reasons) for s in strides]
     assert verdicts.count("go") <= 0.1 * len(strides), [(s.verdict, s.reasons) for s in strides]
+
+
+def test_a_runner_leaning_back_from_the_hips_is_not_go(engine_frames: list[PoseFrame]) -> None:
+    """Head, shoulders and arms moved 0.2 leg lengths back (the trunk -14°, leaning back; the foot →
+    head line still 11° forward): no forward lean from the hips, ``upright`` on every judged
+    stride. Before the trunk was read, every stride was go."""
+    strides = analyze_frames(_moved_back(engine_frames, 0.2, hips=False)).strides
+    verdicts = [(s.verdict, s.reasons) for s in strides]
+    assert sum(v == "no_go" and "upright" in r for v, r in verdicts) >= 0.6 * len(strides), verdicts
+    assert not any(v == "go" for v, _ in verdicts), verdicts
 
 
 def _double_rate(frames: list[PoseFrame]) -> list[PoseFrame]:

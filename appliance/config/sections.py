@@ -283,6 +283,13 @@ class LeanConfig:
     lean_per_speed_deg: float = 3.0
     # Less lean than this while running = upright (no forward lean to speak of).
     min_lean_deg: float = 2.0
+    # ... nor a trunk (pelvis → shoulders) leaning back from vertical by more than this (deg, - = back):
+    # leaning back from the hips is no forward lean, whatever the foot → head line says (the pelvis
+    # pushed ahead of the line). The steady treadmill runner's trunk measures 0.4-9° (median 4°),
+    # sprinters 15-80°; the first value, -5°, leaves an upright distance runner's 0-3° a clear 2-4
+    # noise sds (noise_lean_deg) from it, and flags the steady runner with shoulders and head moved
+    # 0.2 leg lengths back (trunk -14°).
+    min_trunk_deg: float = -5.0
     # Initiation: the start wants a clear lean along one straight line foot→pelvis→head.
     initiation_min_lean_deg: float = 10.0
     # At block clearance the trunk is lower than the push leg: the 7 competent sprint starts measure

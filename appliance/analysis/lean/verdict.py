@@ -96,6 +96,15 @@ def _all(*tests: tuple[bool | None, str]) -> tuple[bool | None, str | None]:
     return (None, unsure) if unsure is not None else (True, None)
 
 
+def _any(*tests: tuple[bool | None, str]) -> tuple[bool | None, str | None]:
+    """Three-valued OR: True if any test is confidently True, False if all are False, else None
+    with the first unsure test's metric."""
+    if any(t is True for t, _ in tests):
+        return True, None
+    unsure = next((name for t, name in tests if t is None), None)
+    return (None, unsure) if unsure is not None else (False, None)
+
+
 def stride_gate(m: StrideMetrics, cfg: LeanConfig, running: bool,
                 usual_push_off_deg: float | None = None) -> str | None:
     """The reason a stride cannot be judged at all (None: it can).
@@ -185,7 +194,9 @@ def judge_stride(m: StrideMetrics, cfg: LeanConfig, running: bool, recent: Seque
         faults.append("overstride")  # a fault either way; which of the two is what is unsure
     else:
         verdict_of("overstride", (overstriding, "overstride"))
-    verdict_of("upright", _all((beyond(lean, cfg.min_lean_deg, True, z), "lean")))
+    trunk = measure("lean", lambda s: s.trunk_deg, cfg.noise_lean_deg)
+    verdict_of("upright", _any((beyond(lean, cfg.min_lean_deg, True, z), "lean"),
+                               (beyond(trunk, cfg.min_trunk_deg, True, z), "lean")))
     if faults:
         return NO_GO, faults
     if unsure:

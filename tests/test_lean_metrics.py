@@ -73,14 +73,19 @@ def test_unsure_wins_and_walking_is_never_judged() -> None:
 
 
 def test_a_near_vertical_push_off_is_judged_when_it_is_the_runners_own() -> None:
-    """A stance cut short is the exception among a runner's strides; a runner sitting back pushes
-    off near vertical on every stride and is judged; no pelvis past the foot is never a push-off."""
+    """A stance cut short pushes off at a fraction of the runner's usual angle; a runner sitting
+    back pushes off near vertical on every stride and is judged, and so is a jogger's short push
+    near his usual; no pelvis past the foot is never a push-off."""
     cfg = LeanConfig()
     sitting = replace(GOOD, hip_over_foot=-0.5, push_off_leg_deg=8.0)
     assert judge_stride(sitting, cfg, True, usual_push_off_deg=None) == ("unsure", ["no_push_off"])
     assert judge_stride(sitting, cfg, True, usual_push_off_deg=25.0) == ("unsure", ["no_push_off"])
     verdict, reasons = judge_stride(sitting, cfg, True, usual_push_off_deg=9.0)
     assert verdict == "no_go" and "sitting_back" in reasons
+    jogger = replace(GOOD, push_off_leg_deg=12.0)
+    assert judge_stride(jogger, cfg, True, usual_push_off_deg=None) == ("unsure", ["no_push_off"])
+    assert judge_stride(jogger, cfg, True, usual_push_off_deg=20.0) == ("go", [])
+    assert judge_stride(jogger, cfg, True, usual_push_off_deg=40.0) == ("unsure", ["no_push_off"])
     assert judge_stride(replace(sitting, push_off_leg_deg=-2.0), cfg, True,
                         usual_push_off_deg=-1.0) == ("unsure", ["no_push_off"])
 

@@ -138,6 +138,16 @@ def test_a_runner_sitting_back_gets_no_go_not_an_unsure_on_every_stride(engine_f
     assert verdicts.count("go") <= 0.1 * len(strides), [(s.verdict, s.reasons) for s in strides]
 
 
+def test_a_shorter_push_off_than_a_sprinters_is_judged(engine_frames: list[PoseFrame]) -> None:
+    """Moved 0.08 leg lengths back, the steady runner pushes off at ~15° (a jogger's short push):
+    with the sprint-calibrated 15° alone 5-7 of his 32 strides were ``no_push_off``; a stance cut
+    short is one far below the runner's own usual angle, and 1 is left (over three inputs)."""
+    strides = analyze_frames(_moved_back(engine_frames, 0.08)).strides
+    cut = [(s.step.contact.frame_index, round(s.metrics.push_off_leg_deg, 1)) for s in strides
+           if "no_push_off" in s.reasons]
+    assert len(cut) <= 2, cut
+
+
 def test_a_runner_leaning_back_from_the_hips_is_not_go(engine_frames: list[PoseFrame]) -> None:
     """Head, shoulders and arms moved 0.2 leg lengths back (the trunk -14°, leaning back; the foot →
     head line still 11° forward): no forward lean from the hips, ``upright`` on every judged

@@ -271,10 +271,17 @@ class LeanConfig:
     # stances measure 28-48°; six sprint stances cut short by an early toe-off or a split stance
     # measured 7-18° and were all flagged butt_out from midstance frames (15° catches four). Kept
     # low because a jogger's toe-off leg is only ~25° (foot ~0.45 m behind a 0.9 m hip, estimated)
-    # and a runner sitting back has it smaller still. Below this a stride is not judged, unless it
-    # is the runner's usual (the median of this and the last runner_history_strides - 1 strides is
-    # below it too: a runner who sits back, not a stance cut short; verdict.stride_gate).
+    # and a runner sitting back has it smaller still. Below this a stride is not judged, unless
+    # it is near the runner's usual (verdict.stride_gate: below push_off_cut_fraction of it).
     min_push_off_leg_deg: float = 15.0
+    # A stance cut short pushes off at a fraction of the runner's usual angle (the median of this
+    # and the last runner_history_strides - 1 strides, from 3 on); below this fraction of it, and
+    # below min_push_off_leg_deg, the stride is no_push_off. The cut sprint stances measured 7-18°
+    # against their runners' 28-48° (0.2-0.6 of it); the steady treadmill runner pushes off at
+    # 15-24°. Judged strides, validation (engine, --perturb 1, 2): 0.4 → 70, 65, 70; 0.5 → 69,
+    # 65, 70; 0.6 → 69, 64, 70; the absolute limit alone 69, 63, 69; every one of them agreeing
+    # as before. 0: only a leg not past vertical is no_push_off.
+    push_off_cut_fraction: float = 0.5
     # over_lean: cadence below this together with overstride above overstride_limit (design §3).
     over_lean_cadence_spm: float = 170.0
     overstride_limit: float = 0.35
@@ -383,6 +390,8 @@ class LeanConfig:
                      "noise_bounce_cadence_spm"):
             if not 0 <= getattr(self, name) <= 1000:
                 errors.append(f"lean.{name}: 0 or more, got {getattr(self, name):g}")
+        if not 0 <= self.push_off_cut_fraction <= 1:
+            errors.append(f"lean.push_off_cut_fraction: 0 to 1, got {self.push_off_cut_fraction:g}")
         if not 0 < self.new_runner_after_s <= 3600:
             errors.append(f"lean.new_runner_after_s: more than 0 and at most 3600 s, got {self.new_runner_after_s:g}")
         if errors:

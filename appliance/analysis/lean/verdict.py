@@ -6,8 +6,9 @@ running strides. A stance that ended before its push-off (``no_push_off``: the s
 near vertical in the push-off window, i.e. the toe-off was detected early or the stance was split
 by a foot-tracking glitch) is unsure too: its "late stance" frames are midstance frames, where a
 flexed hip is normal, and judging the line there flagged butt_out on 6 of 45 sprint strides. Such
-a stance is the exception among a runner's strides: a runner whose every push-off is near vertical
-(sitting back, a short jogger's push) is judged (``stride_gate``).
+a stance is the exception among a runner's strides, a fraction of his usual push-off angle: a
+runner whose every push-off is near vertical (sitting back, a jogger's short push) is judged
+(``stride_gate``).
 A stance longer than any running stance (``implausible_timing``) means the clip's time base is
 wrong (slow motion without its capture rate, variable playback speed): cadence and speed would be.
 
@@ -111,11 +112,14 @@ def stride_gate(m: StrideMetrics, cfg: LeanConfig, running: bool,
 
     ``usual_push_off_deg``: the runner's usual push-off leg angle (the median over this stride and
     the runner's recent ones, None before three). A stance cut short (a toe-off found early, a
-    stance split by the feet's points) is the exception among a runner's strides; a runner who
-    sits back pushes off with the leg near vertical on every stride, and judging that posture is
-    the point: with the angle alone, the steady treadmill runner with his upper body moved 0.3 leg
-    lengths back had every stride ``no_push_off``, never a verdict. A leg not past vertical at all
-    (the pelvis never got over the foot) had no push-off, whoever runs.
+    stance split by the feet's points) pushes off at a fraction of the runner's usual angle, the
+    exception among his strides: below ``push_off_cut_fraction`` of it (and below
+    ``min_push_off_leg_deg``, the limit before three strides). A runner whose every push-off is
+    near vertical, sitting back or a jogger's short push, is judged: with the angle alone, the
+    steady treadmill runner (push-off 15-24°) lost strides to ``no_push_off`` at a 3° camera roll,
+    and with his upper body moved 0.3 leg lengths back had every stride ``no_push_off``, never a
+    verdict. A leg not past vertical at all (the pelvis never got over the foot) had no push-off,
+    whoever runs.
     """
     if not running:
         return "walking"
@@ -125,9 +129,10 @@ def stride_gate(m: StrideMetrics, cfg: LeanConfig, running: bool,
         return "low_confidence"
     if m.stance_s > cfg.max_running_stance_s:
         return "implausible_timing"
-    near_vertical = m.push_off_leg_deg < cfg.min_push_off_leg_deg
-    runners_own = usual_push_off_deg is not None and usual_push_off_deg < cfg.min_push_off_leg_deg
-    if m.push_off_leg_deg <= 0.0 or (near_vertical and not runners_own):
+    limit = cfg.min_push_off_leg_deg
+    if usual_push_off_deg is not None:
+        limit = min(limit, cfg.push_off_cut_fraction * usual_push_off_deg)
+    if m.push_off_leg_deg <= 0.0 or m.push_off_leg_deg < limit:
         return "no_push_off"
     return None
 

@@ -130,7 +130,7 @@ def test_a_runner_sitting_back_gets_no_go_not_an_unsure_on_every_stride(engine_f
     """Moved 0.3 leg lengths back, the steady runner pushes off with the leg near vertical (median
     ~5° against his 20°) on every stride. Taken as stances cut short, every stride was unsure
     (``no_push_off``); it is the runner's own push-off, and the strides are judged: no_go (the
-    feet land 0.6 leg lengths ahead of the pelvis: ``overstride``), 55-80 % of them over five
+    feet land 0.6 leg lengths ahead of the pelvis: ``overstride``), 47-72 % of them over five
     keypoint inputs, go on at most 2 of ~31."""
     strides = analyze_frames(_moved_back(engine_frames, 0.3)).strides
     verdicts = [s.verdict for s in strides]

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
 import pytest
+from support.postures import moved_along_x
 
 from appliance.analysis.analyzer import AnalysisResult, analyze_frames
 from appliance.config import LeanConfig
@@ -34,17 +34,7 @@ def hips_moved_back(frames: list[PoseFrame], leg_lengths: float) -> list[PoseFra
     """The same frames with both hip landmarks moved ``leg_lengths`` against the direction of travel
     (image-left: the sprinters run left → right), everything else in place: the pelvis behind the
     foot→shoulders line, a bend at the hips."""
-    out = []
-    for f in frames:
-        lm = None
-        if f.landmarks is not None:
-            lm = f.landmarks.copy()
-            xy = lm[:, :2].astype(np.float64)
-            leg = np.mean([np.linalg.norm(xy[h] - xy[h + 2]) + np.linalg.norm(xy[h + 2] - xy[h + 4])
-                           for h in (L_HIP, R_HIP)])
-            lm[[L_HIP, R_HIP], 0] -= leg_lengths * leg
-        out.append(PoseFrame(f.index, f.t_s, f.width_px, f.height_px, lm, f.score))
-    return out
+    return moved_along_x(frames, (L_HIP, R_HIP), -leg_lengths)
 
 
 def test_sprint_acceleration_strides_are_mostly_not_butt_out(sprint_frames) -> None:

@@ -24,8 +24,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-import numpy as np
 import pytest
+from support.postures import moved_along_x
 
 from appliance import paths
 from appliance.analysis.analyzer import AnalysisResult, analyze_frames, median_fps
@@ -112,18 +112,7 @@ def _moved_back(frames: list[PoseFrame], leg_lengths: float, hips: bool = True) 
     faces image-left), the legs in place. With the hips: the feet land further ahead of the pelvis
     and the pelvis trails them through the stance, a runner sitting back. Without: the trunk leans
     back from the hips."""
-    moved = slice(0, R_HIP + 1 if hips else L_HIP)
-    out = []
-    for f in frames:
-        lm = None
-        if f.landmarks is not None:
-            lm = f.landmarks.copy()
-            xy = lm[:, :2].astype(np.float64)
-            leg = np.mean([np.linalg.norm(xy[h] - xy[h + 2]) + np.linalg.norm(xy[h + 2] - xy[h + 4])
-                           for h in (L_HIP, R_HIP)])
-            lm[moved, 0] += leg_lengths * leg
-        out.append(PoseFrame(f.index, f.t_s, f.width_px, f.height_px, lm, f.score))
-    return out
+    return moved_along_x(frames, range(R_HIP + 1 if hips else L_HIP), leg_lengths)
 
 
 def test_a_runner_sitting_back_gets_no_go_not_an_unsure_on_every_stride(engine_frames: list[PoseFrame]) -> None:

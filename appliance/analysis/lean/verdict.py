@@ -98,12 +98,10 @@ def _all(*tests: tuple[bool | None, str]) -> tuple[bool | None, str | None]:
 
 
 def _any(*tests: tuple[bool | None, str]) -> tuple[bool | None, str | None]:
-    """Three-valued OR: True if any test is confidently True, False if all are False, else None
-    with the first unsure test's metric."""
-    if any(t is True for t, _ in tests):
-        return True, None
-    unsure = next((name for t, name in tests if t is None), None)
-    return (None, unsure) if unsure is not None else (False, None)
+    """Three-valued OR (not AND of nots): True if any test is confidently True, False if all are
+    False, else None with the first unsure test's metric."""
+    result, unsure = _all(*((None if t is None else not t, name) for t, name in tests))
+    return (None if result is None else not result), unsure
 
 
 def stride_gate(m: StrideMetrics, cfg: LeanConfig, running: bool,

@@ -162,10 +162,9 @@ def stride_metrics(step: Step) -> StrideMetrics:
     hof, speed = hip_over_foot_and_speed(step)
     if step.body_speed_ll_s is not None:
         # The pelvis's motion over the ground up to the toe-off, not the stance line's slope: the
-        # midfoot rolls forward as the heel rises (sprints read 10-15 % slow), and a stance seen on
-        # two or three of its own frames gave any slope (b2: 0.87 leg lengths/s, "walking", between
-        # strides at 5-8; a11 -2.3; the steady treadmill runner's strides scattered 7-17 % around
-        # their median, now 4-8 %).
+        # midfoot rolls forward as the heel rises (the slope reads sprints 10-15 % slow), and a
+        # stance seen on two or three of its own frames gives any slope (b2: 0.87 leg lengths/s,
+        # "walking", between strides at 5-8; a11: -2.3).
         speed = step.body_speed_ll_s
     # At the landing frame (or the last frame the foot was seen before it, if the points were lost
     # there), the points of whichever track the foot was seen on.

@@ -113,9 +113,9 @@ def stride_gate(m: StrideMetrics, cfg: LeanConfig, running: bool,
     stance split by the feet's points) pushes off at a fraction of the runner's usual angle, the
     exception among his strides: below ``push_off_cut_fraction`` of it (and below
     ``min_push_off_leg_deg``, the limit before three strides). A runner whose every push-off is
-    near vertical, sitting back or a jogger's short push, is judged: with the angle alone, the
-    steady treadmill runner (push-off 15-24°) lost strides to ``no_push_off`` at a 3° camera roll,
-    and with his upper body moved 0.3 leg lengths back had every stride ``no_push_off``, never a
+    near vertical, sitting back or a jogger's short push, is judged: the sprint-calibrated 15°
+    alone takes strides of the steady treadmill runner (push-off 15-24°) at a 3° camera roll, and
+    every stride of him with his upper body moved 0.3 leg lengths back, who then never gets a
     verdict. A leg not past vertical at all (the pelvis never got over the foot) had no push-off,
     whoever runs.
     """

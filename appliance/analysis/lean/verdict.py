@@ -98,8 +98,8 @@ def _all(*tests: tuple[bool | None, str]) -> tuple[bool | None, str | None]:
 
 
 def _any(*tests: tuple[bool | None, str]) -> tuple[bool | None, str | None]:
-    """Three-valued OR (not AND of nots): True if any test is confidently True, False if all are
-    False, else None with the first unsure test's metric."""
+    """Three-valued OR, the negation of the AND of the negations: True if any test is confidently
+    True, False if all are False, else None with the first unsure test's metric."""
     result, unsure = _all(*((None if t is None else not t, name) for t, name in tests))
     return (None if result is None else not result), unsure
 
